@@ -1,0 +1,218 @@
+"""The `blocsim` command: parse arguments, call the library, print.
+
+Every user error surfaces as a `BlocsimError` and is printed here, once, as one line on
+stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from sim import __version__
+from sim.data import UNData, count_votes, load_data
+from sim.errors import BlocsimError
+from sim.metrics import affinity, bloc_splits
+from sim.resolutions import resolution
+
+FORMATS = ("table", "csv", "json")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except BlocsimError as error:
+        print(f"blocsim: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("blocsim: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blocsim",
+        description="Agent-based simulation of UN voting blocs, calibrated on the General "
+        "Assembly vote of 24 Feb 2025 on A/RES/ES-11/7 (93-18-65).",
+    )
+    parser.add_argument("--version", action="version", version=f"blocsim {__version__}")
+    parser.set_defaults(handler=lambda _: parser.print_help())
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_data_commands(commands)
+    return parser
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="the UN data directory (default: $BLOCSIM_DATA, else data_dir in blocsim.toml)",
+    )
+    parser.add_argument(
+        "--votes",
+        metavar="FILE",
+        help="your own roll calls, in the long format of votes_ukraine.csv (see docs/data.md)",
+    )
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+
+
+def _command(
+    commands: argparse._SubParsersAction, name: str, handler: Callable, help_text: str
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _add_data_commands(commands: argparse._SubParsersAction) -> None:
+    data = commands.add_parser(
+        "data", help="look at the UN roll-call data", description="Look at the UN roll-call data."
+    )
+    data.set_defaults(handler=lambda _: data.print_help())
+    sub = data.add_subparsers(title="data commands", metavar="COMMAND")
+
+    tally = _command(sub, "tally", _data_tally, "a vote's tally and whether it was adopted")
+    tally.add_argument("resolution", help="e.g. A/RES/ES-11/7 or ES-11/7")
+    blocs = _command(
+        sub, "blocs", _data_blocs, "each bloc's and regional group's split and cohesion"
+    )
+    blocs.add_argument("resolution", help="e.g. A/RES/ES-11/7")
+    pair = _command(sub, "affinity", _data_affinity, "agreement rate and S-score of two states")
+    pair.add_argument("first", metavar="ISO3")
+    pair.add_argument("second", metavar="ISO3")
+    pair.add_argument("--since", metavar="DATE", help="only roll calls from DATE (YYYY-MM-DD)")
+    check = _command(sub, "check", _data_check, "validate a data directory and say what it holds")
+    check.add_argument("directory", nargs="?", metavar="DIR", help="default: the configured one")
+    for parser in (tally, blocs, pair):
+        _data_options(parser)
+        _format_option(parser)
+    check.add_argument("--votes", metavar="FILE", help="also validate your own roll calls")
+    _format_option(check)
+
+
+def _load(args: argparse.Namespace) -> UNData:
+    return load_data(getattr(args, "data_dir", None), getattr(args, "votes", None))
+
+
+def _known_resolution(symbol: str):
+    try:
+        return resolution(symbol)
+    except KeyError as error:
+        raise BlocsimError(error.args[0], field="RESOLUTION") from None
+
+
+def _data_tally(args: argparse.Namespace) -> None:
+    from sim.voting import ga_adopted, sc_adopted
+
+    data = _load(args)
+    official = _known_resolution(args.resolution)
+    in_data = official.symbol in set(data.ukraine["resolution"])
+    tally = count_votes(data.votes_on(official.symbol)) if in_data else official.tally
+    if official.body == "GA":
+        outcome = ga_adopted(tally)
+    else:
+        permanent = data.members.loc[data.members["unsc_p5"] == 1, "iso3"]
+        votes = data.votes_on(official.symbol).to_dict() if in_data else {}
+        outcome = sc_adopted(votes, permanent) if in_data else _sc_from_tally(tally)
+    row = {
+        "resolution": official.symbol,
+        "date": official.date.isoformat(),
+        "body": official.body,
+        "yes": tally.yes,
+        "no": tally.no,
+        "abstain": tally.abstain,
+        "not_voting": tally.not_voting,
+        "adopted": outcome.adopted,
+        "rule": outcome.rule,
+        "reason": outcome.reason,
+        "source": "per-country votes" if in_data else "official tally",
+        "subject": official.subject,
+    }
+    if args.format == "table":
+        print(
+            f"{row['resolution']} ({row['date']}, {row['body']}): {tally} "
+            f"with {tally.not_voting} not voting: "
+            f"{'adopted' if outcome.adopted else 'not adopted'} ({outcome.rule}: {outcome.reason})"
+        )
+        print(f"  {official.subject}; counted from the {row['source']}")
+    else:
+        emit(pd.DataFrame([row]), args.format)
+
+
+def _sc_from_tally(tally):
+    from sim.voting import Outcome
+
+    if tally.no:
+        return Outcome(
+            tally.yes >= 9, "SC 9 yes, no veto", "who voted no needs the per-country votes"
+        )
+    return Outcome(tally.yes >= 9, "SC 9 yes, no veto", f"{tally.yes} yes, no vote against")
+
+
+def _data_blocs(args: argparse.Namespace) -> None:
+    data = _load(args)
+    official = _known_resolution(args.resolution)
+    if official.symbol not in set(data.ukraine["resolution"]):
+        raise BlocsimError(
+            f"no per-country votes for {official.symbol} in the data; bring them with --votes",
+            field="RESOLUTION",
+        )
+    emit(bloc_splits(data, official.symbol), args.format)
+
+
+def _data_affinity(args: argparse.Namespace) -> None:
+    data = _load(args)
+    try:
+        result = affinity(data, args.first.upper(), args.second.upper(), since=args.since)
+    except KeyError as error:
+        raise BlocsimError(error.args[0], field="ISO3") from None
+    except ValueError:
+        raise BlocsimError(f"unreadable date '{args.since}'", field="--since") from None
+    emit(pd.DataFrame([result]), args.format)
+
+
+def _data_check(args: argparse.Namespace) -> None:
+    data = load_data(args.directory, args.votes)
+    roll_calls = data.history["vote_id"].nunique()
+    summary = pd.DataFrame(
+        [
+            {
+                "table": "members",
+                "rows": len(data.members),
+                "holds": f"193 member states, {data.members['un_group'].nunique()} regional groups",
+            },
+            {
+                "table": "ukraine",
+                "rows": len(data.ukraine),
+                "holds": ", ".join(sorted(data.ukraine["resolution"].unique())),
+            },
+            {
+                "table": "history",
+                "rows": len(data.history),
+                "holds": f"{roll_calls} roll calls, "
+                f"{data.history['date'].min():%Y-%m-%d} to {data.history['date'].max():%Y-%m-%d}",
+            },
+        ]
+    )
+    if args.format == "table":
+        print(f"data directory {data.data_dir}: valid")
+    emit(summary, args.format)
+
+
+def emit(table: pd.DataFrame, fmt: str) -> None:
+    """Print a table readably, or as CSV or JSON records for scripts."""
+    if fmt == "csv":
+        table.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        print(json.dumps(table.to_dict(orient="records"), indent=2, default=str))
+    else:
+        print(table.to_string(index=False))

@@ -1,0 +1,233 @@
+"""Load and validate the real UN data: the 193 members, the ES-11 votes and the 2000-2024 history.
+
+Everything is checked on load: 193 unique ISO3 codes, vote codes only Y/N/A/X, one vote per
+member per roll call, readable dates, and every ES-11 roll call's counts equal to its official
+tally (`sim.resolutions`). A bad file is reported as one `BlocsimError` naming the file, the line
+and the field. The long history file is cached in columnar form outside the repository, keyed
+by its checksum, so loading everything again takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.config import HOW_TO_POINT, cache_dir
+from sim.config import data_dir as resolve_data_dir
+from sim.errors import BlocsimError
+from sim.resolutions import RESOLUTIONS, Tally
+
+MEMBERS_FILE = "members.csv"
+UKRAINE_FILE = "votes_ukraine.csv"
+HISTORY_FILE = "unga_votes_history.csv.gz"
+DATA_FILES = (MEMBERS_FILE, UKRAINE_FILE, HISTORY_FILE)
+
+BLOCS = (
+    "eu",
+    "nato",
+    "au",
+    "asean",
+    "brics",
+    "sco",
+    "csto",
+    "oic",
+    "arab_league",
+    "nam",
+    "g77",
+    "oecd",
+    "g7",
+    "g20",
+)
+UN_GROUPS = ("African", "Asia-Pacific", "Eastern European", "GRULAC", "WEOG")
+VOTE_VALUES = ("Y", "N", "A", "X")
+BODIES = ("GA", "SC")
+MEMBER_COUNT = 193
+
+VOTES_COLUMNS = ("resolution", "date", "iso3", "vote")
+HISTORY_COLUMNS = ("vote_id", "resolution", "date", "session", "kind", "iso3", "vote")
+MEMBERS_COLUMNS = ("iso3", "iso2", "name", "un_group", *BLOCS, "unsc_2025", "unsc_p5")
+
+
+@dataclass(frozen=True)
+class UNData:
+    """The validated tables every model is built from.
+
+    members: 193 rows sorted by ISO3 (the agents' order); ukraine: ES-11 roll calls, long
+    (resolution, date, body, iso3, vote); history: UNGA roll calls 2000-2024, long
+    (vote_id, resolution, date, session, kind, iso3, vote).
+    """
+
+    data_dir: Path
+    members: pd.DataFrame
+    ukraine: pd.DataFrame
+    history: pd.DataFrame
+
+    @property
+    def iso3(self) -> tuple[str, ...]:
+        return tuple(self.members["iso3"])
+
+    def votes_on(self, symbol: str) -> pd.Series:
+        """One roll call's votes indexed by ISO3, every member present (X where unrecorded)."""
+        rows = self.ukraine[self.ukraine["resolution"] == symbol]
+        if rows.empty:
+            raise KeyError(f"no per-country votes for {symbol} in the data")
+        return rows.set_index("iso3")["vote"].reindex(self.iso3, fill_value="X")
+
+    def roll_calls(self) -> pd.DataFrame:
+        """History and ES-11 votes as one long table: vote_id, date, iso3, vote.
+
+        The history repeats ES-11/1, /2, /4 and /6; the ES-11 file (or the user's) wins.
+        """
+        ukraine = self.ukraine.assign(vote_id=self.ukraine["resolution"])
+        history = self.history[~self.history["vote_id"].isin(set(ukraine["vote_id"]))]
+        columns = ["vote_id", "date", "iso3", "vote"]
+        return pd.concat([history[columns], ukraine[columns]], ignore_index=True)
+
+
+def load_data(
+    data_dir: str | os.PathLike | None = None, votes: str | os.PathLike | None = None
+) -> UNData:
+    """Load the data directory (resolved by `sim.config.data_dir`), plus the user's own votes.
+
+    A `votes` file in the long format of `votes_ukraine.csv` adds roll calls; a resolution it
+    shares with the shipped file replaces the shipped rows.
+    """
+    folder = check_data_dir(resolve_data_dir(data_dir))
+    members = read_members(folder / MEMBERS_FILE)
+    known = frozenset(members["iso3"])
+    ukraine = read_votes(folder / UKRAINE_FILE, known)
+    if votes is not None:
+        extra = read_votes(Path(votes), known)
+        kept = ukraine[~ukraine["resolution"].isin(set(extra["resolution"]))]
+        ukraine = pd.concat([kept, extra], ignore_index=True)
+    ukraine = ukraine.sort_values(["date", "resolution", "iso3"], ignore_index=True)
+    history = read_history(folder / HISTORY_FILE, known)
+    return UNData(folder, members, ukraine, history)
+
+
+def check_data_dir(folder: Path) -> Path:
+    """Fail early, saying how to fix it, when the directory or one of its files is missing."""
+    if not folder.is_dir():
+        raise BlocsimError(f"data directory not found; {HOW_TO_POINT}", file=folder)
+    missing = [name for name in DATA_FILES if not (folder / name).is_file()]
+    if missing:
+        raise BlocsimError(
+            f"data directory lacks {', '.join(missing)}; {HOW_TO_POINT}", file=folder
+        )
+    return folder
+
+
+def read_members(path: Path) -> pd.DataFrame:
+    """The 193 member states with UN regional group and 0/1 bloc flags, sorted by ISO3."""
+    table = _read_csv(path, MEMBERS_COLUMNS)
+    _check_codes(table, path, "iso3", lambda s: s.str.fullmatch(r"[A-Z]{3}"), "not an ISO3 code")
+    _check_unique(table, path, ["iso3"], "member listed twice")
+    _check_codes(table, path, "un_group", lambda s: s.isin(UN_GROUPS), "not a UN regional group")
+    for flag in (*BLOCS, "unsc_2025", "unsc_p5"):
+        _check_codes(table, path, flag, lambda s: s.isin(("0", "1")), "flag must be 0 or 1")
+        table[flag] = table[flag].astype(int)
+    if len(table) != MEMBER_COUNT:
+        raise BlocsimError(f"{len(table)} members, expected {MEMBER_COUNT}", file=path)
+    return table.sort_values("iso3", ignore_index=True)
+
+
+def read_votes(path: Path, known_iso3: frozenset[str]) -> pd.DataFrame:
+    """Roll calls in the long format of `votes_ukraine.csv`, checked against official tallies."""
+    table = _read_csv(path, VOTES_COLUMNS)
+    if "body" not in table:
+        table["body"] = "GA"
+    table = _check_roll_calls(table, path, known_iso3, key="resolution")
+    _check_codes(table, path, "body", lambda s: s.isin(BODIES), "body must be GA or SC")
+    _check_official_tallies(table, path)
+    return table[["resolution", "date", "body", "iso3", "vote"]]
+
+
+def read_history(path: Path, known_iso3: frozenset[str]) -> pd.DataFrame:
+    """The 2000-2024 history, validated once and then read from a checksum-keyed Parquet cache."""
+    cached = cache_dir() / f"history-{_checksum(path)}.parquet"
+    if cached.is_file():
+        return pd.read_parquet(cached)
+    table = _read_csv(path, HISTORY_COLUMNS)
+    table = _check_roll_calls(table, path, known_iso3, key="vote_id")
+    table = table[list(HISTORY_COLUMNS)]
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    table.to_parquet(partial, index=False)
+    partial.replace(cached)
+    return table
+
+
+def count_votes(votes: pd.Series) -> Tally:
+    """The tally of one roll call's vote codes."""
+    counts = votes.value_counts()
+    return Tally(*(int(counts.get(code, 0)) for code in VOTE_VALUES))
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise BlocsimError("file not found", file=path) from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BlocsimError(f"not a readable CSV file ({reason})", file=path) from None
+    missing = [column for column in required if column not in table.columns]
+    if missing:
+        raise BlocsimError("missing column", file=path, field=missing[0])
+    return table
+
+
+def _check_roll_calls(
+    table: pd.DataFrame, path: Path, known_iso3: frozenset[str], key: str
+) -> pd.DataFrame:
+    _check_codes(table, path, "iso3", lambda s: s.isin(known_iso3), "unknown ISO3 code")
+    _check_codes(table, path, "vote", lambda s: s.isin(VOTE_VALUES), "vote must be Y, N, A or X")
+    _check_unique(table, path, [key, "iso3"], "member voted twice on one roll call")
+    dates = pd.to_datetime(table["date"], format="%Y-%m-%d", errors="coerce")
+    _check_codes(table, path, "date", lambda _: dates.notna(), "unreadable date (want YYYY-MM-DD)")
+    return table.assign(date=dates)
+
+
+def _check_codes(table: pd.DataFrame, path: Path, field: str, valid, reason: str) -> None:
+    """Raise for the first row whose `field` fails the vectorised test `valid`."""
+    ok = valid(table[field]).to_numpy(dtype=bool)
+    if not ok.all():
+        row = int(ok.argmin())
+        value = table[field].iloc[row]
+        raise BlocsimError(f"'{value}': {reason}", file=path, line=row + 2, field=field)
+
+
+def _check_unique(table: pd.DataFrame, path: Path, columns: list[str], reason: str) -> None:
+    repeated = table.duplicated(columns).to_numpy()
+    if repeated.any():
+        row = int(repeated.argmax())
+        value = "/".join(table[c].iloc[row] for c in columns)
+        raise BlocsimError(f"'{value}': {reason}", file=path, line=row + 2, field=columns[-1])
+
+
+def _check_official_tallies(table: pd.DataFrame, path: Path) -> None:
+    """A roll call of the ES-11 series must add up to the United Nations' own tally."""
+    for symbol, rows in table.groupby("resolution", sort=False):
+        official = RESOLUTIONS.get(str(symbol))
+        if official is None:
+            continue
+        counted = count_votes(rows["vote"])
+        if str(counted) != str(official.tally):
+            raise BlocsimError(
+                f"{symbol} counts {counted} (yes-no-abstain) but the official tally is "
+                f"{official.tally}",
+                file=path,
+                field="vote",
+            )
+
+
+def _checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]

@@ -1,0 +1,149 @@
+"""The loader on the real data, and every way a user's roll-call file can be wrong."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.data import BLOCS, UKRAINE_FILE, count_votes, load_data, read_votes
+from sim.errors import BlocsimError
+from sim.resolutions import RESOLUTIONS, Tally
+
+
+def test_members_are_the_193_with_their_blocs(data):
+    members = data.members
+    assert len(members) == 193 and members["iso3"].is_unique
+    assert list(members["iso3"]) == sorted(members["iso3"])
+    counts = {bloc: int(members[bloc].sum()) for bloc in BLOCS}
+    assert counts["eu"] == 27 and counts["nato"] == 32 and counts["au"] == 54
+    assert counts["asean"] == 10 and counts["brics"] == 10 and counts["sco"] == 10
+    assert counts["csto"] == 6 and counts["oic"] == 56 and counts["arab_league"] == 21
+    assert counts["nam"] == 120 and counts["g77"] == 133
+    groups = members["un_group"].value_counts().to_dict()
+    assert groups == {
+        "African": 54,
+        "Asia-Pacific": 54,
+        "Eastern European": 23,
+        "GRULAC": 33,
+        "WEOG": 29,
+    }
+    assert set(members.loc[members["unsc_p5"] == 1, "iso3"]) == {"CHN", "FRA", "GBR", "RUS", "USA"}
+    assert members["unsc_2025"].sum() == 15
+
+
+@pytest.mark.parametrize("symbol", [s for s, r in RESOLUTIONS.items() if r.in_data])
+def test_every_es11_vote_in_the_data_matches_its_official_tally(data, symbol):
+    counted = count_votes(data.votes_on(symbol))
+    assert counted == RESOLUTIONS[symbol].tally
+
+
+def test_calibration_target_is_93_18_65(data):
+    assert count_votes(data.votes_on("A/RES/ES-11/7")) == Tally(93, 18, 65, 17)
+
+
+def test_history_is_validated_and_typed(data):
+    history = data.history
+    assert set(history["vote"].unique()) <= {"Y", "N", "A", "X"}
+    assert history["date"].min() == pd.Timestamp("2000-06-06")
+    assert history["date"].max() == pd.Timestamp("2024-12-24")
+    assert not history.duplicated(["vote_id", "iso3"]).any()
+
+
+def test_roll_calls_hold_each_es11_vote_once(data):
+    roll_calls = data.roll_calls()
+    assert not roll_calls.duplicated(["vote_id", "iso3"]).any()
+    assert (roll_calls["vote_id"] == "A/RES/ES-11/7").sum() == 193
+
+
+def test_second_load_comes_from_the_cache(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("BLOCSIM_CACHE", str(tmp_path))
+    first = load_data(data.data_dir)
+    assert list(tmp_path.glob("history-*.parquet"))
+    second = load_data(data.data_dir)
+    pd.testing.assert_frame_equal(first.history, second.history)
+
+
+def test_data_dir_from_environment(data, monkeypatch, tmp_path):
+    monkeypatch.setenv("BLOCSIM_DATA", str(data.data_dir))
+    monkeypatch.chdir(tmp_path)
+    assert load_data().data_dir == data.data_dir
+
+
+def test_missing_data_dir_says_how_to_point_at_it(tmp_path):
+    with pytest.raises(BlocsimError, match="--data-dir DIR, the BLOCSIM_DATA variable"):
+        load_data(tmp_path / "nowhere")
+
+
+def test_incomplete_data_dir_names_the_missing_file(data, tmp_path):
+    shutil.copy(data.data_dir / "members.csv", tmp_path / "members.csv")
+    with pytest.raises(BlocsimError, match="lacks votes_ukraine.csv"):
+        load_data(tmp_path)
+
+
+def test_user_votes_add_a_roll_call(data, tmp_path):
+    votes = pd.read_csv(data.data_dir / UKRAINE_FILE, dtype=str)
+    later = votes[votes["resolution"] == "A/RES/ES-11/7"].assign(
+        resolution="A/RES/ES-11/99", date="2026-01-15"
+    )
+    path = tmp_path / "later.csv"
+    later.to_csv(path, index=False)
+    loaded = load_data(data.data_dir, votes=path)
+    assert count_votes(loaded.votes_on("A/RES/ES-11/99")) == Tally(93, 18, 65, 17)
+
+
+def _broken_votes(data, tmp_path: Path, edit) -> Path:
+    """A copy of the real ES-11/7 roll call with one defect, the kind users make."""
+    votes = pd.read_csv(data.data_dir / UKRAINE_FILE, dtype=str, keep_default_na=False)
+    votes = votes[votes["resolution"] == "A/RES/ES-11/7"].reset_index(drop=True)
+    votes = edit(votes)
+    path = tmp_path / "votes.csv"
+    votes.to_csv(path, index=False)
+    return path
+
+
+def _set(row: int, field: str, value: str):
+    def edit(votes):
+        votes.loc[row, field] = value
+        return votes
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda v: v.drop(columns="vote"), "votes.csv: field 'vote': missing column"),
+        (_set(4, "iso3", "XYZ"), "votes.csv: line 6: field 'iso3': 'XYZ': unknown ISO3 code"),
+        (_set(7, "vote", "Q"), "votes.csv: line 9: field 'vote': 'Q': vote must be Y, N, A or X"),
+        (
+            _set(9, "date", "24/02/2025"),
+            "votes.csv: line 11: field 'date': '24/02/2025': unreadable date (want YYYY-MM-DD)",
+        ),
+        (
+            lambda v: pd.concat([v, v.iloc[[3]]], ignore_index=True),
+            "votes.csv: line 195: field 'iso3': 'A/RES/ES-11/7/AND': member voted twice",
+        ),
+        (
+            _set(0, "vote", "N"),
+            "A/RES/ES-11/7 counts 93-19-65 (yes-no-abstain) but the official tally is 93-18-65",
+        ),
+    ],
+    ids=["missing-column", "unknown-iso3", "bad-vote", "bad-date", "duplicate", "wrong-tally"],
+)
+def test_malformed_votes_file_is_one_clear_error(data, tmp_path, edit, expected):
+    path = _broken_votes(data, tmp_path, edit)
+    with pytest.raises(BlocsimError) as raised:
+        read_votes(path, frozenset(data.iso3))
+    message = str(raised.value)
+    assert expected in message and "\n" not in message
+    assert message.startswith(str(path))
+
+
+def test_unreadable_votes_file(data, tmp_path):
+    path = tmp_path / "votes.csv"
+    path.write_bytes(b"\x00\xff\xfe binary")
+    with pytest.raises(BlocsimError, match="votes.csv"):
+        read_votes(path, frozenset(data.iso3))
