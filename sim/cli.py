@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 
 import pandas as pd
 
 from sim import __version__
-from sim.data import UNData, count_votes, load_data
+from sim.data import UNData, load_data
 from sim.errors import BlocsimError
 from sim.metrics import affinity, bloc_splits
-from sim.resolutions import resolution
+from sim.resolutions import Resolution, Tally
+from sim.voting import SC_REQUIRED_YES, Outcome, ga_outcome, sc_outcome
 
 FORMATS = ("table", "csv", "json")
 
@@ -33,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("blocsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `blocsim ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,70 +109,64 @@ def _load(args: argparse.Namespace) -> UNData:
     return load_data(getattr(args, "data_dir", None), getattr(args, "votes", None))
 
 
-def _known_resolution(symbol: str):
+def _find_resolution(data: UNData, symbol: str) -> Resolution:
     try:
-        return resolution(symbol)
+        return data.resolution(symbol)
     except KeyError as error:
         raise BlocsimError(error.args[0], field="RESOLUTION") from None
 
 
 def _data_tally(args: argparse.Namespace) -> None:
-    from sim.voting import ga_adopted, sc_adopted
-
     data = _load(args)
-    official = _known_resolution(args.resolution)
-    in_data = official.symbol in set(data.ukraine["resolution"])
-    tally = count_votes(data.votes_on(official.symbol)) if in_data else official.tally
-    if official.body == "GA":
-        outcome = ga_adopted(tally)
-    else:
+    found = _find_resolution(data, args.resolution)
+    tally = found.tally
+    if found.body == "GA":
+        outcome = ga_outcome(tally)
+    elif found.in_data:
         permanent = data.members.loc[data.members["unsc_p5"] == 1, "iso3"]
-        votes = data.votes_on(official.symbol).to_dict() if in_data else {}
-        outcome = sc_adopted(votes, permanent) if in_data else _sc_from_tally(tally)
-    row = {
-        "resolution": official.symbol,
-        "date": official.date.isoformat(),
-        "body": official.body,
-        "yes": tally.yes,
-        "no": tally.no,
-        "abstain": tally.abstain,
-        "not_voting": tally.not_voting,
-        "adopted": outcome.adopted,
-        "rule": outcome.rule,
-        "reason": outcome.reason,
-        "source": "per-country votes" if in_data else "official tally",
-        "subject": official.subject,
-    }
-    if args.format == "table":
-        print(
-            f"{row['resolution']} ({row['date']}, {row['body']}): {tally} "
-            f"with {tally.not_voting} not voting: "
-            f"{'adopted' if outcome.adopted else 'not adopted'} ({outcome.rule}: {outcome.reason})"
-        )
-        print(f"  {official.subject}; counted from the {row['source']}")
+        outcome = sc_outcome(data.votes_on(found.symbol).to_dict(), permanent)
     else:
-        emit(pd.DataFrame([row]), args.format)
-
-
-def _sc_from_tally(tally):
-    from sim.voting import Outcome
-
-    if tally.no:
-        return Outcome(
-            tally.yes >= 9, "SC 9 yes, no veto", "who voted no needs the per-country votes"
+        outcome = _sc_outcome_from_tally(tally)
+    source = "per-country votes" if found.in_data else "official tally"
+    if args.format == "table":
+        verdict = "adopted" if outcome.adopted else "not adopted"
+        print(
+            f"{found.symbol} ({found.date}, {found.body}): {tally} with {tally.not_voting} "
+            f"not voting: {verdict} ({outcome.rule}: {outcome.reason})"
         )
-    return Outcome(tally.yes >= 9, "SC 9 yes, no veto", f"{tally.yes} yes, no vote against")
+        print(f"  {found.subject or 'your roll call'}; counted from the {source}")
+        return
+    row = {
+        "resolution": found.symbol,
+        "date": found.date.isoformat(),
+        "body": found.body,
+        **asdict(tally),
+        **asdict(outcome),
+        "source": source,
+        "subject": found.subject,
+    }
+    emit(pd.DataFrame([row]), args.format)
+
+
+def _sc_outcome_from_tally(tally: Tally) -> Outcome:
+    """With no vote against, a Council tally alone decides; otherwise a veto may hide in it."""
+    rule = "SC 9 yes and no permanent member against"
+    if tally.yes < SC_REQUIRED_YES:
+        return Outcome(False, rule, f"{tally.yes} yes < {SC_REQUIRED_YES} required")
+    if tally.no:
+        return Outcome(True, rule, "adopted as recorded; who voted no needs per-country votes")
+    return Outcome(True, rule, f"{tally.yes} yes, no vote against")
 
 
 def _data_blocs(args: argparse.Namespace) -> None:
     data = _load(args)
-    official = _known_resolution(args.resolution)
-    if official.symbol not in set(data.ukraine["resolution"]):
+    found = _find_resolution(data, args.resolution)
+    if not found.in_data:
         raise BlocsimError(
-            f"no per-country votes for {official.symbol} in the data; bring them with --votes",
+            f"no per-country votes for {found.symbol} in the data; bring them with --votes",
             field="RESOLUTION",
         )
-    emit(bloc_splits(data, official.symbol), args.format)
+    emit(bloc_splits(data, found.symbol), args.format)
 
 
 def _data_affinity(args: argparse.Namespace) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +19,7 @@ import pandas as pd
 from sim.config import HOW_TO_POINT, cache_dir
 from sim.config import data_dir as resolve_data_dir
 from sim.errors import BlocsimError
-from sim.resolutions import RESOLUTIONS, Tally
+from sim.resolutions import RESOLUTIONS, Resolution, Tally, resolution
 
 MEMBERS_FILE = "members.csv"
 UKRAINE_FILE = "votes_ukraine.csv"
@@ -76,6 +76,22 @@ class UNData:
         if rows.empty:
             raise KeyError(f"no per-country votes for {symbol} in the data")
         return rows.set_index("iso3")["vote"].reindex(self.iso3, fill_value="X")
+
+    def resolution(self, symbol: str) -> Resolution:
+        """A roll call by symbol ('ES-11/7' works): counted from the data where its per-country
+        votes are there (the shipped file or the user's), else the official record."""
+        held = set(self.ukraine["resolution"])
+        try:
+            official = resolution(symbol)
+        except KeyError:
+            if symbol not in held:
+                raise
+            rows = self.ukraine[self.ukraine["resolution"] == symbol]
+            day = rows["date"].iloc[0].date()
+            return Resolution(symbol, day, rows["body"].iloc[0], "", count_votes(rows["vote"]), True)
+        if official.symbol not in held:
+            return official
+        return replace(official, tally=count_votes(self.votes_on(official.symbol)), in_data=True)
 
     def roll_calls(self) -> pd.DataFrame:
         """History and ES-11 votes as one long table: vote_id, date, iso3, vote.

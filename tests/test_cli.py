@@ -1,0 +1,97 @@
+"""The `blocsim` command as users call it: outputs, formats and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+
+BLOCSIM = str(Path(sys.executable).with_name("blocsim"))  # the console script of this venv
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_tally_of_the_calibration_target(capsys):
+    status, out, _ = run(capsys, "data", "tally", "A/RES/ES-11/7")
+    assert status == 0
+    assert "93-18-65 with 17 not voting: adopted (GA simple majority: 93 yes > 18 no)" in out
+
+
+def test_tally_of_a_vote_known_only_by_its_official_record(capsys):
+    status, out, _ = run(capsys, "data", "tally", "S/RES/2774", "--format", "json")
+    record = json.loads(out)[0]
+    assert status == 0
+    assert (record["yes"], record["no"], record["abstain"], record["adopted"]) == (10, 0, 5, True)
+    assert record["source"] == "official tally"
+
+
+def test_blocs_split_as_csv(capsys):
+    status, out, _ = run(capsys, "data", "blocs", "ES-11/7", "--format", "csv")
+    table = pd.read_csv(io.StringIO(out)).set_index("group")
+    assert status == 0
+    assert table.loc["EU", ["yes", "no", "abstain"]].tolist() == [26, 1, 0]
+    assert table.loc["EU", "cohesion"] == pytest.approx(0.944, abs=1e-3)
+    assert table.loc["AU", "members"] == 54
+
+
+def test_affinity_usa_is_closer_to_israel_than_to_russia(capsys):
+    _, out, _ = run(capsys, "data", "affinity", "USA", "ISR", "--format", "json")
+    israel = json.loads(out)[0]
+    _, out, _ = run(capsys, "data", "affinity", "usa", "rus", "--format", "json")
+    russia = json.loads(out)[0]
+    assert israel["agreement"] > 0.75 and russia["agreement"] < 0.3
+    assert israel["s_score"] > 0.7 > 0 > russia["s_score"]
+
+
+def test_data_check_reports_what_the_directory_holds(capsys):
+    status, out, _ = run(capsys, "data", "check")
+    assert status == 0 and "valid" in out and "408052" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["data", "tally", "ES-11/77"], "field 'RESOLUTION': unknown resolution 'ES-11/77'"),
+        (["data", "blocs", "ES-11/3"], "no per-country votes for A/RES/ES-11/3"),
+        (["data", "affinity", "USA", "XXX"], "field 'ISO3': unknown ISO3 code 'XXX'"),
+        (["data", "tally", "ES-11/7", "--data-dir", "/nonexistent"], "data directory not found"),
+        (["data", "tally", "ES-11/7", "--votes", "/nonexistent.csv"], "file not found"),
+    ],
+)
+def test_errors_are_one_line_with_status_2(capsys, argv, expected):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_console_script_and_module_entry_point():
+    for command in ([BLOCSIM], [sys.executable, "-m", "sim"]):
+        done = subprocess.run(
+            [*command, "data", "tally", "ES-11/1"], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        assert "141-5-35" in done.stdout
+
+
+def test_bad_votes_file_exits_2_without_traceback(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("resolution,date,iso3,vote\nA/RES/ES-11/99,2026-01-01,USA,Q\n")
+    done = subprocess.run(
+        [BLOCSIM, "data", "tally", "A/RES/ES-11/99", "--votes", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"blocsim: {path}: line 2: field 'vote': 'Q': vote must be Y, N, A or X\n"

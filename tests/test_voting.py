@@ -1,0 +1,314 @@
+"""Votes on texts: ordered-logit probabilities, cut-points fitted to tallies, chamber rules,
+and the amendment stories of 24 Feb 2025."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.resolutions import Tally
+from sim.voting import (
+    ABSTAIN,
+    NO,
+    NOT_VOTING,
+    VOTE_CODES,
+    YES,
+    Amendment,
+    Chamber,
+    CutPoints,
+    Draft,
+    as_tally,
+    assign_to_tally,
+    codes_by_member,
+    draw_votes,
+    fit_cut_points,
+    ga_adopted,
+    ga_outcome,
+    sc_adopted,
+    sc_outcome,
+    tally_of,
+    vote_probabilities,
+    vote_resolution,
+)
+
+ES_11_7 = Tally(yes=93, no=18, abstain=65, not_voting=17)
+S_RES_2774 = Tally(yes=10, no=0, abstain=5, not_voting=0)
+P5 = ("USA", "RUS", "CHN", "GBR", "FRA")
+ELECTED_2025 = ("DZA", "DNK", "GRC", "GUY", "PAK", "PAN", "KOR", "SLE", "SVN", "SOM")
+EUROPEANS_ON_COUNCIL = ("FRA", "GBR", "DNK", "GRC", "SVN")
+COUNCIL = Chamber("SC", P5 + ELECTED_2025, permanent=P5)
+SHARP = 40.0  # discrimination at which members half a unit from a cut vote as expected
+PRESENT = 1e-12  # an absence propensity that keeps everyone in the room
+
+
+@pytest.fixture
+def assembly() -> tuple[np.ndarray, np.ndarray]:
+    """193 synthetic positions (N,) and absence propensities (N,) from a seeded generator."""
+    rng = np.random.default_rng(20250224)
+    return rng.normal(0.0, 1.5, 193), rng.uniform(0.01, 0.4, 193)
+
+
+def expected_counts(positions, absence, cut_points) -> np.ndarray:
+    return vote_probabilities(positions, absence, cut_points).sum(axis=-2)  # (4,) Y A N X
+
+
+def council_votes(**codes: str) -> dict[str, str]:
+    """All fifteen Council members voting Yes unless given another code."""
+    return {member: codes.get(member, "Y") for member in COUNCIL.members}
+
+
+# --- probabilities -------------------------------------------------------------------------
+
+
+def test_probabilities_sum_to_one_for_a_run_and_a_batch(assembly):
+    positions, absence = assembly
+    cut_points = CutPoints(-0.5, 1.0, discrimination=2.0, absence_shift=0.3)
+    batch = np.stack([positions, positions + 1.0, -positions])  # (3, N)
+    one_run = vote_probabilities(positions, absence, cut_points)  # (N, 4)
+    runs = vote_probabilities(batch, absence, cut_points)  # (3, N, 4)
+    assert one_run.shape == (193, 4) and runs.shape == (3, 193, 4)
+    for probs in (one_run, runs):
+        assert np.all(probs >= 0)
+        np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(runs[0], one_run)
+
+
+def test_moving_toward_moscow_lowers_yes_and_raises_no_on_a_same_text():
+    positions = np.linspace(-5, 5, 101)
+    probs = vote_probabilities(positions, np.full(101, 0.1), CutPoints(-1.0, 1.0))
+    assert np.all(np.diff(probs[:, YES]) < 0)
+    assert np.all(np.diff(probs[:, YES] + probs[:, ABSTAIN]) < 0)
+    assert np.all(np.diff(probs[:, NO]) > 0)
+    np.testing.assert_allclose(probs[:, NOT_VOTING], 0.1)
+    assert probs[50, ABSTAIN] == probs[50].max()  # the centre of the band abstains
+
+
+def test_reverse_polarity_mirrors_same():
+    positions = np.linspace(-4, 4, 33)
+    absence = np.full(33, 0.05)
+    reverse = CutPoints(-0.5, 1.5, discrimination=1.7, polarity="reverse")
+    mirrored_same = CutPoints(-1.5, 0.5, discrimination=1.7, polarity="same")
+    np.testing.assert_allclose(
+        vote_probabilities(positions, absence, reverse),
+        vote_probabilities(-positions, absence, mirrored_same),
+        atol=1e-15,
+    )
+    assert (reverse.yes_abstain, reverse.abstain_no) == (1.5, -0.5)
+
+
+def test_cut_points_reject_an_inverted_band_and_unknown_polarity():
+    with pytest.raises(ValueError, match="lower > upper"):
+        CutPoints(1.0, 0.0)
+    with pytest.raises(ValueError, match="polarity"):
+        CutPoints(0.0, 1.0, polarity="sideways")
+
+
+# --- fitting to a tally ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("polarity", ["same", "reverse"])
+def test_fitted_cut_points_reproduce_es_11_7(assembly, polarity):
+    positions, absence = assembly
+    cut_points = fit_cut_points(positions, absence, ES_11_7, polarity=polarity)
+    np.testing.assert_allclose(
+        expected_counts(positions, absence, cut_points), [93, 65, 18, 17], atol=1e-6
+    )
+    assert cut_points.polarity == polarity
+
+
+def test_fitted_cut_points_reproduce_the_council_10_0_5(assembly):
+    positions, absence = (a[:15] for a in assembly)
+    cut_points = fit_cut_points(positions, absence, S_RES_2774, discrimination=2.0)
+    counts = expected_counts(positions, absence, cut_points)
+    np.testing.assert_allclose(counts, [10, 5, 0, 0], atol=1e-6)
+    assert all(np.isfinite([cut_points.lower, cut_points.upper, cut_points.absence_shift]))
+
+
+def test_fit_with_no_abstentions_gives_a_band_of_width_zero(assembly):
+    positions, absence = assembly
+    cut_points = fit_cut_points(positions, absence, Tally(100, 76, 0, 17))
+    assert cut_points.lower == cut_points.upper
+    np.testing.assert_allclose(
+        expected_counts(positions, absence, cut_points), [100, 0, 76, 17], atol=1e-6
+    )
+
+
+def test_fit_refuses_a_tally_of_another_chamber(assembly):
+    positions, absence = assembly
+    with pytest.raises(ValueError, match="counts 15 members, but there are 193 positions"):
+        fit_cut_points(positions, absence, S_RES_2774)
+
+
+# --- draws, tallies and the most likely votes under a tally --------------------------------
+
+
+def test_certain_votes_are_drawn_as_they_are():
+    probs = np.eye(4)[[YES, NO, ABSTAIN, NOT_VOTING, YES]]  # (5, 4)
+    batch = np.broadcast_to(probs, (3, 5, 4))
+    codes = draw_votes(np.random.default_rng(0), batch)
+    assert codes.dtype == np.int8
+    assert codes.shape == (3, 5)
+    assert np.all(codes == [YES, NO, ABSTAIN, NOT_VOTING, YES])
+    np.testing.assert_array_equal(tally_of(codes), [[2, 1, 1, 1]] * 3)
+
+
+def test_draw_frequencies_follow_the_probabilities():
+    probs = np.broadcast_to([0.5, 0.2, 0.2, 0.1], (200_000, 4))
+    counts = tally_of(draw_votes(np.random.default_rng(7), probs))
+    np.testing.assert_allclose(counts / 200_000, [0.5, 0.2, 0.2, 0.1], atol=0.005)
+
+
+def test_tally_of_counts_along_the_member_axis():
+    codes = np.array([[YES, YES, NO], [ABSTAIN, NOT_VOTING, NO]], dtype=np.int8)
+    np.testing.assert_array_equal(
+        tally_of(codes, axis=0), [[1, 1, 0, 0], [1, 0, 0, 1], [0, 0, 2, 0]]
+    )
+    assert as_tally(tally_of(codes[0])) == Tally(yes=2, no=1, abstain=0, not_voting=0)
+
+
+def test_assign_to_tally_matches_the_tally_exactly(assembly):
+    positions, absence = assembly
+    probs = vote_probabilities(positions, absence, CutPoints(0.0, 1.0))  # not fitted
+    codes = assign_to_tally(probs, ES_11_7)
+    assert as_tally(tally_of(codes)) == ES_11_7
+
+
+def test_assign_to_tally_picks_the_obvious_votes():
+    probs = np.array(
+        [
+            [0.7, 0.1, 0.1, 0.1],  # leans Yes
+            [0.6, 0.3, 0.05, 0.05],  # leans Yes, but the likelier abstainer
+            [0.05, 0.05, 0.8, 0.1],  # No
+            [0.1, 0.1, 0.1, 0.7],  # absent
+        ]
+    )
+    codes = assign_to_tally(probs, Tally(yes=1, no=1, abstain=1, not_voting=1))
+    assert [VOTE_CODES[c] for c in codes] == ["Y", "A", "N", "X"]
+
+
+# --- chamber rules --------------------------------------------------------------------------
+
+
+def test_es_11_7_is_adopted_by_simple_majority():
+    outcome = ga_outcome(ES_11_7)
+    assert outcome.adopted
+    assert outcome.rule == "GA simple majority"
+    assert outcome.reason == "93 yes > 18 no"
+
+
+def test_two_thirds_of_present_and_voting_for_important_questions():
+    assert not ga_adopted(Tally(93, 50, 33, 17), important=True)
+    assert ga_adopted(Tally(100, 50, 26, 17), important=True)  # exactly two thirds
+    assert ga_adopted(Tally(93, 50, 33, 17))
+    assert not ga_outcome(Tally(93, 50, 33, 17), important=True).adopted
+
+
+def test_abstentions_and_absences_do_not_count_in_the_assembly():
+    assert ga_adopted(Tally(yes=10, no=9, abstain=150, not_voting=24))
+    assert ga_adopted(Tally(yes=10, no=5, abstain=150, not_voting=28), important=True)
+    assert not ga_adopted(Tally(yes=9, no=9, abstain=150, not_voting=25))
+
+
+def test_the_us_text_passes_the_council_with_five_european_abstentions():
+    votes = council_votes(**dict.fromkeys(EUROPEANS_ON_COUNCIL, "A"))
+    assert sc_adopted(votes, P5) == (True, [])
+    assert sc_outcome(votes, P5).reason == "10 yes >= 9, no veto"
+
+
+def test_a_european_amendment_with_nine_yes_falls_to_a_russian_veto():
+    votes = council_votes(RUS="N", USA="A", CHN="A", DZA="A", PAK="A")
+    assert sum(code == "Y" for code in votes.values()) == 10
+    assert sc_adopted(votes, P5) == (False, ["RUS"])
+    outcome = sc_outcome(votes, P5)
+    assert not outcome.adopted
+    assert outcome.reason == "vetoed by RUS"
+
+
+def test_an_abstaining_permanent_member_is_no_veto():
+    votes = council_votes(RUS="A", CHN="A", USA="A", DZA="N", PAK="N", SOM="A")
+    assert sc_adopted(votes, P5) == (True, [])
+
+
+def test_eight_yes_fail_in_the_council():
+    votes = council_votes(**dict.fromkeys(("DZA", "PAK", "SOM", "GUY", "PAN", "SLE", "KOR"), "A"))
+    assert sc_adopted(votes, P5) == (False, [])
+    assert sc_outcome(votes, P5).reason == "8 yes < 9 required"
+
+
+def test_the_vectorised_council_rule_agrees_with_the_mapping_rule():
+    rng = np.random.default_rng(3)
+    codes = rng.choice([YES, ABSTAIN, NO], p=[0.7, 0.2, 0.1], size=(500, 15)).astype(np.int8)
+    by_rule = [sc_adopted(codes_by_member(run, COUNCIL.members), P5)[0] for run in codes]
+    np.testing.assert_array_equal(COUNCIL.adopted(codes), by_rule)
+
+
+# --- amendments: the stories of 24 Feb 2025 ---------------------------------------------------
+
+ASSEMBLY_MEMBERS = ("UKR", "FRA", "DEU", "IND", "USA", "RUS", "BLR")
+# Europeans on the pro-Ukraine side, India mid-axis, the USA just on the Moscow side of centre.
+REALIGNED = np.array([-4.0, -3.0, -3.0, -0.5, 0.5, 3.0, 3.0])
+US_TEXT = CutPoints(-1.0, 0.0, discrimination=SHARP, polarity="reverse")
+# The European amendments name Russia's invasion: the text now has Moscow against it, and the
+# band moves up to take in the USA, which abstains on its own amended text.
+NAMING_THE_INVASION = Amendment(
+    "European amendments",
+    CutPoints(0.0, 2.0, discrimination=SHARP),
+    shift=1.0,
+    polarity="same",
+)
+
+
+def test_an_adopted_amendment_is_voted_first_and_turns_the_us_text_around():
+    draft = Draft("US text on the path to peace", US_TEXT, (NAMING_THE_INVASION,))
+    chamber = Chamber("GA", ASSEMBLY_MEMBERS)
+    record = vote_resolution(
+        np.random.default_rng(1), REALIGNED, np.full(7, PRESENT), draft, chamber
+    )
+    assert record.names == ("European amendments", "US text on the path to peace")
+    amendment, text = (codes_by_member(c, ASSEMBLY_MEMBERS) for c in record.codes)
+    assert amendment == {"UKR": "Y", "FRA": "Y", "DEU": "Y", "IND": "Y"} | {
+        "USA": "A",
+        "RUS": "N",
+        "BLR": "N",
+    }
+    assert text["USA"] == "A" and text["UKR"] == "Y" and text["RUS"] == "N"
+    np.testing.assert_array_equal(record.counts, [[4, 1, 2, 0], [4, 1, 2, 0]])
+    assert [o.reason for o in record.outcomes()] == ["4 yes > 2 no", "4 yes > 2 no"]
+
+
+def test_the_us_votes_yes_on_its_text_when_the_amendment_fails():
+    draft = Draft("US text", US_TEXT, (NAMING_THE_INVASION,))
+    chamber = Chamber("GA", ASSEMBLY_MEMBERS)
+    # Run 0: India on the pro-Ukraine side, the amendment passes. Run 1: India with Moscow, 3-3.
+    batch = np.stack([REALIGNED, np.where(np.array(ASSEMBLY_MEMBERS) == "IND", 3.0, REALIGNED)])
+    record = vote_resolution(np.random.default_rng(2), batch, np.full(7, PRESENT), draft, chamber)
+    assert record.codes.shape == (2, 2, 7)
+    np.testing.assert_array_equal(record.adopted, [[True, True], [False, True]])
+    us_on_text = record.codes[:, -1, ASSEMBLY_MEMBERS.index("USA")]
+    assert [VOTE_CODES[c] for c in us_on_text] == ["A", "Y"]
+    assert [o.reason for o in record.outcomes(1)] == ["3 yes = 3 no", "4 yes > 3 no"]
+
+
+def test_a_vetoed_amendment_leaves_the_us_text_to_pass_10_0_5_in_the_council():
+    positions = np.array(
+        [
+            0.5 if m == "USA" else 3.0 if m == "RUS" else 2.0 if m == "CHN" else 0.8
+            for m in COUNCIL.members
+        ]
+    )
+    positions[[COUNCIL.members.index(m) for m in EUROPEANS_ON_COUNCIL]] = -3.0
+    us_text = CutPoints(-4.0, 0.0, discrimination=SHARP, polarity="reverse")
+    amendment = Amendment(
+        "European amendment", CutPoints(1.0, 2.5, discrimination=SHARP), shift=1.0, polarity="same"
+    )
+    draft = Draft("S/RES/2774 (2025)", us_text, (amendment,))
+    record = vote_resolution(
+        np.random.default_rng(5), positions, np.full(15, PRESENT), draft, COUNCIL
+    )
+    amendment_outcome, text_outcome = record.outcomes()
+    assert record.counts[0, YES] >= 9
+    assert not amendment_outcome.adopted and amendment_outcome.reason == "vetoed by RUS"
+    assert as_tally(record.counts[1]) == S_RES_2774
+    assert text_outcome.adopted
+    text = codes_by_member(record.codes[1], COUNCIL.members)
+    assert {m for m, code in text.items() if code == "A"} == set(EUROPEANS_ON_COUNCIL)
