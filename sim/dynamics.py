@@ -1,0 +1,254 @@
+"""The one Friedkin-Johnsen kernel over (R, N) arrays, and shocks as edits of those arrays.
+
+theta(t+1) = S theta(0) + (I - S) W theta(t), for R runs of N members at once (a single run
+is R = 1). Every state reads the previous step's positions (synchronous update). Shocks are
+frozen dataclasses with an ``apply(state)`` that edits an ``FJState`` in place, so the same
+shock serves the Mesa model (R = 1) and a sweep block (R = thousands).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from sim.errors import BlocsimError
+
+
+def fj_step(
+    positions: np.ndarray,
+    anchors: np.ndarray,
+    stubbornness: np.ndarray,
+    influence: np.ndarray,
+) -> np.ndarray:
+    """One synchronous step: S * anchors + (1 - S) * (W @ positions) for each run.
+
+    positions, anchors: (R, N); stubbornness: (R, N) or (N,); influence W: (N, N),
+    row i = how much member i listens to each member. The dtype follows ``positions``
+    (float64 for single runs, float32 for batches): pass the others in the same dtype.
+    """
+    listened = positions @ influence.T  # (R, N): sum_j W_ij theta_j for each run
+    listened *= 1 - stubbornness  # this form keeps a fully stubborn member exactly still
+    listened += stubbornness * anchors
+    return listened
+
+
+@dataclass
+class FJState:
+    """The arrays one block of runs evolves; shocks edit them in place.
+
+    positions, anchors: (R, N); stubbornness: (R, N) or (N,) (a scalar in ``start``);
+    influence: (N, N) row-stochastic, shared by all runs; index: ISO3 -> column.
+    """
+
+    positions: np.ndarray
+    anchors: np.ndarray
+    stubbornness: np.ndarray
+    influence: np.ndarray
+    index: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls,
+        positions: np.ndarray,
+        anchors: np.ndarray,
+        stubbornness: np.ndarray,
+        influence: np.ndarray,
+        members: Sequence[str] = (),
+    ) -> FJState:
+        """Own copies of the inputs in the dtype of ``positions``, so shocks never edit them."""
+        positions = np.array(positions, ndmin=2)
+        dtype = positions.dtype if positions.dtype.kind == "f" else np.dtype(np.float64)
+        runs, size = positions.shape
+        stubbornness = np.array(stubbornness, dtype=dtype)
+        if stubbornness.ndim == 0:
+            stubbornness = np.full(size, stubbornness)
+        state = cls(
+            positions=positions.astype(dtype),
+            anchors=np.array(np.broadcast_to(anchors, (runs, size)), dtype=dtype),
+            stubbornness=stubbornness,
+            influence=np.array(influence, dtype=dtype),
+            index={iso3: i for i, iso3 in enumerate(members)},
+        )
+        if state.stubbornness.shape not in {(size,), (runs, size)}:
+            raise ValueError(f"stubbornness {state.stubbornness.shape} is not (N,) or (R, N)")
+        if state.influence.shape != (size, size):
+            raise ValueError(f"influence {state.influence.shape} is not ({size}, {size})")
+        return state
+
+    def columns(self, members: str | Sequence[str], shock: object) -> np.ndarray:
+        """Column indices of ISO3 codes; an unknown code is a user error naming the shock."""
+        codes = [members] if isinstance(members, str) else list(members)
+        unknown = [code for code in codes if code not in self.index]
+        if unknown:
+            name = type(shock).__name__
+            raise BlocsimError(f"unknown member {', '.join(unknown)} in {name}", field="member")
+        return np.array([self.index[code] for code in codes], dtype=np.intp)
+
+    def step(self) -> None:
+        """Advance every run by one synchronous Friedkin-Johnsen step."""
+        self.positions = fj_step(self.positions, self.anchors, self.stubbornness, self.influence)
+
+
+class Shock(Protocol):
+    """An edit of the state at a step (before that step's update)."""
+
+    def apply(self, state: FJState) -> None: ...
+
+
+@dataclass(frozen=True)
+class MoveToward:
+    """``member`` moves toward ``target``'s current position by ``fraction`` and stays there.
+
+    Its position and anchor both move (the anchor is where it now wants to be).
+    ``fraction``: a scalar or an (R,) array, one per run. ``hold``: if given, the member's
+    new stubbornness (e.g. 0.9 to keep it near its new anchor against its neighbours).
+    """
+
+    member: str
+    target: str
+    fraction: float | np.ndarray
+    hold: float | None = None
+
+    def apply(self, state: FJState) -> None:
+        i, target = state.columns([self.member, self.target], self)
+        fraction = np.asarray(self.fraction, dtype=state.positions.dtype)
+        here = state.positions[:, i]
+        moved = here + fraction * (state.positions[:, target] - here)
+        state.positions[:, i] = moved
+        state.anchors[:, i] = moved
+        if self.hold is not None:
+            state.stubbornness[..., i] = self.hold
+
+
+@dataclass(frozen=True)
+class SetStubbornness:
+    """``members`` get stubbornness ``value`` (a scalar, or an (R,) array: one per run)."""
+
+    members: tuple[str, ...]
+    value: float | np.ndarray
+
+    def apply(self, state: FJState) -> None:
+        columns = state.columns(self.members, self)
+        value = np.asarray(self.value, dtype=state.stubbornness.dtype)
+        if value.ndim == 1 and state.stubbornness.ndim == 1:
+            runs = state.positions.shape[0]
+            state.stubbornness = np.tile(state.stubbornness, (runs, 1))
+        state.stubbornness[..., columns] = value[..., None] if value.ndim else value
+
+
+@dataclass(frozen=True)
+class CutTie:
+    """``member`` stops listening to ``neighbour`` (and back, if ``mutual``).
+
+    The rest of its attention is rescaled to sum to 1; a member left with no ties listens
+    to itself. This is the same as deleting the edge from the graph and rebuilding W.
+    """
+
+    member: str
+    neighbour: str
+    mutual: bool = True
+
+    def apply(self, state: FJState) -> None:
+        i, j = state.columns([self.member, self.neighbour], self)
+        pairs = [(i, j), (j, i)] if self.mutual else [(i, j)]
+        for listener, source in pairs:
+            state.influence[listener, source] = 0.0
+        _renormalise_rows(state.influence, np.array([listener for listener, _ in pairs]))
+
+
+@dataclass(frozen=True)
+class AddTie:
+    """``member`` gives ``share`` of its attention to ``neighbour`` (and back, if ``mutual``).
+
+    Its other ties keep their proportions and share the remaining 1 - share.
+    """
+
+    member: str
+    neighbour: str
+    share: float
+    mutual: bool = True
+
+    def apply(self, state: FJState) -> None:
+        i, j = state.columns([self.member, self.neighbour], self)
+        pairs = [(i, j), (j, i)] if self.mutual else [(i, j)]
+        for listener, source in pairs:
+            state.influence[listener] *= 1.0 - self.share
+            state.influence[listener, source] += self.share
+
+
+@dataclass(frozen=True)
+class WeakenCohesion:
+    """Ties among ``members`` (a bloc) are scaled by ``factor`` (< 1 weakens, > 1 tightens).
+
+    Each member's row is then rescaled to sum to 1, so the attention taken from its bloc
+    mates goes to its ties outside the bloc (a member tied only inside sees no change).
+    """
+
+    members: tuple[str, ...]
+    factor: float
+
+    def apply(self, state: FJState) -> None:
+        columns = state.columns(self.members, self)
+        inside = np.ix_(columns, columns)
+        diagonal = state.influence[columns, columns]
+        state.influence[inside] *= self.factor
+        state.influence[columns, columns] = diagonal
+        _renormalise_rows(state.influence, columns)
+
+
+def _renormalise_rows(influence: np.ndarray, rows: np.ndarray) -> None:
+    """Rows of W rescaled in place to sum to 1; an emptied row listens to itself."""
+    totals = influence[rows].sum(axis=1)
+    empty = totals <= 0
+    influence[rows[~empty]] /= totals[~empty, None]
+    influence[rows[empty], rows[empty]] = 1.0
+
+
+class TrajectoryRecorder:
+    """Keeps a copy of the positions at every step: for single runs and figures, not sweeps."""
+
+    def __init__(self) -> None:
+        self.steps: list[np.ndarray] = []
+
+    def __call__(self, step: int, positions: np.ndarray) -> None:
+        self.steps.append(positions.copy())
+
+    @property
+    def trajectory(self) -> np.ndarray:
+        """(T + 1, R, N): the positions at step 0 (before any shock) and after each step."""
+        return np.stack(self.steps)
+
+
+def run_dynamics(
+    positions: np.ndarray,
+    anchors: np.ndarray,
+    stubbornness: np.ndarray,
+    influence: np.ndarray,
+    steps: int,
+    shocks_by_step: Mapping[int, Sequence[Shock]] | None = None,
+    members: Sequence[str] = (),
+    recorder: Callable[[int, np.ndarray], None] | None = None,
+) -> np.ndarray:
+    """Final positions (R, N) after ``steps`` synchronous steps; the inputs are not modified.
+
+    ``shocks_by_step[t]`` are applied, in order, before the update from step t to t + 1
+    (0 <= t < steps); shocks name members by ISO3, resolved through ``members`` (the
+    column order). ``recorder(step, positions)`` is called at step 0 and after each update.
+    """
+    shocks_by_step = shocks_by_step or {}
+    outside = [t for t in shocks_by_step if not 0 <= t < steps]
+    if outside:
+        raise BlocsimError(f"shock at step {outside[0]} is outside 0..{steps - 1}", field="step")
+    state = FJState.start(positions, anchors, stubbornness, influence, members)
+    if recorder is not None:
+        recorder(0, state.positions)
+    for t in range(steps):
+        for shock in shocks_by_step.get(t, ()):
+            shock.apply(state)
+        state.step()
+        if recorder is not None:
+            recorder(t + 1, state.positions)
+    return state.positions

@@ -1,0 +1,176 @@
+"""The Friedkin-Johnsen kernel and its shocks, on the real influence network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.data import UNData
+from sim.dynamics import (
+    AddTie,
+    CutTie,
+    FJState,
+    MoveToward,
+    SetStubbornness,
+    TrajectoryRecorder,
+    WeakenCohesion,
+    fj_step,
+    run_dynamics,
+)
+from sim.errors import BlocsimError
+from sim.network import build_network, influence_matrix
+
+N = 193
+
+
+@pytest.fixture(scope="module")
+def influence(data: UNData) -> np.ndarray:
+    graph = build_network(data.members, data.history, until="2025-02-24")
+    return influence_matrix(graph, data.iso3)
+
+
+@pytest.fixture(scope="module")
+def members(data: UNData) -> tuple[str, ...]:
+    return data.iso3
+
+
+def starting_point(runs: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (R, N) in [-2, 2] and stubbornness (R, N) in [0.05, 0.6]."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-2, 2, (runs, N)), rng.uniform(0.05, 0.6, (runs, N))
+
+
+def test_kernel_is_the_agent_by_agent_rule(influence: np.ndarray) -> None:
+    positions, stubbornness = starting_point(3)
+    anchors = positions.copy()
+    kernel, by_agent = positions, positions
+    for _ in range(20):
+        kernel = fj_step(kernel, anchors, stubbornness, influence)
+        previous = by_agent
+        by_agent = np.empty_like(previous)
+        for run in range(3):
+            for i in range(N):
+                heard = sum(influence[i, j] * previous[run, j] for j in range(N))
+                s = stubbornness[run, i]
+                by_agent[run, i] = s * anchors[run, i] + (1 - s) * heard
+    np.testing.assert_allclose(kernel, by_agent, rtol=0, atol=1e-12)
+
+
+def test_a_batch_gives_the_numbers_of_single_runs(influence: np.ndarray, members) -> None:
+    positions, stubbornness = starting_point(8)
+    shocks = {5: [MoveToward("USA", "RUS", np.linspace(0, 1, 8), hold=0.9)]}
+    batch = run_dynamics(positions, positions, stubbornness, influence, 30, shocks, members)
+    for run in range(8):
+        single_shocks = {5: [MoveToward("USA", "RUS", np.linspace(0, 1, 8)[run], hold=0.9)]}
+        single = run_dynamics(
+            positions[run : run + 1],
+            positions[run : run + 1],
+            stubbornness[run],
+            influence,
+            30,
+            single_shocks,
+            members,
+        )
+        np.testing.assert_allclose(batch[run : run + 1], single, rtol=0, atol=1e-12)
+
+
+def test_float32_batches_stay_float32(influence: np.ndarray) -> None:
+    positions, stubbornness = starting_point(1000)
+    positions = positions.astype(np.float32)
+    final = run_dynamics(positions, positions, stubbornness[0], influence, 50)
+    exact = run_dynamics(positions.astype(np.float64), positions, stubbornness[0], influence, 50)
+    assert final.dtype == np.float32 and final.shape == (1000, N)
+    np.testing.assert_allclose(final, exact, atol=1e-4)
+
+
+def test_converges_to_the_closed_form(influence: np.ndarray) -> None:
+    positions, stubbornness = starting_point(1)
+    s = np.diag(stubbornness[0])
+    closed = np.linalg.solve(np.eye(N) - (np.eye(N) - s) @ influence, s @ positions[0])
+    final = run_dynamics(positions, positions, stubbornness[0], influence, 400)
+    np.testing.assert_allclose(final[0], closed, atol=1e-10)
+
+
+def test_fully_stubborn_members_never_move(influence: np.ndarray) -> None:
+    positions, stubbornness = starting_point(2)
+    stubbornness[:, :10] = 1.0
+    recorder = TrajectoryRecorder()
+    run_dynamics(positions, positions, stubbornness, influence, 25, recorder=recorder)
+    trajectory = recorder.trajectory
+    assert trajectory.shape == (26, 2, N)
+    assert (trajectory[:, :, :10] == positions[:, :10]).all()
+    assert not np.allclose(trajectory[-1, :, 10:], positions[:, 10:])
+
+
+def test_move_toward_puts_a_member_on_its_target(influence: np.ndarray, members) -> None:
+    usa, rus = members.index("USA"), members.index("RUS")
+    positions = np.zeros((1, N))
+    positions[0, rus] = 3.0
+    stubbornness = np.full(N, 0.3)
+    stubbornness[rus] = 1.0
+    state = FJState.start(positions, positions, stubbornness, influence, members)
+    MoveToward("USA", "RUS", 1.0, hold=1.0).apply(state)
+    assert state.positions[0, usa] == state.anchors[0, usa] == 3.0
+    clients = [members.index(c) for c in ("ISR", "PLW", "MHL", "FSM")]
+    before = state.positions[0, clients].copy()
+    for _ in range(10):
+        state.step()
+    assert state.positions[0, usa] == 3.0
+    assert (state.positions[0, clients] > before + 0.3).all()
+    assert positions[0, usa] == 0.0  # the caller's arrays are not edited
+
+
+def test_move_toward_by_a_fraction_per_run(influence: np.ndarray, members) -> None:
+    positions = np.zeros((3, N))
+    positions[:, members.index("RUS")] = 2.0
+    state = FJState.start(positions, positions, np.full(N, 0.5), influence, members)
+    MoveToward("USA", "RUS", np.array([0.0, 0.5, 1.0])).apply(state)
+    np.testing.assert_array_equal(state.positions[:, members.index("USA")], [0.0, 1.0, 2.0])
+
+
+def test_set_stubbornness_per_run(influence: np.ndarray, members) -> None:
+    state = FJState.start(np.zeros((2, N)), np.zeros((2, N)), np.full(N, 0.5), influence, members)
+    SetStubbornness(("HUN", "SVK"), np.array([0.1, 0.9])).apply(state)
+    assert state.stubbornness.shape == (2, N)
+    assert state.stubbornness[1, members.index("SVK")] == pytest.approx(0.9)
+    assert state.stubbornness[0, members.index("FRA")] == 0.5
+
+
+def test_cut_tie_silences_a_neighbour(influence: np.ndarray, members) -> None:
+    state = FJState.start(np.zeros((1, N)), np.zeros((1, N)), np.full(N, 0.5), influence, members)
+    isr, usa = members.index("ISR"), members.index("USA")
+    assert state.influence[isr, usa] > 0
+    CutTie("ISR", "USA").apply(state)
+    assert state.influence[isr, usa] == state.influence[usa, isr] == 0.0
+    np.testing.assert_allclose(state.influence.sum(axis=1), 1.0)
+    assert influence[isr, usa] > 0  # the network's own W is untouched
+
+
+def test_add_tie_gives_a_share_of_attention(influence: np.ndarray, members) -> None:
+    state = FJState.start(np.zeros((1, N)), np.zeros((1, N)), np.full(N, 0.5), influence, members)
+    bra, chn = members.index("BRA"), members.index("CHN")
+    AddTie("BRA", "CHN", 0.4, mutual=False).apply(state)
+    assert state.influence[bra, chn] == pytest.approx(0.4 + 0.6 * influence[bra, chn])
+    np.testing.assert_allclose(state.influence.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(state.influence[chn], influence[chn])
+
+
+def test_weaker_cohesion_moves_attention_outside_the_bloc(
+    influence: np.ndarray, members, data: UNData
+) -> None:
+    eu = tuple(data.members.loc[data.members["eu"] == 1, "iso3"])
+    columns = [members.index(m) for m in eu]
+    state = FJState.start(np.zeros((1, N)), np.zeros((1, N)), np.full(N, 0.5), influence, members)
+    WeakenCohesion(eu, 0.5).apply(state)
+    inside_before = influence[np.ix_(columns, columns)].sum(axis=1)
+    inside_after = state.influence[np.ix_(columns, columns)].sum(axis=1)
+    assert (inside_after < inside_before).all()
+    np.testing.assert_allclose(state.influence.sum(axis=1), 1.0)
+
+
+def test_shocks_name_real_members_and_steps(influence: np.ndarray, members) -> None:
+    positions = np.zeros((1, N))
+    with pytest.raises(BlocsimError, match="XYZ"):
+        run_dynamics(positions, positions, 0.5, influence, 5, {1: [CutTie("XYZ", "USA")]}, members)
+    with pytest.raises(BlocsimError, match="step"):
+        run_dynamics(positions, positions, 0.5, influence, 5, {5: [CutTie("FRA", "USA")]}, members)
