@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=lambda _: parser.print_help())
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_data_commands(commands)
+    _add_run_command(commands)
     return parser
 
 
@@ -103,6 +104,42 @@ def _add_data_commands(commands: argparse._SubParsersAction) -> None:
         _format_option(parser)
     check.add_argument("--votes", metavar="FILE", help="also validate your own roll calls")
     _format_option(check)
+
+
+def _add_run_command(commands: argparse._SubParsersAction) -> None:
+    run = _command(
+        commands,
+        "run",
+        _run,
+        "run a scenario once: print each vote's tally and outcome, write a run directory",
+    )
+    run.add_argument(
+        "scenario", metavar="SCENARIO", help="a scenario file, e.g. scenarios/us_realignment.toml"
+    )
+    run.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        help="run directory (default: results/<name>-run-<time>-seed<N>; never overwritten)",
+    )
+    _data_options(run)
+
+
+def _run(args: argparse.Namespace) -> None:
+    from sim.run import run_scenario
+    from sim.scenario import load_scenario
+
+    data = _load(args)
+    scenario = load_scenario(args.scenario, data.members)
+    result = run_scenario(scenario, data, args.seed, args.out)
+    for row in result.tallies.itertuples():
+        verdict = "adopted" if row.adopted else "NOT adopted"
+        label = row.vote if row.on == "text" else f"  amendment: {row.name}"
+        print(
+            f"{row.date} {row.body} {label}: {row.yes}-{row.no}-{row.abstain} "
+            f"({row.not_voting} not voting) {verdict} ({row.reason})"
+        )
+    print(f"run directory: {result.directory}")
 
 
 def _load(args: argparse.Namespace) -> UNData:

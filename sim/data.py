@@ -65,6 +65,7 @@ class UNData:
     members: pd.DataFrame
     ukraine: pd.DataFrame
     history: pd.DataFrame
+    fingerprint: str  # checksum of the input files: the key of every derived cache
 
     @property
     def iso3(self) -> tuple[str, ...]:
@@ -88,7 +89,9 @@ class UNData:
                 raise
             rows = self.ukraine[self.ukraine["resolution"] == symbol]
             day = rows["date"].iloc[0].date()
-            return Resolution(symbol, day, rows["body"].iloc[0], "", count_votes(rows["vote"]), True)
+            return Resolution(
+                symbol, day, rows["body"].iloc[0], "", count_votes(rows["vote"]), True
+            )
         if official.symbol not in held:
             return official
         return replace(official, tally=count_votes(self.votes_on(official.symbol)), in_data=True)
@@ -113,6 +116,10 @@ def load_data(
     shares with the shipped file replaces the shipped rows.
     """
     folder = check_data_dir(resolve_data_dir(data_dir))
+    checksums = {name: _checksum(folder / name) for name in DATA_FILES}
+    if votes is not None and Path(votes).is_file():
+        checksums["votes"] = _checksum(Path(votes))
+    fingerprint = hashlib.sha256("".join(checksums.values()).encode()).hexdigest()[:16]
     members = read_members(folder / MEMBERS_FILE)
     known = frozenset(members["iso3"])
     ukraine = read_votes(folder / UKRAINE_FILE, known)
@@ -121,8 +128,8 @@ def load_data(
         kept = ukraine[~ukraine["resolution"].isin(set(extra["resolution"]))]
         ukraine = pd.concat([kept, extra], ignore_index=True)
     ukraine = ukraine.sort_values(["date", "resolution", "iso3"], ignore_index=True)
-    history = read_history(folder / HISTORY_FILE, known)
-    return UNData(folder, members, ukraine, history)
+    history = read_history(folder / HISTORY_FILE, known, checksums[HISTORY_FILE])
+    return UNData(folder, members, ukraine, history, fingerprint)
 
 
 def check_data_dir(folder: Path) -> Path:
@@ -162,9 +169,9 @@ def read_votes(path: Path, known_iso3: frozenset[str]) -> pd.DataFrame:
     return table[["resolution", "date", "body", "iso3", "vote"]]
 
 
-def read_history(path: Path, known_iso3: frozenset[str]) -> pd.DataFrame:
+def read_history(path: Path, known_iso3: frozenset[str], checksum: str) -> pd.DataFrame:
     """The 2000-2024 history, validated once and then read from a checksum-keyed Parquet cache."""
-    cached = cache_dir() / f"history-{_checksum(path)}.parquet"
+    cached = cache_dir() / f"history-{checksum}.parquet"
     if cached.is_file():
         return pd.read_parquet(cached)
     table = _read_csv(path, HISTORY_COLUMNS)

@@ -1,0 +1,198 @@
+"""The votes a scenario holds, turned into drafts the chambers can vote on.
+
+A text's cut-points are a property of the text, not of the scenario: "like A/RES/ES-11/7"
+means the cut-points that reproduce ES-11/7's official tally on the *historical path* (the
+world at the cut-off moved by the calibrated history, e.g. the US turn of 2025) on its date. A
+counterfactual scenario then votes the same text and gets a different tally. A `tally` is
+fitted the same way, on the historical path on the vote's own date. A resolution dated before
+the cut-off is fitted on the positions at the cut-off (the earliest the model knows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+from sim.dynamics import FJState
+from sim.resolutions import RESOLUTIONS
+from sim.scenario import TextSpec, TimedShock, VoteSpec
+from sim.voting import Amendment, Chamber, CutPoints, Draft, fit_cut_points
+from sim.world import World
+
+# Council members are never absent: a tiny absence keeps the ordered logit well defined.
+COUNCIL_ABSENCE = 1e-12
+
+
+def chamber(body: str, world: World) -> Chamber:
+    """The General Assembly (all members) or the Security Council of 2025 (15, with the P5)."""
+    members = world.members
+    if body == "GA":
+        return Chamber("GA", world.iso3)
+    seated = members[members["unsc_2025"] == 1]
+    permanent = seated.loc[seated["unsc_p5"] == 1, "iso3"]
+    return Chamber("SC", tuple(seated["iso3"]), tuple(permanent))
+
+
+def seats(chamber_: Chamber, world: World) -> np.ndarray:
+    """Columns (in the world's order) of the chamber's members."""
+    index = {iso3: i for i, iso3 in enumerate(world.iso3)}
+    return np.array([index[iso3] for iso3 in chamber_.members], dtype=np.intp)
+
+
+def chamber_absence(chamber_: Chamber, world: World) -> np.ndarray:
+    """(M,) absence propensities of the chamber's members."""
+    if chamber_.body == "SC":
+        return np.full(len(chamber_.members), COUNCIL_ABSENCE)
+    return world.absence[seats(chamber_, world)]
+
+
+def vote_step(day: date, start: date, step_days: int) -> int:
+    """The step at which a vote on `day` is held: after that many updates, at least one."""
+    return max(1, (day - start).days // step_days)
+
+
+def shocks_by_step(shocks: Sequence[TimedShock], start: date, step_days: int) -> dict[int, list]:
+    """Shocks keyed by the step before whose update they act; those dated before the start are
+    already in the record the positions were estimated from, so they are left out."""
+    timed: dict[int, list] = {}
+    for timed_shock in shocks:
+        if timed_shock.date >= start:
+            step = (timed_shock.date - start).days // step_days
+            timed.setdefault(step, []).append(timed_shock.shock)
+    return timed
+
+
+def path_positions(
+    world: World, shocks: Sequence[TimedShock], days: Sequence[date]
+) -> dict[date, np.ndarray]:
+    """Positions (N,) on each of `days` when the world moves under `shocks` (one run)."""
+    step_days = world.parameters.step_days
+    timed = shocks_by_step(shocks, world.data_until, step_days)
+    state = FJState.start(
+        world.positions[None, :],
+        world.positions[None, :],
+        world.stubbornness(),
+        world.influence(),
+        world.iso3,
+    )
+    wanted = {day: vote_step(day, world.data_until, step_days) for day in days}
+    found: dict[date, np.ndarray] = {}
+    for step in range(max(wanted.values(), default=0) + 1):  # `step` updates done
+        for day, at in wanted.items():
+            if at == step:
+                found[day] = state.positions[0].copy()
+        for shock in timed.get(step, ()):
+            shock.apply(state)
+        state.step()
+    return found
+
+
+def fit_text(
+    text: TextSpec,
+    body: str,
+    day: date,
+    world: World,
+    reference: Callable[[date], np.ndarray],
+) -> CutPoints:
+    """Cut-points of a text: given, or fitted to a tally on the reference path's positions."""
+    if text.cut_points is not None:
+        lower, upper = text.cut_points
+        return CutPoints(lower, upper, text.discrimination, text.polarity)
+    if text.like is not None:
+        known = RESOLUTIONS[text.like]
+        body, day, tally = known.body, known.date, known.tally
+    else:
+        tally = text.tally
+    where = chamber(body, world)
+    positions = reference(max(day, world.data_until))[seats(where, world)]
+    return fit_cut_points(
+        positions,
+        chamber_absence(where, world),
+        tally,
+        polarity=text.polarity,
+        discrimination=text.discrimination,
+    )
+
+
+def draft_for(vote: VoteSpec, world: World, reference: Callable[[date], np.ndarray]) -> Draft:
+    """The draft a scenario's vote puts to its chamber, amendments included."""
+    amendments = tuple(
+        Amendment(
+            amendment.name,
+            fit_text(amendment.text, vote.body, vote.date, world, reference),
+            amendment.shift,
+            amendment.polarity,
+        )
+        for amendment in vote.amendments
+    )
+    text = fit_text(vote.text, vote.body, vote.date, world, reference)
+    return Draft(vote.name, text, amendments, vote.important)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """When each shock acts and each vote is held, in steps from the cut-off.
+
+    Shocks at step k act before the update from k to k + 1; votes at step k are held on the
+    positions after k updates. The Mesa model and the sweep kernel both follow it.
+    """
+
+    start: date
+    step_days: int
+    shocks: dict[int, list]
+    votes: tuple[tuple[int, VoteSpec, Draft], ...]
+
+    @property
+    def last_step(self) -> int:
+        return max((step for step, _, _ in self.votes), default=0)
+
+    def date_of(self, step: int) -> date:
+        return self.start + timedelta(days=step * self.step_days)
+
+    def votes_at(self, step: int) -> list[tuple[VoteSpec, Draft]]:
+        return [(spec, draft) for at, spec, draft in self.votes if at == step]
+
+
+def build_timeline(
+    world: World,
+    shocks: Sequence[TimedShock],
+    votes: Sequence[VoteSpec],
+    reference_world: World,
+    history: Sequence[TimedShock],
+) -> Timeline:
+    """Place shocks and votes in steps; fit each vote's text on the historical path, which is
+    `reference_world` (the calibrated parameters) moved by the calibrated `history`."""
+    days = sorted({max(day, world.data_until) for day in _reference_days(votes)})
+    reference = path_positions(reference_world, history, days)
+    step_days = world.parameters.step_days
+    placed = tuple(
+        sorted(
+            (
+                (
+                    vote_step(vote.date, world.data_until, step_days),
+                    vote,
+                    draft_for(vote, world, reference.__getitem__),
+                )
+                for vote in votes
+            ),
+            key=lambda item: (item[0], item[1].date),
+        )
+    )
+    return Timeline(
+        world.data_until, step_days, shocks_by_step(shocks, world.data_until, step_days), placed
+    )
+
+
+def _reference_days(votes: Sequence[VoteSpec]) -> set[date]:
+    """Every date on which a text's cut-points must be fitted."""
+    days = set()
+    for vote in votes:
+        for text in (vote.text, *(a.text for a in vote.amendments)):
+            if text.like is not None:
+                days.add(RESOLUTIONS[text.like].date)
+            elif text.tally is not None:
+                days.add(vote.date)
+    return days

@@ -1,0 +1,109 @@
+"""The model's free parameters: few on purpose, fitted by `blocsim calibrate`, kept in TOML.
+
+A parameter set is the tie-type weights of the influence network, how stubborn members are
+(a baseline, with overrides for blocs or regional groups), and the length of one step.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from sim.data import BLOCS, UN_GROUPS
+from sim.errors import BlocsimError
+from sim.network import TieWeights
+
+STUBBORNNESS_GROUPS = (*BLOCS, *UN_GROUPS)
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Tie weights, stubbornness (baseline and per-group overrides) and days per step."""
+
+    ties: TieWeights = TieWeights()
+    stubbornness: float = 0.5
+    stubbornness_by_group: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    step_days: int = 7
+
+    def member_stubbornness(self, members: pd.DataFrame) -> np.ndarray:
+        """Stubbornness (N,) of each member: the baseline, overridden group by group in order."""
+        values = np.full(len(members), self.stubbornness)
+        for group, value in self.stubbornness_by_group.items():
+            if group in UN_GROUPS:
+                values[(members["un_group"] == group).to_numpy()] = value
+            else:
+                values[(members[group] == 1).to_numpy()] = value
+        return values
+
+    def to_dict(self) -> dict:
+        return {
+            "ties": asdict(self.ties),
+            "stubbornness": self.stubbornness,
+            "stubbornness_by_group": dict(self.stubbornness_by_group),
+            "step_days": self.step_days,
+        }
+
+    def with_values(self, values: Mapping[str, float]) -> Parameters:
+        """A copy with dotted names set, e.g. {'ties.alliance': 2.0, 'stubbornness_by_group.eu': 0.9}."""
+        result = self
+        for name, value in values.items():
+            head, _, rest = name.partition(".")
+            if head == "ties" and rest in {f.name for f in fields(TieWeights)}:
+                result = replace(result, ties=replace(result.ties, **{rest: float(value)}))
+            elif head == "stubbornness_by_group" and rest in STUBBORNNESS_GROUPS:
+                groups = {**result.stubbornness_by_group, rest: float(value)}
+                result = replace(result, stubbornness_by_group=MappingProxyType(groups))
+            elif name == "stubbornness":
+                result = replace(result, stubbornness=float(value))
+            elif name == "step_days":
+                result = replace(result, step_days=int(value))
+            else:
+                raise KeyError(name)
+        return result
+
+
+def parameters_from_table(table: Mapping, file: object, prefix: str = "parameters") -> Parameters:
+    """Read a `[parameters]` TOML table, naming the file and field of anything wrong."""
+    flat: dict[str, float] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            flat.update({f"{key}.{inner}": v for inner, v in value.items()})
+        else:
+            flat[key] = value
+    for name, value in flat.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BlocsimError("must be a number", file=file, field=f"{prefix}.{name}")
+        if name.startswith("stubbornness") and not 0 <= value <= 1:
+            raise BlocsimError(
+                "stubbornness must be between 0 and 1", file=file, field=f"{prefix}.{name}"
+            )
+        if name.startswith("ties.") and value < 0:
+            raise BlocsimError(
+                "tie weights cannot be negative", file=file, field=f"{prefix}.{name}"
+            )
+    try:
+        return Parameters().with_values(flat)
+    except KeyError as error:
+        raise BlocsimError(
+            "unknown parameter", file=file, field=f"{prefix}.{error.args[0]}"
+        ) from None
+
+
+def load_parameters(path: Path) -> Parameters:
+    """The `[parameters]` table of a calibration file."""
+    try:
+        with Path(path).open("rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        raise BlocsimError("calibration file not found", file=path) from None
+    except tomllib.TOMLDecodeError as error:
+        raise BlocsimError(f"not valid TOML ({error})", file=path) from None
+    if "parameters" not in document:
+        raise BlocsimError("missing table", file=path, field="parameters")
+    return parameters_from_table(document["parameters"], path)

@@ -1,0 +1,138 @@
+"""The world at the data cut-off: who the members are, where they stand, who listens to whom.
+
+Building it is the slow part of every run (the position estimate takes seconds), so estimates
+are cached on disk outside the repository, keyed by the data's fingerprint and the cut-off.
+Everything downstream (the Mesa model, sweeps, prediction, calibration) starts from a `World`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import positions
+from sim.config import cache_dir
+from sim.data import UNData
+from sim.network import TieWeights, row_stochastic, tie_layers
+from sim.parameters import Parameters
+from sim.positions import PositionEstimate, estimate_positions
+
+# Cached estimates are keyed by the estimator's own source, so a changed estimator never
+# reads an old estimate.
+ESTIMATOR_KEY = hashlib.sha256(Path(positions.__file__).read_bytes()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class World:
+    """Members (N rows, ISO3 order), their estimated positions and the influence ties.
+
+    layers: one (N, N) matrix per tie type at unit weight, so any `TieWeights` gives its
+    influence matrix without rebuilding the network (calibration and sweeps vary them).
+    """
+
+    members: pd.DataFrame
+    estimate: PositionEstimate
+    layers: dict[str, np.ndarray]
+    parameters: Parameters
+    data_until: date
+
+    @property
+    def iso3(self) -> tuple[str, ...]:
+        return tuple(self.members["iso3"])
+
+    @property
+    def positions(self) -> np.ndarray:
+        """(N,) positions at the cut-off: low = pro-Ukraine, high = close to Moscow."""
+        return self.estimate.position
+
+    @property
+    def absence(self) -> np.ndarray:
+        """(N,) base probability of not voting."""
+        return self.estimate.absence
+
+    def influence(self, ties: TieWeights | None = None) -> np.ndarray:
+        """Row-stochastic W (N, N) for tie weights (default: the world's parameters)."""
+        ties = ties or self.parameters.ties
+        weighted = sum(getattr(ties, kind) * layer for kind, layer in self.layers.items())
+        return row_stochastic(weighted)
+
+    def stubbornness(self, parameters: Parameters | None = None) -> np.ndarray:
+        """(N,) stubbornness of each member under `parameters` (default: the world's)."""
+        return (parameters or self.parameters).member_stubbornness(self.members)
+
+    def with_parameters(self, parameters: Parameters) -> World:
+        return dataclasses.replace(self, parameters=parameters)
+
+
+def build_world(data: UNData, data_until: date, parameters: Parameters) -> World:
+    """The world as the roll calls strictly before `data_until` describe it."""
+    estimate = cached_estimate(data, data_until)
+    layers = _layers(data, data_until)
+    return World(data.members, estimate, layers, parameters, data_until)
+
+
+def cached_estimate(data: UNData, data_until: date) -> PositionEstimate:
+    """`estimate_positions` on roll calls before `data_until`, from memory or the disk cache."""
+    key = (data.fingerprint, data_until)
+    if key in _memory:
+        return _memory[key]
+    path = cache_dir() / f"positions-{ESTIMATOR_KEY}-{data.fingerprint}-{data_until}.npz"
+    if path.is_file():
+        estimate = _read_estimate(path)
+    else:
+        estimate = estimate_positions(data.members, data.history, data.ukraine, data_until)
+        _write_estimate(path, estimate)
+    _memory[key] = estimate
+    return estimate
+
+
+def day_after(day: date) -> date:
+    """The cut-off that includes `day` itself (estimates use roll calls strictly before it)."""
+    return day + timedelta(days=1)
+
+
+_memory: dict[tuple, object] = {}  # this process's estimates and tie layers
+
+
+def _layers(data: UNData, data_until: date) -> dict[str, np.ndarray]:
+    key = ("layers", data.fingerprint, data_until)
+    if key not in _memory:
+        _memory[key] = tie_layers(data.members, data.roll_calls(), str(data_until))
+    return _memory[key]
+
+
+def _write_estimate(path, estimate: PositionEstimate) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        f.name: getattr(estimate, f.name)
+        for f in dataclasses.fields(estimate)
+        if isinstance(getattr(estimate, f.name), np.ndarray)
+    }
+    scalars = {
+        f.name: getattr(estimate, f.name)
+        for f in dataclasses.fields(estimate)
+        if not isinstance(getattr(estimate, f.name), np.ndarray)
+    }
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, scalars=json.dumps(scalars, default=str), **arrays)
+    partial.replace(path)
+
+
+def _read_estimate(path) -> PositionEstimate:
+    with np.load(path) as stored:
+        scalars = json.loads(str(stored["scalars"]))
+        arrays = {name: stored[name] for name in stored.files if name != "scalars"}
+    fields = {f.name: f for f in dataclasses.fields(PositionEstimate)}
+    for name, value in scalars.items():
+        if fields[name].type in ("date", date):
+            scalars[name] = date.fromisoformat(value)
+        elif isinstance(value, list):
+            scalars[name] = tuple(value)
+    return PositionEstimate(**arrays, **scalars)
