@@ -16,7 +16,6 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from sim.dynamics import FJState
 from sim.resolutions import RESOLUTIONS
 from sim.scenario import TextSpec, TimedShock, VoteSpec
 from sim.voting import Amendment, Chamber, CutPoints, Draft, fit_cut_points
@@ -55,8 +54,8 @@ def vote_step(day: date, start: date, step_days: int) -> int:
 
 
 def shocks_by_step(shocks: Sequence[TimedShock], start: date, step_days: int) -> dict[int, list]:
-    """Shocks keyed by the step before whose update they act; those dated before the start are
-    already in the record the positions were estimated from, so they are left out."""
+    """Shocks keyed by the step before whose update they act; those dated before the start (the
+    last roll call the positions were estimated from) are already in the record: left out."""
     timed: dict[int, list] = {}
     for timed_shock in shocks:
         if timed_shock.date >= start:
@@ -70,15 +69,9 @@ def path_positions(
 ) -> dict[date, np.ndarray]:
     """Positions (N,) on each of `days` when the world moves under `shocks` (one run)."""
     step_days = world.parameters.step_days
-    timed = shocks_by_step(shocks, world.data_until, step_days)
-    state = FJState.start(
-        world.positions[None, :],
-        world.positions[None, :],
-        world.stubbornness(),
-        world.influence(),
-        world.iso3,
-    )
-    wanted = {day: vote_step(day, world.data_until, step_days) for day in days}
+    timed = shocks_by_step(shocks, world.start, step_days)
+    state = world.initial_state()
+    wanted = {day: vote_step(day, world.start, step_days) for day in days}
     found: dict[date, np.ndarray] = {}
     for step in range(max(wanted.values(), default=0) + 1):  # `step` updates done
         for day, at in wanted.items():
@@ -107,7 +100,7 @@ def fit_text(
     else:
         tally = text.tally
     where = chamber(body, world)
-    positions = reference(max(day, world.data_until))[seats(where, world)]
+    positions = reference(max(day, world.start))[seats(where, world)]
     return fit_cut_points(
         positions,
         chamber_absence(where, world),
@@ -165,14 +158,14 @@ def build_timeline(
 ) -> Timeline:
     """Place shocks and votes in steps; fit each vote's text on the historical path, which is
     `reference_world` (the calibrated parameters) moved by the calibrated `history`."""
-    days = sorted({max(day, world.data_until) for day in _reference_days(votes)})
+    days = sorted({max(day, world.start) for day in _reference_days(votes)})
     reference = path_positions(reference_world, history, days)
     step_days = world.parameters.step_days
     placed = tuple(
         sorted(
             (
                 (
-                    vote_step(vote.date, world.data_until, step_days),
+                    vote_step(vote.date, world.start, step_days),
                     vote,
                     draft_for(vote, world, reference.__getitem__),
                 )
@@ -182,7 +175,7 @@ def build_timeline(
         )
     )
     return Timeline(
-        world.data_until, step_days, shocks_by_step(shocks, world.data_until, step_days), placed
+        world.start, step_days, shocks_by_step(shocks, world.start, step_days), placed
     )
 
 

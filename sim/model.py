@@ -21,7 +21,6 @@ import pandas as pd
 
 from sim.agenda import Timeline, build_timeline, chamber, chamber_absence, seats
 from sim.data import BLOCS, UNData
-from sim.dynamics import FJState
 from sim.parameters import load_parameters
 from sim.resolutions import Tally
 from sim.scenario import Scenario, VoteSpec, load_historical_shocks
@@ -108,13 +107,7 @@ class BlocModel(mesa.Model):
         self.seed_sequence = sequence
         self.world = world
         self.timeline = timeline
-        self.state = FJState.start(
-            world.positions[None, :],
-            world.positions[None, :],
-            world.stubbornness(),
-            world.influence(),
-            world.iso3,
-        )
+        self.state = world.initial_state()
         self.trajectory: list[np.ndarray] = [self.state.positions[0].copy()]  # (N,) per step
         self.held: list[HeldVote] = []
         self.members = [

@@ -20,6 +20,7 @@ import pandas as pd
 from sim import positions
 from sim.config import cache_dir
 from sim.data import UNData
+from sim.dynamics import FJState
 from sim.network import TieWeights, row_stochastic, tie_layers
 from sim.parameters import Parameters
 from sim.positions import PositionEstimate, estimate_positions
@@ -41,7 +42,8 @@ class World:
     estimate: PositionEstimate
     layers: dict[str, np.ndarray]
     parameters: Parameters
-    data_until: date
+    data_until: date  # the cut-off: roll calls strictly before it were used
+    start: date  # the last roll call used: the date the estimated positions describe
 
     @property
     def iso3(self) -> tuple[str, ...]:
@@ -67,6 +69,32 @@ class World:
         """(N,) stubbornness of each member under `parameters` (default: the world's)."""
         return (parameters or self.parameters).member_stubbornness(self.members)
 
+    def anchors(self, parameters: Parameters | None = None) -> np.ndarray:
+        """(N,) anchors that make the estimated positions a Friedkin-Johnsen equilibrium.
+
+        The positions were estimated from votes already shaped by the network, so they are the
+        state of rest: theta = S a + (I - S) W theta gives a = (theta - (I - S) W theta) / S.
+        Without shocks nothing moves; a shock's effect is then the model's answer alone.
+        """
+        parameters = parameters or self.parameters
+        stubbornness = self.stubbornness(parameters)
+        listened = self.influence(parameters.ties) @ self.positions
+        return (self.positions - (1 - stubbornness) * listened) / stubbornness
+
+    def initial_state(
+        self, runs: int = 1, dtype: type = np.float64, parameters: Parameters | None = None
+    ) -> FJState:
+        """The (runs, N) Friedkin-Johnsen state at the start, every run at rest."""
+        parameters = parameters or self.parameters
+        positions = np.broadcast_to(self.positions, (runs, len(self.positions))).astype(dtype)
+        return FJState.start(
+            positions,
+            self.anchors(parameters).astype(dtype),
+            self.stubbornness(parameters).astype(dtype),
+            self.influence(parameters.ties).astype(dtype),
+            self.iso3,
+        )
+
     def with_parameters(self, parameters: Parameters) -> World:
         return dataclasses.replace(self, parameters=parameters)
 
@@ -75,7 +103,13 @@ def build_world(data: UNData, data_until: date, parameters: Parameters) -> World
     """The world as the roll calls strictly before `data_until` describe it."""
     estimate = cached_estimate(data, data_until)
     layers = _layers(data, data_until)
-    return World(data.members, estimate, layers, parameters, data_until)
+    return World(data.members, estimate, layers, parameters, data_until, record_end(data, data_until))
+
+
+def record_end(data: UNData, data_until: date) -> date:
+    """The date of the last roll call strictly before the cut-off."""
+    dates = pd.concat([data.history["date"], data.ukraine["date"]])
+    return dates[dates < pd.Timestamp(data_until)].max().date()
 
 
 def cached_estimate(data: UNData, data_until: date) -> PositionEstimate:
