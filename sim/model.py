@@ -23,8 +23,16 @@ from sim.agenda import Timeline, build_timeline, chamber, chamber_absence, seats
 from sim.data import BLOCS, UNData
 from sim.parameters import load_parameters
 from sim.resolutions import Tally
-from sim.scenario import Scenario, VoteSpec, load_historical_shocks
-from sim.voting import VOTE_CODES, Outcome, VoteRecord, as_tally, vote_resolution
+from sim.scenario import Scenario, VoteSpec, load_historical_shocks, scenario_shocks
+from sim.voting import (
+    VOTE_CODES,
+    CutPoints,
+    Outcome,
+    VoteRecord,
+    as_tally,
+    vote_probabilities,
+    vote_resolution,
+)
 from sim.world import World, build_world
 
 
@@ -124,7 +132,7 @@ class BlocModel(mesa.Model):
         world = build_world(data, scenario.data_until, scenario.parameters)
         history = load_historical_shocks(scenario.calibration, data.members)
         reference = world.with_parameters(load_parameters(scenario.calibration))
-        shocks = (*history, *scenario.shocks) if scenario.historical_shocks else scenario.shocks
+        shocks = scenario_shocks(scenario, data.members)
         timeline = build_timeline(world, shocks, scenario.votes, reference, history)
         return cls(world, timeline, scenario.seed if seed is None else seed)
 
@@ -168,6 +176,18 @@ class BlocModel(mesa.Model):
         held = HeldVote(spec, spec.date, record)
         self.held.append(held)
         return held
+
+    def expected_counts(
+        self, body: str, cut_points: CutPoints, positions: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Expected Y, A, N, X counts (4,) if a text were put to `body` now (or with members at
+        `positions` (N,)): the sum of members' vote probabilities, as the classroom shows it."""
+        where = chamber(body, self.world)
+        positions = self.state.positions[0] if positions is None else positions
+        probs = vote_probabilities(
+            positions[seats(where, self.world)], chamber_absence(where, self.world), cut_points
+        )  # (M, 4)
+        return probs.sum(axis=0)
 
     def run_model(self) -> None:
         """Step until the last vote of the timeline is held."""

@@ -25,7 +25,9 @@ from sim.resolutions import RESOLUTIONS, Tally, resolution
 from sim.voting import POLARITIES
 
 SEATS = {"GA": 193, "SC": 15}
-DEFAULT_CALIBRATION = Path(__file__).resolve().parent.parent / "calibration" / "default.toml"
+REPOSITORY = Path(__file__).resolve().parent.parent
+DEFAULT_CALIBRATION = REPOSITORY / "calibration" / "default.toml"
+DEFAULT_SCENARIO = REPOSITORY / "scenarios" / "us_realignment.toml"
 TOP_KEYS = {
     "name",
     "description",
@@ -157,6 +159,12 @@ def load_historical_shocks(calibration: Path, members: pd.DataFrame) -> tuple[Ti
     return tuple(
         reader.shock(entry, f"shocks[{i}]") for i, entry in enumerate(reader.list(raw, "shocks"))
     )
+
+
+def scenario_shocks(scenario: Scenario, members: pd.DataFrame) -> tuple[TimedShock, ...]:
+    """Every shock a scenario applies: the calibrated history if it asks for it, then its own."""
+    history = load_historical_shocks(scenario.calibration, members) if scenario.historical_shocks else ()
+    return (*history, *scenario.shocks)
 
 
 def _merge(base: dict, overrides: Mapping) -> dict:

@@ -1,0 +1,70 @@
+"""Who voted how, given only a vote's date and tally: `blocsim predict` as a library function.
+
+Positions come from the roll calls up to the data cut-off, the scenario's dynamics carry them
+to the vote's date, two cut-points are fitted so that the expected counts equal the tally, and
+the most likely joint assignment whose counts are exactly the tally is the prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from sim.agenda import chamber, chamber_absence, path_positions, seats
+from sim.data import UNData
+from sim.resolutions import Tally
+from sim.scenario import Scenario, scenario_shocks
+from sim.voting import VOTE_CODES, CutPoints, assign_to_tally, fit_cut_points, vote_probabilities
+from sim.world import World, build_world, day_after
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One row per member of the chamber: predicted vote and the model's probabilities."""
+
+    table: pd.DataFrame  # iso3, vote, p_Y, p_A, p_N, p_X
+    cut_points: CutPoints
+    world: World
+
+
+def predict_votes(
+    data: UNData,
+    day: date,
+    tally: Tally,
+    scenario: Scenario,
+    body: str = "GA",
+    polarity: str = "same",
+    data_until: date | None = None,
+) -> Prediction:
+    """Predict each member's vote on a text voted on `day` that came out as `tally`.
+
+    Positions use the roll calls up to and including `data_until` (default: `day`), so a vote
+    is never predicted from its own record only when `data_until` is before it.
+    """
+    world = build_world(data, day_after(data_until or day), scenario.parameters)
+    positions = positions_on(world, scenario, data, day)
+    where = chamber(body, world)
+    columns = seats(where, world)
+    absence = chamber_absence(where, world)
+    cut_points = fit_cut_points(positions[columns], absence, tally, polarity=polarity)
+    probabilities = vote_probabilities(positions[columns], absence, cut_points)  # (M, 4)
+    codes = assign_to_tally(probabilities, tally)
+    table = pd.DataFrame(
+        {
+            "iso3": where.members,
+            "vote": np.array(VOTE_CODES)[codes],
+            **{f"p_{code}": probabilities[:, k].round(6) for k, code in enumerate(VOTE_CODES)},
+        }
+    )
+    return Prediction(table, cut_points, world)
+
+
+def positions_on(world: World, scenario: Scenario, data: UNData, day: date) -> np.ndarray:
+    """(N,) positions on `day`: the estimate itself if the record reaches it, else the
+    scenario's dynamics from the last roll call to that day."""
+    if day <= world.start:
+        return world.positions
+    return path_positions(world, scenario_shocks(scenario, data.members), [day])[day]
