@@ -95,3 +95,24 @@ def test_bad_votes_file_exits_2_without_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr == f"blocsim: {path}: line 2: field 'vote': 'Q': vote must be Y, N, A or X\n"
+
+
+def test_network_info_and_export(capsys, tmp_path):
+    status, out, _ = run(capsys, "network", "info")
+    assert status == 0 and "193 members" in out and "modularity" in out
+    graphml = tmp_path / "ties.graphml"
+    status, out, _ = run(capsys, "network", "export", "--format", "graphml", "--out", str(graphml))
+    assert status == 0 and graphml.stat().st_size > 0
+    csv = tmp_path / "ties.csv"
+    assert run(capsys, "network", "export", "--format", "csv", "--out", str(csv))[0] == 0
+    edges = pd.read_csv(csv)
+    assert {"source", "target", "weight", "alliance", "affinity", "patron"} <= set(edges.columns)
+    status, _, err = run(capsys, "network", "export", "--format", "csv", "--out", str(csv))
+    assert status == 2 and "already exists" in err
+
+
+def test_run_prints_each_vote_and_its_outcome(capsys, tmp_path):
+    status, out, _ = run(capsys, "run", "scenarios/status_quo.toml", "--out", str(tmp_path / "r"))
+    assert status == 0
+    assert "GA A/RES/ES-11/7:" in out and "SC S/RES/2774 (US text):" in out
+    assert "vetoed by" in out and f"run directory: {tmp_path / 'r'}" in out

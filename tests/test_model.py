@@ -1,0 +1,131 @@
+"""The Mesa model on the real data: agents, the kernel they share, votes, run directories."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.errors import BlocsimError
+from sim.model import BlocModel
+from sim.run import run_scenario
+from sim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def scenario(data):
+    return load_scenario("scenarios/us_realignment.toml", data.members)
+
+
+@pytest.fixture(scope="module")
+def model(scenario, data):
+    model = BlocModel.from_scenario(scenario, data, seed=7)
+    model.run_model()
+    return model
+
+
+def test_agents_are_the_193_member_states(scenario, data):
+    model = BlocModel.from_scenario(scenario, data, seed=1)
+    assert len(model.agents) == 193
+    usa = model.agent("USA")
+    assert usa.name == "United States of America" and usa.un_group == "WEOG"
+    assert "nato" in usa.blocs and "g7" in usa.blocs
+    assert usa.position < model.agent("RUS").position  # low = pro-Ukraine / Western
+    assert 0 < usa.stubbornness <= 1 and 0 <= usa.absence < 1
+    assert all(share > 0 for _, share in usa.strongest_ties())
+
+
+def test_without_shocks_the_world_is_at_rest(scenario, data):
+    model = BlocModel.from_scenario(scenario, data, seed=1)
+    start = model.state.positions.copy()
+    model.timeline.shocks.clear()
+    for _ in range(5):
+        model.step()
+    np.testing.assert_allclose(model.state.positions, start, atol=1e-9)
+
+
+def test_a_step_read_agent_by_agent_equals_the_kernel(scenario, data):
+    """Each agent: s * anchor + (1 - s) * sum_j W_ij * position_j, all reading the last step."""
+    model = BlocModel.from_scenario(scenario, data, seed=1)
+    for _ in range(4):  # past the US turn, so positions are moving
+        model.step()
+    before = {agent.iso3: agent.position for agent in model.members}
+    expected = {}
+    for agent in model.members:
+        listened = sum(
+            model.state.influence[agent.column, other.column] * before[other.iso3]
+            for other in model.members
+        )
+        expected[agent.iso3] = (
+            agent.stubbornness * agent.anchor + (1 - agent.stubbornness) * listened
+        )
+    model.step()
+    for agent in model.members:
+        assert agent.position == pytest.approx(expected[agent.iso3], abs=1e-9)
+
+
+def test_the_us_turn_moves_the_us_and_its_followers(model, scenario, data):
+    quo = BlocModel.from_scenario(load_scenario("scenarios/status_quo.toml", data.members), data, 7)
+    quo.run_model()
+    moved = model.state.positions[0] - quo.state.positions[0]
+    index = {iso3: i for i, iso3 in enumerate(model.world.iso3)}
+    assert moved[index["USA"]] > 0  # toward Moscow
+    assert moved[index["ISR"]] > 0 and moved[index["PLW"]] > 0  # the US's clients follow
+    assert abs(moved[index["RUS"]]) < moved[index["USA"]]
+
+
+def test_votes_are_held_with_amendments_first_and_chamber_rules(model):
+    held = {vote.spec.name: vote for vote in model.held}
+    assert [v.date for v in model.held][:3] == [date(2025, 2, 24)] * 3
+    council = held["S/RES/2774 (US text)"]
+    amendment, text = council.outcomes
+    assert council.record.names[0].startswith("European amendment")
+    assert not amendment.adopted and "vetoed by" in amendment.reason and "RUS" in amendment.reason
+    assert text.adopted and council.tallies[-1].members == 15
+    assembly = held["A/RES/ES-11/7"]
+    assert assembly.tallies[-1].members == 193 and assembly.outcomes[-1].adopted
+    assert {agent.vote for agent in model.members} <= {"Y", "A", "N", "X"}
+
+
+def test_same_seed_same_votes_other_seed_other_votes(scenario, data, model):
+    again = BlocModel.from_scenario(scenario, data, seed=7)
+    again.run_model()
+    other = BlocModel.from_scenario(scenario, data, seed=8)
+    other.run_model()
+    first = np.concatenate([h.record.codes.ravel() for h in model.held])
+    assert np.array_equal(first, np.concatenate([h.record.codes.ravel() for h in again.held]))
+    assert not np.array_equal(first, np.concatenate([h.record.codes.ravel() for h in other.held]))
+
+
+def test_run_directory_holds_manifest_scenario_and_tables(scenario, data, tmp_path):
+    result = run_scenario(scenario, data, seed=3, out=tmp_path / "run")
+    folder = tmp_path / "run"
+    assert {p.name for p in folder.iterdir()} >= {
+        "manifest.json",
+        "scenario.toml",
+        "tallies.csv",
+        "votes.csv",
+        "positions.csv",
+    }
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["seed"]["root"] == 3 and manifest["scenario"]["sha256"] == scenario.sha256
+    assert manifest["packages"]["mesa"].startswith("3.")
+    tallies = pd.read_csv(folder / "tallies.csv")
+    votes = pd.read_csv(folder / "votes.csv")
+    for row in tallies.itertuples():
+        codes = votes[(votes["vote"] == row.vote) & (votes["name"] == row.name)]["code"]
+        assert (codes == "Y").sum() == row.yes and (codes == "N").sum() == row.no
+        assert (codes == "A").sum() == row.abstain and (codes == "X").sum() == row.not_voting
+    pd.testing.assert_frame_equal(result.tallies, tallies, check_dtype=False)
+
+
+def test_run_never_overwrites_and_leaves_nothing_half_written(scenario, data, tmp_path):
+    out = tmp_path / "run"
+    run_scenario(scenario, data, seed=3, out=out)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(BlocsimError, match="already exists"):
+        run_scenario(scenario, data, seed=4, out=out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

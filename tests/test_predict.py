@@ -1,0 +1,74 @@
+"""`blocsim predict`: exact tallies, one row per member of the body, probabilities that add up."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.predict import predict_votes
+from sim.resolutions import RESOLUTIONS, Tally
+from sim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def scenario(data):
+    return load_scenario("scenarios/us_realignment.toml", data.members)
+
+
+def test_in_sample_es11_7_is_exact_in_tally_and_mostly_right(data, scenario):
+    target = RESOLUTIONS["A/RES/ES-11/7"]
+    table = predict_votes(data, target.date, target.tally, scenario).table
+    assert len(table) == 193
+    assert table["vote"].value_counts().to_dict() == {"Y": 93, "A": 65, "N": 18, "X": 17}
+    probabilities = table[["p_Y", "p_A", "p_N", "p_X"]].sum(axis=1)
+    assert probabilities.round(5).eq(1).all()
+    truth = data.votes_on("A/RES/ES-11/7").reindex(table["iso3"]).to_numpy()
+    voted = truth != "X"
+    accuracy = (table["vote"].to_numpy()[voted] == truth[voted]).mean()
+    assert accuracy >= 0.93
+
+
+def test_council_prediction_has_the_fifteen_and_the_tally(data, scenario):
+    table = predict_votes(
+        data, date(2025, 2, 24), Tally(10, 0, 5, 0), scenario, body="SC", polarity="reverse"
+    ).table
+    assert sorted(table["iso3"]) == sorted(data.members.loc[data.members["unsc_2025"] == 1, "iso3"])
+    assert table["vote"].value_counts().to_dict() == {"Y": 10, "A": 5}
+    assert set(table.loc[table["iso3"].isin(["RUS", "USA", "CHN"]), "vote"]) == {"Y"}
+
+
+def test_predict_command_writes_the_csv_and_refuses_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "es11_1.csv"
+    argv = ["predict", "--date", "2022-03-02", "--tally", "141-5-35", "--out", str(out)]
+    assert main(argv) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["iso3", "vote", "p_Y", "p_A", "p_N", "p_X"]
+    assert table["vote"].value_counts().to_dict() == {"Y": 141, "A": 35, "X": 12, "N": 5}
+    assert main(argv) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--tally", "93-18"], "field '--tally': tally '93-18' is not of the form Y-N-A"),
+        (
+            ["--tally", "100-100-100"],
+            "field '--tally': tally '100-100-100' counts 300 votes for 193",
+        ),
+        (
+            ["--tally", "93-18-65", "--date", "24.02.2025"],
+            "field '--date': '24.02.2025' is not a date",
+        ),
+    ],
+)
+def test_predict_errors(tmp_path, capsys, argv, expected):
+    base = {"--date": "2025-02-24", "--tally": "93-18-65"}
+    pairs = dict(zip(argv[::2], argv[1::2], strict=True))
+    args = [item for key, value in {**base, **pairs}.items() for item in (key, value)]
+    assert main(["predict", *args, "--out", str(tmp_path / "p.csv")]) == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "p.csv").exists()

@@ -1,0 +1,140 @@
+"""Scenario files: the shipped ones load, and every kind of mistake is one line naming the field."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sim.dynamics import MoveToward, WeakenCohesion
+from sim.errors import BlocsimError
+from sim.resolutions import Tally
+from sim.scenario import load_scenario, scenario_shocks
+
+SCENARIOS = sorted(Path("scenarios").glob("*.toml"))
+
+MINIMAL = """
+data_until = "2025-01-01"
+[[votes]]
+name = "a vote"
+date = "2025-03-01"
+like = "A/RES/ES-11/7"
+"""
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_shipped_scenarios_load(data, path):
+    scenario = load_scenario(path, data.members)
+    assert scenario.votes and scenario.sha256
+
+
+def test_us_realignment_is_the_historical_path_and_status_quo_is_not(data):
+    turn = load_scenario("scenarios/us_realignment.toml", data.members)
+    quo = load_scenario("scenarios/status_quo.toml", data.members)
+    moves = [
+        s.shock for s in scenario_shocks(turn, data.members) if isinstance(s.shock, MoveToward)
+    ]
+    assert [(m.member, m.target) for m in moves] == [("USA", "RUS")]
+    assert scenario_shocks(quo, data.members) == ()
+    assert [v.name for v in turn.votes] == [v.name for v in quo.votes]
+
+
+def test_blocs_expand_to_members_and_tallies_complete_to_the_chamber(data, tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        MINIMAL.replace('like = "A/RES/ES-11/7"', 'tally = "9-1-5"\nbody = "SC"')
+        + '[[shocks]]\ndate = "2025-02-01"\nkind = "weaken_bloc"\nbloc = "eu"\nfactor = 0.5\n'
+    )
+    scenario = load_scenario(path, data.members)
+    assert scenario.votes[0].text.tally == Tally(9, 1, 5, 0)
+    shock = scenario.shocks[0]
+    assert shock.date == date(2025, 2, 1) and isinstance(shock.shock, WeakenCohesion)
+    assert len(shock.shock.members) == 27
+
+
+@pytest.mark.parametrize(
+    ("extra", "replace", "expected"),
+    [
+        ("colour = 1\n", None, "field 'colour': unknown key"),
+        (
+            None,
+            ('data_until = "2025-01-01"', 'data_until = "soon"'),
+            "field 'data_until': 'soon' is not a date",
+        ),
+        (None, ('data_until = "2025-01-01"', ""), "field 'data_until': missing"),
+        (
+            None,
+            ('like = "A/RES/ES-11/7"', 'like = "ES-11/99"'),
+            "field 'votes[0].like': unknown resolution",
+        ),
+        (
+            None,
+            ('like = "A/RES/ES-11/7"', 'tally = "93-18"'),
+            "field 'votes[0].tally': tally '93-18' is not of the form",
+        ),
+        (
+            None,
+            ('like = "A/RES/ES-11/7"', "cut_points = [1, 0]"),
+            "field 'votes[0].cut_points': must be [lower, upper]",
+        ),
+        (
+            None,
+            ('date = "2025-03-01"', 'date = "2024-03-01"'),
+            "field 'votes[0].date': 2024-03-01 is before the scenario starts",
+        ),
+        (
+            None,
+            ('name = "a vote"', 'name = "a vote"\nbody = "ECOSOC"'),
+            "field 'votes[0].body': must be GA or SC",
+        ),
+        (
+            '[[shocks]]\ndate = "2025-02-01"\nkind = "move_toward"\nmember = "USA"\ntarget = "XXX"\nfraction = 0.5\n',
+            None,
+            "field 'shocks[0].target': unknown ISO3 code 'XXX'",
+        ),
+        (
+            '[[shocks]]\ndate = "2025-02-01"\nkind = "move_toward"\nmember = "USA"\ntarget = "RUS"\nfraction = "big"\n',
+            None,
+            "field 'shocks[0].fraction': must be a number, not 'big'",
+        ),
+        (
+            '[[shocks]]\ndate = "2025-02-01"\nkind = "teleport"\n',
+            None,
+            "field 'shocks[0].kind': unknown shock 'teleport'",
+        ),
+        (
+            '[[shocks]]\ndate = "2025-02-01"\nkind = "weaken_bloc"\nbloc = "warsaw_pact"\nfactor = 0.5\n',
+            None,
+            "field 'shocks[0].bloc': unknown bloc 'warsaw_pact'",
+        ),
+        (
+            "[parameters]\nstubbornness = 1.5\n",
+            None,
+            "field 'parameters.stubbornness': stubbornness must be above 0",
+        ),
+        (
+            "[parameters.ties]\nfriendship = 1.0\n",
+            None,
+            "field 'parameters.ties.friendship': unknown parameter",
+        ),
+        ("this is not toml\n", None, "not valid TOML"),
+    ],
+)
+def test_bad_scenario_is_one_line_naming_file_and_field(data, tmp_path, extra, replace, expected):
+    text = MINIMAL
+    if replace:
+        text = text.replace(*replace)
+    extra = extra or ""
+    is_table = extra.startswith("[")  # tables go last; top-level keys before [[votes]]
+    path = tmp_path / "bad.toml"
+    path.write_text(text + extra if is_table else extra + text)
+    with pytest.raises(BlocsimError) as raised:
+        load_scenario(path, data.members)
+    message = str(raised.value)
+    assert message.startswith(str(path)) and expected in message and "\n" not in message
+
+
+def test_missing_scenario_file(data, tmp_path):
+    with pytest.raises(BlocsimError, match="scenario file not found"):
+        load_scenario(tmp_path / "nowhere.toml", data.members)
