@@ -79,9 +79,9 @@ def parameters_from_table(table: Mapping, file: object, prefix: str = "parameter
     for name, value in flat.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise BlocsimError("must be a number", file=file, field=f"{prefix}.{name}")
-        if name.startswith("stubbornness") and not 0 <= value <= 1:
+        if name.startswith("stubbornness") and not 0 < value <= 1:
             raise BlocsimError(
-                "stubbornness must be between 0 and 1", file=file, field=f"{prefix}.{name}"
+                "stubbornness must be above 0 and at most 1", file=file, field=f"{prefix}.{name}"
             )
         if name.startswith("ties.") and value < 0:
             raise BlocsimError(
