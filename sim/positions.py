@@ -1,35 +1,39 @@
 """Positions and absence propensities of the 193 members, estimated from roll calls before a date.
 
-What is estimated. An ordered-logit item-response model over Y/A/N (X is missing, not a vote).
-Roll call j has a discrimination a_j and two cut-points t1_j < t2_j; member i has a general
-ideal point theta_i and a Ukraine residual delta_i that only acts on the ES-11 roll calls:
+Two stages, because the general axis of UN voting and the Ukraine question are not the same axis
+(the general axis puts Israel and the US at one end and misplaces states that sit mid-axis but
+vote Yes on Ukraine):
 
-    eta_ij = a_j * (theta_i + u_j * delta_i),   u_j = 1 on ES-11 texts, else 0
-    P(Y) = L(t1_j - eta_ij),  P(A) = L(t2_j - eta_ij) - L(t1_j - eta_ij),  P(N) = 1 - L(t2_j - eta_ij)
+1. General axis. An ordered-logit item-response model over Y/A/N of every recorded GA roll call
+   since `since` that is not about Ukraine (X is missing, not a vote). Roll call j has a
+   discrimination a_j and cut-points t1_j < t2_j; member i an ideal point theta_i:
+   P(Y) = L(t1_j - a_j theta_i), P(N) = 1 - L(t2_j - a_j theta_i), A in between (L logistic).
+   Each roll call's log-likelihood is weighted 0.5 ** (age in years / half_life). Maximised by
+   L-BFGS (scipy) with analytic gradients over the observed (member, roll call) pairs. Weak
+   priors fix the scale and keep unanimous corners finite: theta ~ N(0, 1), a_j ~ N(0, 2^2),
+   t1_j ~ N(0, 4^2), log(t2_j - t1_j) ~ N(0, 2^2).
+2. Ukraine position. The member's recency-weighted record on Ukraine texts (ES-11 votes and the
+   earlier Ukraine resolutions in `UKRAINE_TEXTS`), scored Y = 0, A = 1, N = 2, each roll call
+   weighted 0.5 ** (age / ukraine_half_life), ES-11 votes `es11_weight` times. It is shrunk
+   towards the general axis's prediction of that record (a weighted linear fit of record on
+   theta), with the weight `anchor` of a fresh ES-11 vote: a normal-mean posterior whose prior
+   is the general axis. A member with a long Yes record sits near 0, ordered within the Yes
+   side by its general ideal point; a member with no record sits where the general axis puts it.
 
-with L the logistic function. The residual lets a state sit mid-axis on the general record and
-still vote Yes on Ukraine (the reference model's lesson). Each roll call's log-likelihood is
-weighted by its recency, 0.5 ** (age in years / half_life), so the fit describes the
-member as it was just before the cut-off. Maximised by L-BFGS (scipy) with analytic gradients,
-vectorised over the observed (member, roll call) pairs.
-
-Priors (weak, they only fix scale and keep empty or unanimous corners finite): theta ~ N(0, 1),
-delta ~ N(0, ukraine_scale**2), a_j ~ N(0, 2**2), t1_j ~ N(0, 4**2), log(t2_j - t1_j) ~ N(0, 2**2).
-
-Identification and sign convention: the scale is set by the N(0, 1) prior; the sign is chosen
-so that Russia lies above Poland. LOW = pro-Ukraine / Western, HIGH = close to Moscow.
-`position` is theta + delta scaled by the mean discrimination of the ES-11 roll calls in the
-window, so an ordered logit of slope 1 against two cut-points describes an ES-11-like text.
+`position` is that Ukraine position on the record's scale: 0 = votes Yes, 1 = abstains,
+2 = votes No. Sign convention: LOW = pro-Ukraine / Western, HIGH = close to Moscow; theta is
+oriented the same way (Russia above Poland). `ukraine_residual` = position minus the general
+axis's prediction: what the Ukraine record says beyond the general axis.
 
 Absence is a recency-weighted share of X among the roll calls that record X (the UN extract,
-Nov 2019 on, and the ES-11 votes; the older Voeten rows have no X), with ES-11 votes counted
-`ukraine_absence_weight` times and shrunk towards the assembly's mean rate.
+Nov 2019 on, and the ES-11 votes; the older Voeten rows have no X), ES-11 votes counted
+`es11_absence_weight` times, shrunk towards the mean rate: habitual ES-11 absentees lead.
 
-`us_agreement` and `us_agreement_change` describe who follows Washington: the share of the
-last year's roll calls (before the cut-off) on which the member voted as the US did, and its
-change against the two years before. They are a hook for the dynamics' US-turn shock.
+`us_agreement` and `us_agreement_change` are a hook for the US-turn shock: the share of the last
+year's roll calls voted as the US did, and its change against the two years before.
 
-Only rows dated strictly before `until` are used: a vote on the cut-off day itself is out.
+Only rows dated strictly before `until` are used: a vote held on the cut-off day is out. The fit
+is deterministic and takes a few seconds; callers that need it often should cache it.
 """
 
 from __future__ import annotations
@@ -44,9 +48,9 @@ from scipy.special import expit
 
 VOTE_CODE = {"Y": 0, "A": 1, "N": 2}
 ES11_PREFIX = "A/RES/ES-11/"
-# Recorded GA votes before the ES-11 series whose subject is Ukraine: territorial integrity
-# (68/262), human rights in occupied Crimea (71/205 ... 79/184), the militarisation of Crimea
-# and the Black Sea (73/194, 74/17, 75/29, 76/70), the nuclear facilities of Ukraine (78/316).
+# Recorded GA votes on Ukraine before the ES-11 series: territorial integrity (68/262), human
+# rights in occupied Crimea (71/205 ... 79/184), the militarisation of Crimea and the Black Sea
+# (73/194, 74/17, 75/29, 76/70), the safety of Ukraine's nuclear facilities (78/316).
 UKRAINE_TEXTS = frozenset(
     {
         "R/68/262",
@@ -76,14 +80,14 @@ class PositionEstimate:
     """
 
     iso3: tuple[str, ...]
-    position: np.ndarray  # (N,) theta + delta in ES-11 logit units: the position on a Ukraine text
-    absence: np.ndarray  # (N,) probability of not voting on a Ukraine text, in (0, 1)
-    general: np.ndarray  # (N,) theta: the general-axis ideal point (prior scale N(0, 1))
-    ukraine_residual: np.ndarray  # (N,) delta: the Ukraine-specific shift, same units as theta
+    position: np.ndarray  # (N,) Ukraine position, 0 = Yes, 1 = Abstain, 2 = No
+    absence: np.ndarray  # (N,) propensity not to vote on a Ukraine text, in (0, 1)
+    general: np.ndarray  # (N,) theta: general-axis ideal point (prior N(0, 1))
+    ukraine_residual: np.ndarray  # (N,) position minus the general axis's prediction of it
     us_agreement: np.ndarray  # (N,) share of the last year's roll calls voted as the US did
     us_agreement_change: np.ndarray  # (N,) that share minus the one of the two years before
     until: date
-    roll_calls: int  # roll calls used in the fit
+    roll_calls: int  # roll calls in the general-axis fit
 
     def of(self, iso3: str) -> float:
         """The position of one member, e.g. `estimate.of("RUS")`."""
@@ -96,43 +100,48 @@ def estimate_positions(
     ukraine: pd.DataFrame,
     until: date | str | pd.Timestamp,
     *,
-    since: date | str = "2012-01-01",
+    since: date | str = "2016-01-01",
     half_life: float = 6.0,
-    ukraine_scale: float = 1.0,
-    ukraine_weight: float = 3.0,
     ukraine_half_life: float = 1.0,
-    ukraine_absence_weight: float = 5.0,
+    es11_weight: float = 30.0,
+    anchor: float = 0.1,
+    absence_half_life: float = 0.5,
+    es11_absence_weight: float = 20.0,
 ) -> PositionEstimate:
     """Fit positions and absence propensities from the roll calls dated strictly before `until`.
 
-    `history` and `ukraine` are the loader's long tables; an ES-11 vote found in both is counted
-    once. `since` bounds the history used; `half_life` (years) sets the recency weighting;
-    `ukraine_weight` multiplies the weight of each ES-11 roll call. Deterministic: the same
-    inputs give the same numbers.
+    `members`, `history`, `ukraine` are the loader's tables (`sim.data.load_data`); an ES-11
+    vote found in both history and ukraine is counted once. Half-lives are in years.
 
-    >>> est = estimate_positions(data.members, data.history, data.ukraine, "2025-02-24")
-    >>> est.of("RUS") > est.of("POL")
-    True
+    Example (with `data = sim.data.load_data()`)::
+
+        est = estimate_positions(data.members, data.history, data.ukraine, "2025-02-24")
+        est.of("RUS") > est.of("POL")  # True
     """
     cutoff = pd.Timestamp(until)
     iso3 = tuple(members["iso3"])
     index = {code: k for k, code in enumerate(iso3)}
+    n = len(iso3)
     rows = _roll_call_rows(history, ukraine, cutoff, pd.Timestamp(since), index)
-    fit = _fit(rows, len(iso3), cutoff, half_life, ukraine_scale, ukraine_weight, ukraine_half_life)
-    if fit["theta"][index["RUS"]] < fit["theta"][index["POL"]]:
-        fit = {**fit, "theta": -fit["theta"], "delta": -fit["delta"], "position": -fit["position"]}
-    absence = _absence(rows, len(iso3), cutoff, half_life, ukraine_absence_weight)
-    agreement, change = _us_agreement(rows, len(iso3), cutoff, index.get("USA"))
+    general_rows = rows[~rows["ukraine"]]
+    theta, roll_calls = _fit_general_axis(general_rows, n, cutoff, half_life)
+    if theta[index["RUS"]] < theta[index["POL"]]:
+        theta = -theta
+    position, residual = _ukraine_position(
+        rows, theta, cutoff, ukraine_half_life, es11_weight, anchor
+    )
+    absence = _absence(rows, n, cutoff, absence_half_life, es11_absence_weight)
+    agreement, change = _us_agreement(general_rows, n, cutoff, index.get("USA"))
     return PositionEstimate(
         iso3=iso3,
-        position=fit["position"],
+        position=position,
         absence=absence,
-        general=fit["theta"],
-        ukraine_residual=fit["delta"],
+        general=theta,
+        ukraine_residual=residual,
         us_agreement=agreement,
         us_agreement_change=change,
         until=cutoff.date(),
-        roll_calls=fit["roll_calls"],
+        roll_calls=roll_calls,
     )
 
 
@@ -143,26 +152,24 @@ def _roll_call_rows(
     since: pd.Timestamp,
     index: dict[str, int],
 ) -> pd.DataFrame:
-    """One row per (member, roll call) before the cut-off: member, roll call id, date, vote, ES-11."""
+    """One row per (member, roll call) before the cut-off: member, id, date, vote, kind flags."""
     es11 = ukraine[(ukraine["body"] == "GA") & (ukraine["date"] < cutoff)]
-    es11 = es11.assign(vote_id=es11["resolution"])[
-        ["vote_id", "resolution", "date", "iso3", "vote"]
-    ]
-    older = history[(history["date"] < cutoff) & (history["date"] >= since)]
+    es11 = es11.assign(vote_id=es11["resolution"])
+    older = history[(history["date"] < cutoff)]
     older = older[~older["resolution"].isin(set(ukraine["resolution"]))]
-    rows = pd.concat([older[["vote_id", "resolution", "date", "iso3", "vote"]], es11])
+    older = older[(older["date"] >= since) | older["resolution"].isin(UKRAINE_TEXTS)]
+    columns = ["vote_id", "resolution", "date", "iso3", "vote"]
+    rows = pd.concat([older[columns], es11[columns]])
     rows = rows[rows["iso3"].isin(index.keys())]
+    es11_flag = rows["resolution"].str.startswith(ES11_PREFIX).to_numpy(bool)
     return pd.DataFrame(
         {
             "member": rows["iso3"].map(index).to_numpy(np.int64),
             "vote_id": rows["vote_id"].to_numpy(str),
             "date": rows["date"].to_numpy("datetime64[ns]"),
             "vote": rows["vote"].to_numpy(str),
-            "es11": rows["resolution"].str.startswith(ES11_PREFIX).to_numpy(bool),
-            "ukraine": (
-                rows["resolution"].str.startswith(ES11_PREFIX)
-                | rows["resolution"].isin(UKRAINE_TEXTS)
-            ).to_numpy(bool),
+            "es11": es11_flag,
+            "ukraine": es11_flag | rows["resolution"].isin(UKRAINE_TEXTS).to_numpy(bool),
         }
     )
 
@@ -171,140 +178,119 @@ def _age_years(dates: np.ndarray, cutoff: pd.Timestamp) -> np.ndarray:
     return (cutoff.to_datetime64() - dates).astype("timedelta64[D]").astype(np.float64) / 365.25
 
 
-def _fit(
-    rows: pd.DataFrame,
-    n: int,
-    cutoff: pd.Timestamp,
-    half_life: float,
-    ukraine_scale: float,
-    ukraine_weight: float,
-    ukraine_half_life: float,
-) -> dict:
-    """Maximise the weighted ordered-logit likelihood; return theta, delta and the position."""
+def _fit_general_axis(
+    rows: pd.DataFrame, n: int, cutoff: pd.Timestamp, half_life: float
+) -> tuple[np.ndarray, int]:
+    """Weighted ordered-logit IRT by L-BFGS; returns theta (N,) and the roll calls used."""
     voted = rows[rows["vote"].isin(VOTE_CODE.keys())]
-    item_codes, item = np.unique(voted["vote_id"].to_numpy(), return_inverse=True)
+    codes, item = np.unique(voted["vote_id"].to_numpy(), return_inverse=True)
     member = voted["member"].to_numpy()
     y = voted["vote"].map(VOTE_CODE).to_numpy(np.int64)
-    # drop unanimous roll calls: they say nothing about positions
-    spread = np.bincount(item, minlength=len(item_codes)) > 0
-    lo = np.full(len(item_codes), 3)
-    hi = np.full(len(item_codes), -1)
+    # unanimous roll calls say nothing about positions
+    lo = np.full(len(codes), 3)
+    hi = np.full(len(codes), -1)
     np.minimum.at(lo, item, y)
     np.maximum.at(hi, item, y)
-    keep_item = spread & (hi > lo)
-    keep = keep_item[item]
-    new_id = np.cumsum(keep_item) - 1
-    item, member, y = new_id[item[keep]], member[keep], y[keep]
-    m = int(keep_item.sum())
-
-    first = pd.DataFrame({"item": item, "date": voted["date"].to_numpy()[keep]})
-    item_date = first.groupby("item")["date"].first().to_numpy("datetime64[ns]")
-    es11_item = np.zeros(m, bool)
-    np.logical_or.at(es11_item, item, voted["es11"].to_numpy()[keep])
-    ukraine_item = np.zeros(m, bool)
-    np.logical_or.at(ukraine_item, item, voted["ukraine"].to_numpy()[keep])
-    age = _age_years(item_date, cutoff)
-    weight_item = np.where(
-        ukraine_item,
-        ukraine_weight * 0.5 ** (age / ukraine_half_life),
-        0.5 ** (age / half_life),
-    )
-    w = weight_item[item]
-    u = ukraine_item.astype(np.float64)
-    uk = u[item]
+    kept = hi > lo
+    keep = kept[item]
+    item, member, y = (np.cumsum(kept) - 1)[item[keep]], member[keep], y[keep]
+    m = int(kept.sum())
+    item_date = np.zeros(m, "datetime64[ns]")
+    item_date[item] = voted["date"].to_numpy("datetime64[ns]")[keep]
+    w = (0.5 ** (_age_years(item_date, cutoff) / half_life))[item]
     is_y, is_a, is_n = y == 0, y == 1, y == 2
 
     theta0 = _start(member, item, y, n, m)
-    a0 = np.zeros(m)
-    np.add.at(a0, item, np.where(is_n, 1.0, np.where(is_y, -1.0, 0.0)) * theta0[member])
-    a0 = np.sign(a0) + (a0 == 0)
-    x0 = np.concatenate([theta0, np.zeros(n), a0, np.full(m, -0.5), np.zeros(m)])
-    s_theta, s_a, s_t, s_g = 1.0, 2.0, 4.0, 2.0
+    direction = np.zeros(m)
+    np.add.at(direction, item, (y - 1.0) * theta0[member])
+    x0 = np.concatenate(
+        [theta0, np.sign(direction) + (direction == 0), np.full(m, -0.5), np.zeros(m)]
+    )
+    prior_sd = np.concatenate([np.full(n, 1.0), np.full(m, 2.0), np.full(m, 4.0), np.full(m, 2.0)])
 
     def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
-        theta, delta = params[:n], params[n : 2 * n]
-        a, t1, g = (
-            params[2 * n : 2 * n + m],
-            params[2 * n + m : 2 * n + 2 * m],
-            params[2 * n + 2 * m :],
-        )
-        gap = np.exp(g)
-        x = theta[member] + uk * delta[member]
-        eta = a[item] * x
-        z1, z2 = t1[item] - eta, t1[item] + gap[item] - eta
+        theta, a = params[:n], params[n : n + m]
+        t1, log_gap = params[n + m : n + 2 * m], params[n + 2 * m :]
+        gap = np.exp(log_gap)
+        eta = a[item] * theta[member]
+        z1 = t1[item] - eta
+        z2 = z1 + gap[item]
         f1, f2 = expit(z1), expit(z2)
         p_mid = np.maximum(f2 - f1, 1e-12)
         loglik = np.where(
-            is_y,
-            -np.logaddexp(0.0, -z1),
-            np.where(is_n, -np.logaddexp(0.0, z2), np.log(p_mid)),
+            is_y, -np.logaddexp(0.0, -z1), np.where(is_n, -np.logaddexp(0.0, z2), np.log(p_mid))
         )
-        d1 = f1 * (1 - f1)
-        d2 = f2 * (1 - f2)
-        # derivatives of the log-likelihood with respect to z1 and z2
-        dz1 = np.where(is_y, 1 - f1, np.where(is_a, -d1 / p_mid, 0.0))
-        dz2 = np.where(is_n, -f2, np.where(is_a, d2 / p_mid, 0.0))
-        d_eta = -(dz1 + dz2) * w
-        dz1w, dz2w = dz1 * w, dz2 * w
-        grad_x = d_eta * a[item]
-        g_theta = np.bincount(member, grad_x, n)
-        g_delta = np.bincount(member, grad_x * uk, n)
-        g_a = np.bincount(item, d_eta * x, m)
-        g_t1 = np.bincount(item, dz1w + dz2w, m)
-        g_g = np.bincount(item, dz2w, m) * gap
-        value = -np.sum(w * loglik)
-        value += 0.5 * (
-            np.sum(theta**2) / s_theta**2
-            + np.sum(delta**2) / ukraine_scale**2
-            + np.sum(a**2) / s_a**2
-            + np.sum(t1**2) / s_t**2
-            + np.sum(g**2) / s_g**2
+        # d loglik / d z1 and d z2, weighted
+        dz1 = w * np.where(is_y, 1 - f1, np.where(is_a, -f1 * (1 - f1) / p_mid, 0.0))
+        dz2 = w * np.where(is_n, -f2, np.where(is_a, f2 * (1 - f2) / p_mid, 0.0))
+        d_eta = -(dz1 + dz2)
+        grad = -np.concatenate(
+            [
+                np.bincount(member, d_eta * a[item], n),
+                np.bincount(item, d_eta * theta[member], m),
+                np.bincount(item, dz1 + dz2, m),
+                np.bincount(item, dz2, m) * gap,
+            ]
         )
-        grad = -np.concatenate([g_theta, g_delta, g_a, g_t1, g_g])
-        grad += np.concatenate(
-            [theta / s_theta**2, delta / ukraine_scale**2, a / s_a**2, t1 / s_t**2, g / s_g**2]
-        )
-        return value, grad
+        value = -np.sum(w * loglik) + 0.5 * np.sum((params / prior_sd) ** 2)
+        return value, grad + params / prior_sd**2
 
-    result = minimize(loss, x0, jac=True, method="L-BFGS-B", options={"maxiter": 3000})
-    theta, delta = result.x[:n], result.x[n : 2 * n]
-    a = result.x[2 * n : 2 * n + m]
-    scale = float(np.mean(np.abs(a[es11_item]))) if es11_item.any() else 1.0
-    return {
-        "theta": theta,
-        "delta": delta,
-        "position": scale * (theta + delta),
-        "roll_calls": m,
-        "result": result,
-        "a": a,
-        "es11_item": es11_item,
-    }
+    result = minimize(loss, x0, jac=True, method="L-BFGS-B", options={"maxiter": 2000})
+    return result.x[:n].copy(), m
 
 
 def _start(member: np.ndarray, item: np.ndarray, y: np.ndarray, n: int, m: int) -> np.ndarray:
     """Deterministic start: the leading singular vector of the (member x roll call) vote matrix."""
     votes = np.zeros((n, m))
     votes[member, item] = y - 1.0
-    centred = votes - votes.mean(axis=0)
-    left, _, _ = np.linalg.svd(centred, full_matrices=False)
-    start = left[:, 0] / (left[:, 0].std() + 1e-12)
-    return start
+    left, _, _ = np.linalg.svd(votes - votes.mean(axis=0), full_matrices=False)
+    return left[:, 0] / (left[:, 0].std() + 1e-12)
+
+
+def _ukraine_position(
+    rows: pd.DataFrame,
+    theta: np.ndarray,
+    cutoff: pd.Timestamp,
+    half_life: float,
+    es11_weight: float,
+    anchor: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recency-weighted Ukraine record shrunk to the general axis's prediction of it."""
+    n = len(theta)
+    votes = rows[rows["ukraine"] & rows["vote"].isin(VOTE_CODE.keys())]
+    weight = 0.5 ** (_age_years(votes["date"].to_numpy(), cutoff) / half_life)
+    weight = np.where(votes["es11"].to_numpy(), weight * es11_weight, weight)
+    member = votes["member"].to_numpy()
+    total = np.bincount(member, weight, n)
+    record = np.bincount(member, weight * votes["vote"].map(VOTE_CODE).to_numpy(float), n)
+    mean_record = np.divide(record, total, out=np.ones(n), where=total > 0)
+    # the general axis's prediction of the record: weighted least squares of record on theta
+    fit_weight = total / (total + anchor * es11_weight)
+    design = np.column_stack([np.ones(n), theta]) * np.sqrt(fit_weight)[:, None]
+    if fit_weight.sum() > 0:
+        coef = np.linalg.lstsq(design, mean_record * np.sqrt(fit_weight), rcond=None)[0]
+    else:
+        coef = np.array([1.0, 0.0])
+    predicted = coef[0] + coef[1] * theta
+    prior = anchor * es11_weight
+    position = (record + prior * predicted) / (total + prior)
+    return position, position - predicted
 
 
 def _absence(
-    rows: pd.DataFrame, n: int, cutoff: pd.Timestamp, half_life: float, ukraine_weight: float
+    rows: pd.DataFrame, n: int, cutoff: pd.Timestamp, half_life: float, es11_weight: float
 ) -> np.ndarray:
     """Recency-weighted share of X on roll calls that record X, shrunk to the mean rate."""
-    records_x = rows.groupby("vote_id")["vote"].transform(lambda v: (v == "X").any()).to_numpy()
-    rows = rows[records_x]
+    is_x = rows["vote"].to_numpy() == "X"
+    records_x = np.isin(rows["vote_id"].to_numpy(), np.unique(rows["vote_id"].to_numpy()[is_x]))
+    rows, is_x = rows[records_x], is_x[records_x]
     weight = 0.5 ** (_age_years(rows["date"].to_numpy(), cutoff) / half_life)
-    weight = np.where(rows["es11"].to_numpy(), weight * ukraine_weight, weight)
-    absent = (rows["vote"].to_numpy() == "X").astype(np.float64)
+    weight = np.where(rows["es11"].to_numpy(), weight * es11_weight, weight)
     member = rows["member"].to_numpy()
     total = np.bincount(member, weight, n)
-    missing = np.bincount(member, weight * absent, n)
-    base = missing.sum() / max(total.sum(), 1e-12)
-    prior = 5.0
+    missing = np.bincount(member, weight * is_x, n)
+    base = missing.sum() / total.sum() if total.sum() > 0 else 0.05
+    prior = 2.0
     return (missing + prior * base) / (total + prior)
 
 
