@@ -1,7 +1,9 @@
 """The model's free parameters: few on purpose, fitted by `blocsim calibrate`, kept in TOML.
 
 A parameter set is the tie-type weights of the influence network, how stubborn members are
-(a baseline, with overrides for blocs or regional groups), and the length of one step.
+(a baseline, with overrides for blocs or regional groups), the length of one step, and how
+sharply positions decide votes (`discrimination` of the ordered logit when a text's cut-points
+are fitted to a tally; `blocsim calibrate` fits it with the rest).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Parameters:
     stubbornness: float = 0.5
     stubbornness_by_group: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     step_days: int = 7
+    discrimination: float = 1.0
 
     def member_stubbornness(self, members: pd.DataFrame) -> np.ndarray:
         """Stubbornness (N,) of each member: the baseline, overridden group by group in order."""
@@ -47,6 +50,7 @@ class Parameters:
             "stubbornness": self.stubbornness,
             "stubbornness_by_group": dict(self.stubbornness_by_group),
             "step_days": self.step_days,
+            "discrimination": self.discrimination,
         }
 
     def with_values(self, values: Mapping[str, float]) -> Parameters:
@@ -63,6 +67,8 @@ class Parameters:
                 result = replace(result, stubbornness=float(value))
             elif name == "step_days":
                 result = replace(result, step_days=int(value))
+            elif name == "discrimination":
+                result = replace(result, discrimination=float(value))
             else:
                 raise KeyError(name)
         return result
@@ -83,6 +89,8 @@ def parameters_from_table(table: Mapping, file: object, prefix: str = "parameter
             raise BlocsimError(
                 "stubbornness must be above 0 and at most 1", file=file, field=f"{prefix}.{name}"
             )
+        if name == "discrimination" and not value > 0:
+            raise BlocsimError("discrimination must be above 0", file=file, field=f"{prefix}.{name}")
         if name.startswith("ties.") and value < 0:
             raise BlocsimError(
                 "tie weights cannot be negative", file=file, field=f"{prefix}.{name}"

@@ -7,6 +7,7 @@ the most likely joint assignment whose counts are exactly the tally is the predi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +17,7 @@ import pandas as pd
 from sim.agenda import chamber, chamber_absence, path_positions, seats
 from sim.data import UNData
 from sim.resolutions import Tally
-from sim.scenario import Scenario, scenario_shocks
+from sim.scenario import Scenario, TimedShock, scenario_shocks
 from sim.voting import VOTE_CODES, CutPoints, assign_to_tally, fit_cut_points, vote_probabilities
 from sim.world import World, build_world, day_after
 
@@ -45,12 +46,20 @@ def predict_votes(
     is never predicted from its own record only when `data_until` is before it.
     """
     world = build_world(data, day_after(data_until or day), scenario.parameters)
-    positions = positions_on(world, scenario, data, day)
+    return predict_on(world, scenario_shocks(scenario, data.members), day, tally, body, polarity)
+
+
+def predict_on(
+    world: World,
+    shocks: Sequence[TimedShock],
+    day: date,
+    tally: Tally,
+    body: str = "GA",
+    polarity: str = "same",
+) -> Prediction:
+    """`predict_votes` on a built world moved by `shocks`: the path calibration shares."""
     where = chamber(body, world)
-    columns = seats(where, world)
-    absence = chamber_absence(where, world)
-    cut_points = fit_cut_points(positions[columns], absence, tally, polarity=polarity)
-    probabilities = vote_probabilities(positions[columns], absence, cut_points)  # (M, 4)
+    probabilities, cut_points = vote_model(world, shocks, day, tally, body, polarity)
     codes = assign_to_tally(probabilities, tally)
     table = pd.DataFrame(
         {
@@ -62,9 +71,39 @@ def predict_votes(
     return Prediction(table, cut_points, world)
 
 
+def vote_model(
+    world: World,
+    shocks: Sequence[TimedShock],
+    day: date,
+    tally: Tally,
+    body: str = "GA",
+    polarity: str = "same",
+) -> tuple[np.ndarray, CutPoints]:
+    """Probabilities (M, 4) of Y, A, N, X for the chamber's members on `day`, and the
+    cut-points (at the world's `discrimination`) whose expected counts equal `tally`."""
+    where = chamber(body, world)
+    columns = seats(where, world)
+    absence = chamber_absence(where, world)
+    positions = world_positions_on(world, shocks, day)[columns]
+    cut_points = fit_cut_points(
+        positions,
+        absence,
+        tally,
+        polarity=polarity,
+        discrimination=world.parameters.discrimination,
+    )
+    return vote_probabilities(positions, absence, cut_points), cut_points
+
+
+def world_positions_on(world: World, shocks: Sequence[TimedShock], day: date) -> np.ndarray:
+    """(N,) positions on `day`: the estimate itself if the record reaches it, else the
+    dynamics under `shocks` from the last roll call to that day."""
+    if day <= world.start:
+        return world.positions
+    return path_positions(world, shocks, [day])[day]
+
+
 def positions_on(world: World, scenario: Scenario, data: UNData, day: date) -> np.ndarray:
     """(N,) positions on `day`: the estimate itself if the record reaches it, else the
     scenario's dynamics from the last roll call to that day."""
-    if day <= world.start:
-        return world.positions
-    return path_positions(world, scenario_shocks(scenario, data.members), [day])[day]
+    return world_positions_on(world, scenario_shocks(scenario, data.members), day)

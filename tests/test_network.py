@@ -147,3 +147,16 @@ def test_csv_export_lists_ties_with_their_types(graph: nx.DiGraph, tmp_path) -> 
 def test_unknown_export_format_is_a_user_error(graph: nx.DiGraph, tmp_path) -> None:
     with pytest.raises(BlocsimError, match="format"):
         export_network(graph, tmp_path / "network.gexf", "gexf")
+
+
+def test_alignment_ties_find_who_follows_washington_in_particular(data):
+    from sim.network import alignment_ties
+
+    ties = alignment_ties(data.roll_calls(), data.members, "2025-02-24")
+    order = data.members["iso3"].tolist()
+    to_usa = dict(zip(order, ties[:, order.index("USA")], strict=True))
+    assert to_usa["ISR"] == max(to_usa.values()) > 0.2
+    assert to_usa["FSM"] > 0 and to_usa["ARG"] > 0
+    assert to_usa["DEU"] == 0 and to_usa["CHN"] == 0  # Germany follows Paris and London
+    assert ties[order.index("BLR"), order.index("RUS")] > 0
+    assert not ties[data.members["unsc_p5"].to_numpy() == 1].any()

@@ -1,0 +1,103 @@
+"""Calibration: the committed file reproduces its report, and the fit recovers known values."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import pytest
+
+from sim.calibrate import (
+    FREE,
+    calibration_problem,
+    fit,
+    in_sample,
+    log_likelihood,
+    model_at,
+    probabilities,
+    read_fit,
+)
+from sim.cli import main
+from sim.parameters import load_parameters
+from sim.scenario import DEFAULT_CALIBRATION, load_historical_shocks
+from sim.voting import draw_votes
+
+
+@pytest.fixture(scope="module")
+def stored():
+    with DEFAULT_CALIBRATION.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@pytest.fixture(scope="module")
+def problem(data):
+    return calibration_problem(data)
+
+
+def test_default_calibration_loads_and_reproduces_its_report(data, stored, problem):
+    """Re-evaluate the stored parameters (no refit): objective, accuracy and tally agree."""
+    values = read_fit(stored)
+    model = model_at(values)
+    assert load_parameters(DEFAULT_CALIBRATION) == model.parameters
+    (turn,) = load_historical_shocks(DEFAULT_CALIBRATION, data.members)
+    assert (turn.shock.member, turn.shock.target) == ("USA", "RUS")
+    assert turn.shock.fraction == pytest.approx(values["turn.fraction"])
+    assert stored["fit"]["objective"] == "votes"
+    assert log_likelihood(problem, model) == pytest.approx(
+        stored["fit"]["log_likelihood"], abs=1e-3
+    )
+    report = in_sample(replace_fit(problem, values), data)
+    assert report.accuracy == pytest.approx(stored["report"]["accuracy"], abs=1e-6)
+    assert report.log_loss == pytest.approx(stored["report"]["log_loss"], abs=1e-4)
+    assert str(report.predicted) == stored["report"]["tally_predicted"] == "93-18-65"
+    assert report.predicted.not_voting == 17
+
+
+def replace_fit(problem, values):
+    """A minimal Fit-like object for `in_sample` at given values."""
+
+    class At:
+        pass
+
+    at = At()
+    at.problem, at.model = problem, model_at(values)
+    return at
+
+
+def test_parameter_recovery_within_uncertainty(problem):
+    """Votes drawn from the model at known values, then refitted: estimates come back."""
+    truth = {p.name: p.centre for p in FREE} | {
+        "ties.alignment": 2.0,
+        "stubbornness": 0.25,
+        "turn.fraction": 0.85,
+        "discrimination": 6.0,
+    }
+    probs, _ = probabilities(problem, model_at(truth))
+    observed = draw_votes(np.random.default_rng(20250224), probs).astype(np.intp)
+    refit = fit(replace(problem, observed=observed))
+    assert refit.converged
+    for free in FREE:
+        z_true, z_hat = free.to_free(truth[free.name]), free.to_free(refit.estimate[free.name])
+        z_se = refit.standard_error[free.name] / free.slope(z_hat)
+        assert abs(z_hat - z_true) <= 3 * z_se + 1e-9, free.name
+
+
+def test_tally_calibration_never_sees_the_target_votes(data):
+    hindcast = calibration_problem(data, date(2025, 2, 23))
+    assert hindcast.objective_kind == "tally" and hindcast.observed is None
+    assert hindcast.world.start < hindcast.target.date
+    result = fit(hindcast)
+    assert set(result.names) == {"turn.fraction", "ties.alignment"}
+    assert 0 < result.estimate["turn.fraction"] < 1
+
+
+def test_calibrate_command_refuses_to_overwrite_and_writes_a_loadable_file(tmp_path, capsys):
+    out = tmp_path / "fit.toml"
+    assert main(["calibrate", "--data-until", "2025-02-23", "--out", str(out)]) == 0
+    assert "hindcast" in capsys.readouterr().out
+    parameters = load_parameters(out)
+    assert parameters.ties.alignment > 0
+    assert main(["calibrate", "--data-until", "2025-02-23", "--out", str(out)]) == 2
+    assert "already exists" in capsys.readouterr().err
