@@ -19,11 +19,10 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.agenda import Timeline, build_timeline, chamber, chamber_absence, seats
+from sim.agenda import Timeline, chamber, chamber_absence, scenario_timeline, seats
 from sim.data import BLOCS, UNData
-from sim.parameters import load_parameters
 from sim.resolutions import Tally
-from sim.scenario import Scenario, VoteSpec, load_historical_shocks, scenario_shocks
+from sim.scenario import Scenario, VoteSpec
 from sim.voting import (
     VOTE_CODES,
     CutPoints,
@@ -33,7 +32,7 @@ from sim.voting import (
     vote_probabilities,
     vote_resolution,
 )
-from sim.world import World, build_world
+from sim.world import World
 
 
 class MemberState(mesa.Agent):
@@ -129,11 +128,7 @@ class BlocModel(mesa.Model):
         cls, scenario: Scenario, data: UNData, seed: int | np.random.SeedSequence | None = None
     ) -> BlocModel:
         """Build the world at the scenario's cut-off and place its shocks and votes."""
-        world = build_world(data, scenario.data_until, scenario.parameters)
-        history = load_historical_shocks(scenario.calibration, data.members)
-        reference = world.with_parameters(load_parameters(scenario.calibration))
-        shocks = scenario_shocks(scenario, data.members)
-        timeline = build_timeline(world, shocks, scenario.votes, reference, history)
+        world, timeline = scenario_timeline(scenario, data)
         return cls(world, timeline, scenario.seed if seed is None else seed)
 
     @property

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.data import UNData
@@ -42,6 +43,9 @@ def run_scenario(
         write_table(tallies, staging / "tallies.csv")
         write_table(votes, staging / "votes.csv")
         write_table(model.positions_table(), staging / "positions.csv")
+        write_table(member_table(model), staging / "members.csv")
+        write_table(tie_table(model), staging / "network.csv")
+        write_table(expected_table(model), staging / "expected.csv")
         write_manifest(
             staging,
             kind="run",
@@ -90,3 +94,58 @@ def vote_tables(model: BlocModel) -> tuple[pd.DataFrame, pd.DataFrame]:
                     {"vote": held.spec.name, "name": name, "iso3": iso3, "code": VOTE_CODES[code]}
                 )
     return pd.DataFrame(tally_rows), pd.DataFrame(vote_rows)
+
+
+def member_table(model: BlocModel) -> pd.DataFrame:
+    """Who the members are (ISO3, name, regional group, blocs), so a report needs no data dir."""
+    return pd.DataFrame(
+        {
+            "iso3": [agent.iso3 for agent in model.members],
+            "name": [agent.name for agent in model.members],
+            "un_group": [agent.un_group for agent in model.members],
+            "blocs": [" ".join(agent.blocs) for agent in model.members],
+        }
+    )
+
+
+def tie_table(model: BlocModel, per_member: int = 10) -> pd.DataFrame:
+    """Each member's strongest ties at the end of the run (after any tie shocks): `source`
+    listens to `target` with `weight`, its share of the source's attention."""
+    influence = model.state.influence  # (N, N) row-stochastic
+    iso3 = model.world.iso3
+    rows = []
+    for source, row in enumerate(influence):
+        order = np.argsort(-row, kind="stable")
+        kept = [j for j in order if row[j] > 0 and j != source][:per_member]
+        rows.extend(
+            {"source": iso3[source], "target": iso3[j], "weight": float(row[j])} for j in kept
+        )
+    return pd.DataFrame(rows, columns=["source", "target", "weight"])
+
+
+EXPECTED_COLUMNS = ("yes", "abstain", "no", "not_voting")  # VOTE_CODES order: Y A N X
+
+
+def expected_table(model: BlocModel) -> pd.DataFrame:
+    """Expected counts of every vote (amendments, then the text as drafted) at every step's
+    positions: how each vote would have gone had it been held that week."""
+    rows = []
+    for step, positions in enumerate(model.trajectory):
+        day = model.timeline.date_of(step).isoformat()
+        for _, spec, draft in model.timeline.votes:
+            texts = [(a.name, "amendment", a.cut_points) for a in draft.amendments]
+            texts.append((draft.name, "text", draft.cut_points))
+            for name, on, cut_points in texts:
+                counts = model.expected_counts(spec.body, cut_points, positions)
+                rows.append(
+                    {
+                        "step": step,
+                        "date": day,
+                        "body": spec.body,
+                        "vote": spec.name,
+                        "on": on,
+                        "name": name,
+                        **dict(zip(EXPECTED_COLUMNS, counts.round(3), strict=True)),
+                    }
+                )
+    return pd.DataFrame(rows)

@@ -1,0 +1,385 @@
+"""The classroom app: `blocsim app` serves this page with Solara (Mesa's SolaraViz).
+
+A class steps through `scenarios/classroom.toml` week by week: the network of member states,
+each marked by how it would vote on the next text today; the expected tally of that vote and
+whether it would carry; and, for the state clicked, its blocs, position and strongest ties.
+Two sliders set the size of the US turn and how stubborn states are; like every Mesa model
+parameter they take effect when the model is rebuilt with Reset. Built from Mesa's SolaraViz
+parts (its model controller and parameter sliders) in a fixed layout of our own.
+
+Each browser session gets its own model (a model built at module level would be shared by the
+whole class). Run it with `blocsim app`, which serves it offline (`sim.assets`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from functools import cache
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import solara
+from mesa.visualization import Slider
+from mesa.visualization.solara_viz import ModelController, ModelCreator
+from mesa.visualization.utils import update_counter
+
+from sim.agenda import chamber, chamber_absence, seats
+from sim.data import UNData, load_data
+from sim.dynamics import MoveToward
+from sim.figures import STYLE, network_layout
+from sim.model import BlocModel
+from sim.resolutions import Tally
+from sim.run import tie_table
+from sim.scenario import Scenario, load_scenario
+from sim.voting import (
+    SC_REQUIRED_YES,
+    VOTE_CODES,
+    Chamber,
+    CutPoints,
+    Outcome,
+    assign_to_tally,
+    ga_outcome,
+    vote_probabilities,
+)
+
+CLASSROOM = Path(__file__).resolve().parent.parent / "scenarios" / "classroom.toml"
+VOTE_WORDS = {"Y": "Yes", "A": "Abstain", "N": "No", "X": "Not voting"}
+SHAPES = {"Y": "circle", "A": "triangle-up", "N": "square", "X": "cross"}
+
+
+@cache
+def classroom() -> tuple[UNData, Scenario]:
+    """The data and the teaching scenario, read once per server process."""
+    data = load_data(os.environ.get("BLOCSIM_DATA"))
+    return data, load_scenario(os.environ.get("BLOCSIM_APP_SCENARIO", CLASSROOM), data.members)
+
+
+class ClassroomModel(BlocModel):
+    """The teaching scenario with the US turn's size and the stubbornness as parameters."""
+
+    def __init__(self, us_turn: float = 0.6, stubbornness: float = 0.5, seed: int = 2025) -> None:
+        data, scenario = classroom()
+        shocks = tuple(
+            dataclasses.replace(timed, shock=dataclasses.replace(timed.shock, fraction=us_turn))
+            if isinstance(timed.shock, MoveToward) and timed.shock.member == "USA"
+            else timed
+            for timed in scenario.shocks
+        )
+        scenario = dataclasses.replace(
+            scenario,
+            shocks=shocks,
+            parameters=scenario.parameters.with_values({"stubbornness": stubbornness}),
+        )
+        built = BlocModel.from_scenario(scenario, data, seed)
+        super().__init__(built.world, built.timeline, seed)
+        self.us_turn = us_turn
+        self.stubbornness = stubbornness
+        self.story = scenario
+
+
+# --- what the page shows, as plain functions of the model ------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Forecast:
+    """A vote if it were held today: expected tally, outcome, and each seat's likely vote."""
+
+    name: str
+    body: str
+    tally: Tally
+    outcome: Outcome
+    likely: dict[str, str]  # ISO3 -> most likely vote code
+
+
+def next_vote(model: BlocModel):
+    """The first vote not yet held: (step, VoteSpec, Draft), or None when the story is over."""
+    return next(((s, v, d) for s, v, d in model.timeline.votes if s > model.steps), None)
+
+
+def forecast(
+    model: BlocModel, body: str, name: str, cut_points: CutPoints, important: bool
+) -> Forecast:
+    """Expected counts (sum of members' vote probabilities now) rounded to whole members, and
+    the outcome under the chamber's rule; in the Council a permanent member voting No in the
+    expected assignment vetoes."""
+    where: Chamber = chamber(body, model.world)
+    columns = seats(where, model.world)
+    probs = vote_probabilities(
+        model.state.positions[0, columns], chamber_absence(where, model.world), cut_points
+    )  # (M, 4) Y A N X
+    counts = _whole(probs.sum(axis=0))
+    tally = Tally(yes=counts[0], abstain=counts[1], no=counts[2], not_voting=counts[3])
+    # Each seat's vote as the most likely assignment that adds up to the expected tally, so
+    # the map and the tally agree (the likeliest vote of each alone would show almost no No).
+    codes = assign_to_tally(probs, tally)
+    likely = {iso3: VOTE_CODES[code] for iso3, code in zip(where.members, codes, strict=True)}
+    if body == "GA":
+        outcome = ga_outcome(tally, important)
+    else:
+        vetoes = [member for member in where.permanent if likely[member] == "N"]
+        adopted = tally.yes >= SC_REQUIRED_YES and not vetoes
+        relation = ">=" if tally.yes >= SC_REQUIRED_YES else "<"
+        reason = (
+            f"vetoed by {', '.join(vetoes)}"
+            if vetoes
+            else f"{tally.yes} yes {relation} {SC_REQUIRED_YES} required, no veto"
+        )
+        outcome = Outcome(adopted, "SC nine votes and no veto", reason)
+    return Forecast(name, body, tally, outcome, likely)
+
+
+def _whole(expected: np.ndarray) -> list[int]:
+    """Expected counts to whole members that add up to the chamber (largest remainders)."""
+    floors = np.floor(expected).astype(int)
+    short = int(round(expected.sum())) - floors.sum()
+    order = np.argsort(-(expected - floors), kind="stable")
+    floors[order[:short]] += 1
+    return [int(v) for v in floors]
+
+
+def forecasts(model: BlocModel) -> list[Forecast]:
+    """The next vote's amendments then its text; an amendment expected to pass moves the text."""
+    upcoming = next_vote(model)
+    if upcoming is None:
+        return []
+    _, spec, draft = upcoming
+    found, text = [], draft.cut_points
+    for amendment in draft.amendments:
+        seen = forecast(model, spec.body, amendment.name, amendment.cut_points, draft.important)
+        found.append(seen)
+        if seen.outcome.adopted:
+            text = dataclasses.replace(
+                text,
+                lower=text.lower + amendment.shift,
+                upper=text.upper + amendment.shift,
+                polarity=amendment.polarity or text.polarity,
+            )
+    found.append(forecast(model, spec.body, draft.name, text, draft.important))
+    return found
+
+
+@cache
+def _layout(members: tuple[str, ...]) -> pd.DataFrame:
+    """The fixed map of the network (seeded), the same for every session and step."""
+    model = ClassroomModel()
+    ties = tie_table(model, per_member=5)
+    layout = network_layout(ties, members)
+    nodes = pd.DataFrame({"iso3": members})
+    nodes["x"] = [layout[m][0] for m in members]
+    nodes["y"] = [layout[m][1] for m in members]
+    strongest = ties.sort_values("weight", ascending=False).groupby("source").head(2)
+    where = nodes.set_index("iso3")
+    edges = pd.DataFrame(
+        {
+            "x": where.loc[strongest["source"], "x"].to_numpy(),
+            "y": where.loc[strongest["source"], "y"].to_numpy(),
+            "x2": where.loc[strongest["target"], "x"].to_numpy(),
+            "y2": where.loc[strongest["target"], "y"].to_numpy(),
+        }
+    )
+    return pd.concat([nodes, edges], keys=["nodes", "edges"])
+
+
+def network_chart(model: BlocModel, selected: str) -> alt.LayerChart:
+    """Members on the fixed map, shaped and coloured by their likely vote on the next text
+    (after the last vote: the vote they cast), the selected state and its ties highlighted."""
+    layout = _layout(tuple(model.world.iso3))
+    nodes = layout.loc["nodes"].copy()
+    edges = layout.loc["edges"]
+    upcoming = forecasts(model)
+    if upcoming:
+        likely = upcoming[-1].likely
+        caption = f"Vote on {upcoming[-1].name} if held today"
+    else:
+        likely = {agent.iso3: agent.vote or "X" for agent in model.members}
+        caption = "vote cast on the last text"
+    agents = {agent.iso3: agent for agent in model.members}
+    nodes["name"] = [agents[m].name for m in nodes["iso3"]]
+    nodes["position"] = [round(agents[m].position, 2) for m in nodes["iso3"]]
+    nodes["vote"] = [VOTE_WORDS[likely.get(m, "X")] for m in nodes["iso3"]]
+    nodes["chosen"] = nodes["iso3"] == selected
+    order = [VOTE_WORDS[c] for c in ("Y", "A", "N", "X")]
+    colours = [
+        STYLE[k]["color"] if k != "not_voting" else "#777777"
+        for k in ("yes", "abstain", "no", "not_voting")
+    ]
+    axis = alt.Axis(labels=False, ticks=False, title=None, grid=False, domain=False)
+    lines = (
+        alt.Chart(edges)
+        .mark_rule(color="#cccccc", strokeWidth=0.6)
+        .encode(x=alt.X("x:Q", axis=axis), y=alt.Y("y:Q", axis=axis), x2="x2:Q", y2="y2:Q")
+    )
+    ties = [iso3 for iso3, _ in agents[selected].strongest_ties(5)] if selected in agents else []
+    tie_rows = nodes[nodes["iso3"].isin(ties)]
+    chosen = nodes[nodes["chosen"]]
+    spokes = pd.DataFrame(
+        {
+            "x": np.repeat(chosen["x"].to_numpy(), len(tie_rows)),
+            "y": np.repeat(chosen["y"].to_numpy(), len(tie_rows)),
+            "x2": tie_rows["x"].to_numpy(),
+            "y2": tie_rows["y"].to_numpy(),
+        }
+    )
+    highlight = (
+        alt.Chart(spokes)
+        .mark_rule(color="black", strokeWidth=2)
+        .encode(x="x:Q", y="y:Q", x2="x2:Q", y2="y2:Q")
+    )
+    points = (
+        alt.Chart(nodes)
+        .mark_point(filled=True, size=70, opacity=1, stroke="black", strokeWidth=0.5)
+        .encode(
+            x="x:Q",
+            y="y:Q",
+            color=alt.Color("vote:N", scale=alt.Scale(domain=order, range=colours), title=caption),
+            shape=alt.Shape(
+                "vote:N",
+                scale=alt.Scale(domain=order, range=[SHAPES[c] for c in "YANX"]),
+                title=caption,
+            ),
+            tooltip=["name:N", "iso3:N", "vote:N", "position:Q"],
+        )
+    )
+    ring = (
+        alt.Chart(chosen)
+        .mark_point(size=450, color="black", strokeWidth=2.5)
+        .encode(x="x:Q", y="y:Q")
+    )
+    labels = (
+        alt.Chart(pd.concat([chosen, tie_rows]))
+        .mark_text(dx=9, dy=-9, fontSize=11, fontWeight="bold", align="left")
+        .encode(x="x:Q", y="y:Q", text="iso3:N")
+    )
+    return (
+        (lines + highlight + points + ring + labels)
+        .properties(width=560, height=500, title="Click a state to see its blocs and ties")
+        .configure_view(stroke=None)
+        .configure_legend(orient="bottom", columns=4)
+    )
+
+
+# --- Solara components -----------------------------------------------------------------------
+
+selected_state = solara.reactive("USA")
+
+
+@solara.component
+def NetworkView(model: BlocModel) -> None:
+    update_counter.get()  # re-render after every step (Mesa's controller bumps it)
+
+    def pick(datum) -> None:
+        if isinstance(datum, dict) and datum.get("iso3"):
+            selected_state.set(datum["iso3"])
+
+    with solara.Card("The influence network"):
+        solara.FigureAltair(network_chart(model, selected_state.value), on_click=pick)
+
+
+@solara.component
+def TallyView(model: BlocModel) -> None:
+    update_counter.get()
+    upcoming = next_vote(model)
+    with solara.Card("The next vote"):
+        solara.Markdown(
+            f"**Week {model.steps}**, {model.date:%d %B %Y}. "
+            f"US turn {model.us_turn:.2f}, stubbornness {model.stubbornness:.2f}."
+        )
+        if upcoming is None:
+            solara.Markdown(
+                "The story is over: every vote has been held. Press **Reset** to start again."
+            )
+        else:
+            step, spec, _ = upcoming
+            solara.Markdown(
+                f"**{spec.name}** ({'General Assembly' if spec.body == 'GA' else 'Security Council'}), "
+                f"{spec.date:%d %B %Y}, in {step - model.steps} week(s). If it were held today:"
+            )
+            for item in forecasts(model):
+                verdict = "ADOPTED" if item.outcome.adopted else "NOT ADOPTED"
+                solara.Markdown(
+                    f"- {item.name}: **{item.tally.yes} yes, {item.tally.no} no, "
+                    f"{item.tally.abstain} abstain** ({item.tally.not_voting} not voting): "
+                    f"**{verdict}** ({item.outcome.reason})"
+                )
+        if model.held:
+            solara.Markdown("**Votes held so far**")
+            for held in model.held:
+                for name, tally, outcome in zip(
+                    held.record.names, held.tallies, held.outcomes, strict=True
+                ):
+                    verdict = "adopted" if outcome.adopted else "not adopted"
+                    solara.Markdown(
+                        f"- {held.date:%d %b %Y} {name}: {tally.yes}-{tally.no}-{tally.abstain} "
+                        f"({tally.not_voting} not voting), {verdict} ({outcome.reason})"
+                    )
+
+
+@solara.component
+def StateView(model: BlocModel) -> None:
+    update_counter.get()
+    agents = {agent.iso3: agent for agent in model.members}
+    agent = agents.get(selected_state.value, agents["USA"])
+    names = {a.iso3: a.name for a in model.members}
+    with solara.Card(f"{agent.name} ({agent.iso3})"):
+        solara.Select(
+            "State",
+            value=agent.iso3,
+            values=sorted(agents),
+            on_value=selected_state.set,
+        )
+        blocs = ", ".join(b.upper().replace("_", " ") for b in agent.blocs) or "none"
+        solara.Markdown(
+            f"- Regional group: **{agent.un_group}**\n"
+            f"- Blocs: **{blocs}**\n"
+            f"- Position: **{agent.position:+.2f}** (low = with Ukraine and the West, "
+            f"high = close to Moscow; own conviction {agent.anchor:+.2f})\n"
+            f"- Stubbornness: **{agent.stubbornness:.2f}**\n"
+            f"- Vote on the last text held: **{VOTE_WORDS.get(agent.vote, 'none yet')}**"
+        )
+        ties = "\n".join(
+            f"{i}. {names[iso3]} ({iso3}): {share:.0%} of its attention"
+            for i, (iso3, share) in enumerate(agent.strongest_ties(5), start=1)
+        )
+        solara.Markdown(f"**Listens most to**\n\n{ties}")
+
+
+MODEL_PARAMS = {
+    "us_turn": Slider(label="US turn", value=0.6, min=0.0, max=1.5, step=0.1),
+    "stubbornness": Slider(label="Stubbornness", value=0.5, min=0.0, max=0.95, step=0.05),
+}
+
+
+@solara.component
+def Page() -> None:
+    """One model per browser session. Mesa's controller (Reset, play, Step) and parameter
+    sliders, in a fixed layout: SolaraViz's draggable grid gives every card the same fixed
+    height, which the network and the tallies overflow."""
+    model = solara.use_reactive(solara.use_memo(ClassroomModel, []))
+    parameters = solara.use_reactive({})
+    with solara.AppBar():
+        solara.AppBarTitle("blocsim classroom: how a US turn spreads through the UN")
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Controls"):
+            ModelController(
+                model,
+                model_parameters=parameters,
+                play_interval=solara.use_reactive(400),  # ms between steps when playing
+                render_interval=solara.use_reactive(1),
+                use_threads=solara.use_reactive(False),
+            )
+        with solara.Card("Parameters"):
+            solara.Markdown(
+                "**US turn**: how far the United States moves toward Russia's position on "
+                "20 January 2025 (0 = not at all, 1 = all the way). **Stubbornness**: how much "
+                "each state keeps to its own conviction rather than its friends'. "
+                "*Move a slider, then press Reset: the story starts again with it.*"
+            )
+            ModelCreator(model, MODEL_PARAMS, model_parameters=parameters)
+    with solara.Columns([3, 2]):
+        NetworkView(model.value)
+        with solara.Column():
+            TallyView(model.value)
+            StateView(model.value)

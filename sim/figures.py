@@ -1,0 +1,476 @@
+"""Publication figures from the report's tables: one function per figure, each returning a
+matplotlib `Figure` built from a table the report also writes, so a figure shows what its
+table says and a test can read the numbers back from the artists.
+
+No pyplot and no global backend: a bare `Figure` renders with Agg (PNG) or the SVG backend.
+Every figure stays readable in greyscale: vote kinds differ by hatching, markers and line
+styles as well as colour.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Polygon
+
+# Yes dark, No mid, Abstain light, Not voting pale: distinct in grey as well as in colour.
+STYLE = {
+    "yes": {"label": "Yes", "color": "#1f3b73", "hatch": "", "marker": "o", "line": "-"},
+    "no": {"label": "No", "color": "#d55e00", "hatch": "///", "marker": "s", "line": "--"},
+    "abstain": {"label": "Abstain", "color": "#f0d264", "hatch": "...", "marker": "^", "line": ":"},
+    "not_voting": {
+        "label": "Not voting",
+        "color": "#e6e6e6",
+        "hatch": "xx",
+        "marker": "x",
+        "line": "-.",
+    },
+}
+CODE_KIND = {"Y": "yes", "N": "no", "A": "abstain", "X": "not_voting"}
+BLOC_OUTLINES = {  # bloc flag -> (label, line style); a few large, well-known groups
+    "eu": ("EU", "-"),
+    "au": ("AU", "--"),
+    "asean": ("ASEAN", ":"),
+    "arab_league": ("Arab League", "-."),
+}
+CORE_SHARE = 0.8  # bloc outlines enclose the 80 % of members nearest the bloc's middle
+LAYOUT_SEED = 20250224
+
+
+def add_source(figure: Figure, source: str) -> None:
+    """The credit line every figure carries at its foot."""
+    figure.text(0.01, 0.005, source, fontsize=7, color="#333333", ha="left", va="bottom")
+
+
+def tally_figure(table: pd.DataFrame, source: str) -> Figure:
+    """Each vote's tally as a stacked bar against its adoption threshold, one panel per chamber.
+
+    table: one row per vote (amendments before their text) with label, body, yes, no,
+    abstain, not_voting, threshold, verdict.
+    """
+    bodies = [body for body in ("GA", "SC") if (table["body"] == body).any()]
+    heights = [int((table["body"] == body).sum()) + 1 for body in bodies]
+    figure = Figure(figsize=(9, 1.0 + 0.6 * sum(heights)), layout="constrained")
+    figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96), hspace=0.08)
+    axes = figure.subplots(len(bodies), 1, squeeze=False, height_ratios=heights)[:, 0]
+    for ax, body in zip(axes, bodies, strict=True):
+        rows = table[table["body"] == body].reset_index(drop=True)
+        y = np.arange(len(rows))[::-1]  # first vote on top
+        seats = int(rows[["yes", "no", "abstain", "not_voting"]].sum(axis=1).max())
+        left = np.zeros(len(rows))
+        for kind in ("yes", "no", "abstain", "not_voting"):
+            style = STYLE[kind]
+            values = rows[kind].to_numpy(dtype=float)
+            bars = ax.barh(
+                y,
+                values,
+                left=left,
+                height=0.62,
+                color=style["color"],
+                hatch=style["hatch"],
+                edgecolor="black",
+                linewidth=0.5,
+                label=style["label"],
+                gid=f"tally-{kind}",
+            )
+            for bar, value in zip(bars, values, strict=True):
+                if value >= 0.06 * seats:
+                    ax.text(
+                        bar.get_x() + bar.get_width() / 2,
+                        bar.get_y() + bar.get_height() / 2,
+                        f"{value:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if kind == "yes" else "black",
+                        bbox=None
+                        if kind == "yes"
+                        else {"facecolor": "white", "alpha": 0.8, "pad": 0.6, "lw": 0},
+                    )
+            left += values
+        for row_y, threshold in zip(y, rows["threshold"], strict=True):
+            ax.plot(
+                [threshold, threshold],
+                [row_y - 0.42, row_y + 0.42],
+                color="black",
+                linewidth=2.4,
+                solid_capstyle="butt",
+                gid="tally-threshold",
+            )
+        ax.set_yticks(y, [_wrap(label) for label in rows["label"]], fontsize=8)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        verdicts = ax.twinx()
+        verdicts.set_ylim(ax.get_ylim())
+        verdicts.set_yticks(y, rows["verdict"], fontsize=8, fontweight="bold")
+        verdicts.tick_params(length=0)
+        ax.set_xlim(0, seats)
+        ax.set_xlabel(
+            "Members of the General Assembly (193)"
+            if body == "GA"
+            else "Members of the Security Council (15)"
+        )
+        ax.set_title(_rule_title(body), fontsize=9, loc="left")
+        for spine in ("top", "right"):
+            ax.spines[spine].set_visible(False)
+            verdicts.spines[spine].set_visible(False)
+    handles = [
+        Patch(
+            facecolor=STYLE[k]["color"],
+            hatch=STYLE[k]["hatch"],
+            edgecolor="black",
+            linewidth=0.5,
+            label=STYLE[k]["label"],
+        )
+        for k in STYLE
+    ]
+    handles.append(Line2D([], [], color="black", linewidth=2.4, label="adoption threshold"))
+    figure.legend(handles=handles, loc="outside upper center", ncol=5, fontsize=8, frameon=False)
+    add_source(figure, source)
+    return figure
+
+
+def _wrap(label: str, width: int = 38) -> str:
+    """Long vote names over two or three lines, so the bars keep the width."""
+    return "\n".join(
+        textwrap.fill(line, width, subsequent_indent="   ") for line in label.split("\n")
+    )
+
+
+def _rule_title(body: str) -> str:
+    if body == "GA":
+        return (
+            "General Assembly: adopted when Yes passes the mark, half of those present and\n"
+            "voting (two thirds on important questions); abstentions and absences do not count"
+        )
+    return "Security Council: adopted with 9 Yes and no permanent member voting No (veto)"
+
+
+def trajectory_figure(
+    scenario: pd.DataFrame,
+    source: str,
+    baseline: pd.DataFrame | None = None,
+    held: pd.DataFrame | None = None,
+) -> Figure:
+    """Votes over time, one panel per text: a fan (median, 10-90 %) of Yes across seeds
+    against the status quo's when `baseline` is given (sweeps), else expected-count lines
+    (one run).
+
+    scenario/baseline: long tables with vote, date and either yes/no/abstain (one run) or
+    yes_q10/yes_q50/yes_q90/no_q50/abstain_q50 (sweeps). held: vote, date, yes, no, abstain
+    of the votes as held, marked on the lines.
+    """
+    votes = list(dict.fromkeys(scenario["vote"]))
+    columns = min(2, len(votes))
+    rows = int(np.ceil(len(votes) / columns))
+    figure = Figure(figsize=(5.2 * columns, 3.3 * rows + 0.6))
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    fan = "yes_q50" in scenario.columns
+    for ax, vote in zip(axes, votes, strict=False):
+        own = scenario[scenario["vote"] == vote]
+        dates = pd.to_datetime(own["date"])
+        if fan:
+            _fan(ax, dates, own, "scenario", "#1f3b73", "////", "-")
+            if baseline is not None and (baseline["vote"] == vote).any():
+                base = baseline[baseline["vote"] == vote]
+                _fan(ax, pd.to_datetime(base["date"]), base, "status quo", "#7f7f7f", "..", "--")
+        else:
+            for kind in ("yes", "no", "abstain"):
+                style = STYLE[kind]
+                ax.plot(
+                    dates,
+                    own[kind],
+                    linestyle=style["line"],
+                    marker=style["marker"],
+                    markevery=max(1, len(own) // 10),
+                    markersize=4,
+                    color=style["color"] if kind != "abstain" else "#b08d00",
+                    label=f"{style['label']} (expected)",
+                    gid=f"trajectory-{kind}",
+                )
+        if held is not None:
+            for row in held[held["vote"] == vote].itertuples():
+                ax.axvline(pd.Timestamp(row.date), color="black", linewidth=0.8, alpha=0.6)
+                for kind in ("yes", "no", "abstain") if not fan else ("yes",):
+                    ax.plot(
+                        pd.Timestamp(row.date),
+                        getattr(row, kind),
+                        marker=STYLE[kind]["marker"],
+                        markersize=8,
+                        markerfacecolor="white",
+                        markeredgecolor="black",
+                        linestyle="none",
+                    )
+        ax.set_title(vote, fontsize=9, loc="left")
+        ax.set_ylabel("Votes (expected count)" if not fan else "Votes (count across seeds)")
+        ax.set_xlabel("Date")
+        ax.tick_params(axis="x", labelsize=7, rotation=30)
+        if not fan:
+            ax.set_ylim(bottom=0)
+        ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+        ax.spines[["top", "right"]].set_visible(False)
+    for ax in axes[len(votes) :]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if held is not None:
+        handles.append(
+            Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="black", ls="none")
+        )
+        labels.append("as held (this run)" if not fan else "median as held")
+    figure.legend(handles, labels, loc="upper center", ncol=4, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0.04, 1, 1 - 0.5 / figure.get_figheight()))
+    add_source(figure, source)
+    return figure
+
+
+def _fan(ax, dates, table: pd.DataFrame, label: str, color: str, hatch: str, line: str) -> None:
+    ax.fill_between(
+        dates,
+        table["yes_q10"],
+        table["yes_q90"],
+        facecolor=color,
+        alpha=0.18,
+        hatch=hatch,
+        edgecolor=color,
+        linewidth=0,
+        label=f"Yes, 10-90 % ({label})",
+    )
+    ax.plot(
+        dates,
+        table["yes_q50"],
+        color=color,
+        linestyle=line,
+        linewidth=2,
+        label=f"Yes, median ({label})",
+    )
+    if "no_q50" in table:
+        ax.plot(
+            dates,
+            table["no_q50"],
+            color=color,
+            linestyle=line,
+            marker="s",
+            markevery=max(1, len(table) // 8),
+            markersize=3.5,
+            linewidth=1,
+            label=f"No, median ({label})",
+        )
+
+
+def network_layout(ties: pd.DataFrame, members: Sequence[str]) -> dict[str, np.ndarray]:
+    """A fixed, seeded spring layout of the members on their three strongest ties each, so the
+    same run always draws the same map."""
+    graph = nx.Graph()
+    graph.add_nodes_from(members)
+    strongest = ties.sort_values("weight", ascending=False).groupby("source").head(3)
+    for row in strongest.itertuples():
+        weight = row.weight + (
+            graph[row.source][row.target]["weight"]
+            if graph.has_edge(row.source, row.target)
+            else 0.0
+        )
+        graph.add_edge(row.source, row.target, weight=weight)
+    return nx.spring_layout(graph, seed=LAYOUT_SEED, weight="weight", iterations=200)
+
+
+def network_figure(
+    nodes: pd.DataFrame, ties: pd.DataFrame, source: str, title: str, focus: str = "USA"
+) -> Figure:
+    """The influence network on a fixed layout: members marked by their vote, a few blocs
+    outlined, `focus` (the US) and its strongest ties highlighted.
+
+    nodes: iso3, name, blocs, x, y, vote (Y/A/N/X). ties: source, target, weight.
+    """
+    figure = Figure(figsize=(9, 8.2))
+    ax = figure.add_subplot()
+    where = {row.iso3: (row.x, row.y) for row in nodes.itertuples()}
+    centre = nodes[["x", "y"]].to_numpy().mean(axis=0)
+    strongest = ties.sort_values("weight", ascending=False).groupby("source").head(2)
+    for row in strongest.itertuples():
+        (x0, y0), (x1, y1) = where[row.source], where[row.target]
+        ax.plot([x0, x1], [y0, y1], color="#bbbbbb", linewidth=0.4, zorder=1)
+    for bloc, (label, style) in BLOC_OUTLINES.items():
+        inside = nodes[nodes["blocs"].fillna("").str.split().apply(lambda b, bloc=bloc: bloc in b)]
+        if len(inside) >= 3:
+            _outline(ax, inside[["x", "y"]].to_numpy(), label, style, centre)
+    for code, kind in CODE_KIND.items():
+        chosen = nodes[nodes["vote"] == code]
+        style = STYLE[kind]
+        ax.scatter(
+            chosen["x"],
+            chosen["y"],
+            s=38,
+            marker=style["marker"],
+            c=style["color"] if kind != "not_voting" else "#555555",
+            edgecolors="black" if kind != "not_voting" else None,
+            linewidths=0.4,
+            zorder=3,
+            label=f"{style['label']} ({len(chosen)})",
+            gid=f"network-{kind}",
+        )
+    if focus in where:
+        own = ties[ties["source"] == focus].nlargest(5, "weight")
+        offsets = [(6, 6), (6, -12), (-30, 6), (-30, -12), (6, 16)]
+        for row, offset in zip(own.itertuples(), offsets, strict=False):
+            (x0, y0), (x1, y1) = where[focus], where[row.target]
+            ax.annotate(
+                "",
+                xy=(x1, y1),
+                xytext=(x0, y0),
+                arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.6},
+                zorder=4,
+            )
+            ax.annotate(
+                row.target,
+                (x1, y1),
+                xytext=offset,
+                textcoords="offset points",
+                fontsize=7,
+                fontweight="bold",
+                zorder=5,
+                bbox={"facecolor": "white", "alpha": 0.85, "pad": 0.8, "lw": 0},
+            )
+        ax.scatter(
+            *where[focus], s=260, facecolors="none", edgecolors="black", linewidths=2, zorder=5
+        )
+        ax.annotate(
+            "United States",
+            where[focus],
+            xytext=(10, -16),
+            textcoords="offset points",
+            fontsize=9,
+            fontweight="bold",
+            zorder=6,
+            bbox={"facecolor": "white", "alpha": 0.85, "pad": 1, "lw": 0},
+        )
+        shares = ", ".join(f"{row.target} {row.weight:.0%}" for row in own.itertuples())
+        ax.text(
+            0.99,
+            0.01,
+            f"The US listens most to: {shares}",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            bbox={"facecolor": "white", "alpha": 0.9, "pad": 2, "lw": 0.5},
+        )
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("Layout: seeded spring layout of each member's three strongest ties")
+    ax.set_aspect("equal", adjustable="datalim")
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="black", marker=">", lw=1.6))
+    labels.append("the US's five strongest ties")
+    ax.legend(handles, labels, loc="lower left", fontsize=7, framealpha=0.9)
+    figure.tight_layout(rect=(0, 0.03, 1, 1))
+    add_source(figure, source)
+    return figure
+
+
+def _outline(ax, points: np.ndarray, label: str, style, centre: np.ndarray) -> None:
+    """A bloc's core outline: the convex hull of the members nearest the bloc's middle (a
+    few members that sit far out with other friends would stretch a full hull over the map),
+    named at the vertex farthest from the centre of the map."""
+    from scipy.spatial import ConvexHull
+
+    middle = np.median(points, axis=0)
+    distance = np.linalg.norm(points - middle, axis=1)
+    core = points[distance <= np.quantile(distance, CORE_SHARE)]
+    if len(core) < 3:
+        return
+    padded = middle + (core - middle) * 1.08
+    hull = padded[ConvexHull(padded).vertices]
+    ax.add_patch(Polygon(hull, closed=True, fill=False, linestyle=style, linewidth=1.2, zorder=2))
+    outward = hull[np.argmax(np.linalg.norm(hull - centre, axis=1))]
+    direction = outward - centre
+    ax.annotate(
+        label,
+        outward,
+        xytext=tuple(12 * direction / (np.linalg.norm(direction) or 1)),
+        textcoords="offset points",
+        ha="center",
+        va="center",
+        fontsize=9,
+        style="italic",
+        fontweight="bold",
+        bbox={"facecolor": "white", "alpha": 0.85, "pad": 1, "lw": 0},
+        zorder=6,
+    )
+
+
+def adoption_heatmap(table: pd.DataFrame, x: str, y: str, source: str) -> Figure:
+    """Probability of adoption over two parameters, one panel per text; each cell also gives
+    the mean Yes count, which still varies where every run adopts the text.
+
+    table: vote, x, y (bin labels or values), p_adopted, mean_yes.
+    """
+    votes = list(dict.fromkeys(table["vote"]))
+    figure = Figure(figsize=(4.6 * len(votes) + 1.2, 4.4), layout="constrained")
+    figure.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
+    axes = figure.subplots(1, len(votes), squeeze=False, sharey=True)[0]
+    image = None
+    for ax, vote in zip(axes, votes, strict=True):
+        own = table[table["vote"] == vote]
+        grid = own.pivot(index=y, columns=x, values="p_adopted")
+        yes = own.pivot(index=y, columns=x, values="mean_yes").reindex_like(grid)
+        image = ax.imshow(
+            grid.to_numpy(), origin="lower", cmap="viridis", vmin=0, vmax=1, aspect="auto"
+        )
+        for (i, j), value in np.ndenumerate(grid.to_numpy()):
+            if np.isfinite(value):
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.2f}\n{yes.iat[i, j]:.0f} yes",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value < 0.55 else "black",
+                )
+        ax.set_xticks(
+            range(grid.shape[1]), [tick(v) for v in grid.columns], fontsize=7, rotation=30
+        )
+        ax.set_yticks(range(grid.shape[0]), [tick(v) for v in grid.index], fontsize=7)
+        ax.set_xlabel(x)
+        ax.set_title(vote, fontsize=9, loc="left")
+    axes[0].set_ylabel(y)
+    figure.colorbar(image, ax=list(axes), label="Probability of adoption (cell: and mean Yes)")
+    add_source(figure, source)
+    return figure
+
+
+def tick(value) -> str:
+    """A parameter value as a short label (numbers to three figures, dates and text as is)."""
+    return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
+
+
+def flips_figure(table: pd.DataFrame, source: str) -> Figure:
+    """The states most likely to change their vote, ranked. table: label, p_flip."""
+    figure = Figure(figsize=(7, 0.28 * len(table) + 1.5), layout="constrained")
+    figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
+    ax = figure.add_subplot()
+    y = np.arange(len(table))[::-1]
+    ax.barh(
+        y,
+        table["p_flip"],
+        color="#1f3b73",
+        edgecolor="black",
+        hatch="//",
+        linewidth=0.5,
+        gid="flips",
+    )
+    top = float(table["p_flip"].max()) if len(table) else 1.0
+    for row_y, value in zip(y, table["p_flip"], strict=True):
+        ax.text(value + top * 0.01, row_y, f"{value:.2f}", va="center", fontsize=7)
+    ax.set_yticks(y, table["label"], fontsize=8)
+    ax.set_xlim(0, min(1.0, top * 1.15) or 1.0)
+    ax.set_xlabel("Probability that its vote differs from the status quo's")
+    ax.spines[["top", "right"]].set_visible(False)
+    add_source(figure, source)
+    return figure

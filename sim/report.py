@@ -1,0 +1,460 @@
+"""`blocsim report DIR`: figures and tables for a paper from a run or sweep directory.
+
+The report reads the directory's files only (the run-directory contract in `sim.run` and
+`sim.sweep`) and knows nothing of how they were made. Each figure is drawn from a table
+written beside it (`<figure>.csv`), so what a reader sees is what the table says. Everything
+lands in `DIR/report/`, staged under a hidden name and renamed into place when complete.
+
+    >>> write_report(Path("results/us_realignment-run-..."))   # -> .../report
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim import figures
+from sim.errors import BlocsimError
+from sim.results import read_manifest
+
+REPORT_NAME = "report"
+SC_REQUIRED_YES = 9  # the Council's rule, as the tallies' `rule` column states it
+FLIPS_SHOWN = 20
+
+
+@dataclass
+class Section:
+    """One part of the report: a figure and/or a table, and the words that explain them."""
+
+    title: str
+    text: str
+    figure: str | None = None
+    tables: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """What the report holds, written into a staging folder as it is built."""
+
+    folder: Path
+    source: str
+    sections: list[Section] = field(default_factory=list)
+
+    def figure(self, name: str, drawn: Figure, data: pd.DataFrame) -> str:
+        """PNG and SVG of a figure, and the table it was drawn from beside it."""
+        drawn.savefig(self.folder / f"{name}.png", dpi=200)
+        drawn.savefig(self.folder / f"{name}.svg", metadata={"Date": None})
+        data.to_csv(self.folder / f"{name}.csv", index=False, lineterminator="\n")
+        return name
+
+    def table(self, name: str, table: pd.DataFrame, caption: str) -> str:
+        """A table as CSV and as a LaTeX tabular for the paper."""
+        table.to_csv(self.folder / f"{name}.csv", index=False, lineterminator="\n")
+        latex = table.to_latex(
+            index=False, caption=caption, label=f"tab:{name}", float_format="%.3g"
+        )
+        (self.folder / f"{name}.tex").write_text(latex)
+        return name
+
+
+def write_report(directory: str | Path, force: bool = False) -> Path:
+    """Write `directory/report/` for a run or sweep directory; replace one only if `force`."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    kind = manifest.get("kind")
+    if kind not in BUILDERS:
+        raise BlocsimError(f"cannot report on a directory of kind '{kind}'", file=directory)
+    out = directory / REPORT_NAME
+    if out.exists() and not force:
+        raise BlocsimError("a report already exists; pass --force to replace it", file=out)
+    staging = directory / f".{REPORT_NAME}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        scenario = _scenario(directory)
+        report = Report(staging, source_line(manifest, scenario))
+        BUILDERS[kind](directory, report)
+        _write_markdown(report, manifest, scenario)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if out.exists():
+        retired = directory / f".{REPORT_NAME}.old-{os.getpid()}"
+        out.rename(retired)
+        staging.rename(out)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(out)
+    return out
+
+
+def source_line(manifest: dict, scenario: dict) -> str:
+    """The credit every figure carries: the UN's records, blocsim, and the scenario."""
+    version = manifest.get("packages", {}).get("blocsim", "")
+    name = scenario.get("name") or manifest.get("scenario", {}).get("name", "unnamed")
+    return (
+        "Source: United Nations voting records (UN Digital Library); "
+        f"blocsim {version} simulation, scenario '{name}'."
+    )
+
+
+def _scenario(directory: Path) -> dict:
+    path = directory / "scenario.toml"
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise BlocsimError(f"not valid TOML ({error})", file=path) from None
+
+
+def _read(directory: Path, name: str, required: bool = True) -> pd.DataFrame | None:
+    path = directory / name
+    if not path.is_file():
+        if required:
+            raise BlocsimError(f"missing {name}: not a complete run directory", file=directory)
+        return None
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+# --- tallies ---------------------------------------------------------------------------------
+
+
+def threshold_table(tallies: pd.DataFrame) -> pd.DataFrame:
+    """Each vote's tally with the mark Yes had to pass, and the verdict in words.
+
+    GA: half (or two thirds) of those present and voting; SC: nine. A veto is named from the
+    tallies' reason column ("vetoed by RUS").
+    """
+    table = tallies.copy()
+    voting = table["yes"] + table["no"]
+    two_thirds = table["rule"].str.contains("two-thirds", case=False)
+    table["threshold"] = np.where(
+        table["body"] == "SC",
+        float(SC_REQUIRED_YES),
+        np.where(two_thirds, voting * 2 / 3, voting / 2),
+    )
+    reason = table["reason"].fillna("")
+    table["veto"] = np.where(
+        reason.str.startswith("vetoed by"), reason.str.removeprefix("vetoed by "), ""
+    )
+    table["verdict"] = [
+        f"VETOED ({veto})" if veto else ("adopted" if adopted else "not adopted")
+        for veto, adopted in zip(table["veto"], table["adopted"].astype(bool), strict=True)
+    ]
+    table["label"] = [
+        f"{vote}\namendment: {name}" if on == "amendment" else vote
+        for vote, name, on in zip(table["vote"], table["name"], table["on"], strict=True)
+    ]
+    return table
+
+
+# --- run directories -------------------------------------------------------------------------
+
+
+def _build_run(directory: Path, report: Report) -> None:
+    tallies = threshold_table(_read(directory, "tallies.csv"))
+    columns = ["date", "body", "vote", "on", "name", "yes", "no", "abstain", "not_voting"]
+    shown = tallies[[*columns, "threshold", "verdict"]]
+    report.sections.append(
+        Section(
+            "Each vote against its adoption threshold",
+            "Tallies as the model held them; the black mark is what Yes had to pass.",
+            report.figure("tallies", figures.tally_figure(tallies, report.source), tallies),
+            [report.table("tally_table", shown, "Simulated tallies and adoption thresholds")],
+        )
+    )
+    expected = _read(directory, "expected.csv", required=False)
+    if expected is not None:
+        texts = expected[expected["on"] == "text"].reset_index(drop=True)
+        held = tallies[tallies["on"] == "text"][["vote", "date", "yes", "no", "abstain"]]
+        report.sections.append(
+            Section(
+                "Expected votes over time",
+                "How each text would have fared had it been put to the vote that week "
+                "(expected counts at that week's positions); open markers: the vote as held.",
+                report.figure(
+                    "trajectory", figures.trajectory_figure(texts, report.source, held=held), texts
+                ),
+            )
+        )
+    _network_section(directory, report, tallies)
+
+
+def _network_section(directory: Path, report: Report, tallies: pd.DataFrame) -> None:
+    members = _read(directory, "members.csv", required=False)
+    ties = _read(directory, "network.csv", required=False)
+    votes = _read(directory, "votes.csv", required=False)
+    if members is None or ties is None or votes is None:
+        return
+    texts = tallies[(tallies["on"] == "text") & (tallies["body"] == "GA")]
+    if texts.empty:
+        return
+    vote = texts.iloc[-1]["vote"]
+    cast = votes[(votes["vote"] == vote) & (votes["name"] == vote)].set_index("iso3")["code"]
+    layout = figures.network_layout(ties, list(members["iso3"]))
+    nodes = members.assign(
+        x=[layout[iso3][0] for iso3 in members["iso3"]],
+        y=[layout[iso3][1] for iso3 in members["iso3"]],
+        vote=members["iso3"].map(cast).fillna("X"),
+    )
+    title = f"Who listens to whom, and how each member voted on {vote}"
+    report.sections.append(
+        Section(
+            "The influence network",
+            f"Members marked by their vote on {vote}; lines: each member's two strongest ties; "
+            "outlines: blocs; arrows: the states the United States listens to most.",
+            report.figure(
+                "network", figures.network_figure(nodes, ties, report.source, title), nodes
+            ),
+        )
+    )
+
+
+# --- sweep directories -----------------------------------------------------------------------
+
+
+def central_point(points: pd.DataFrame) -> int:
+    """The design point nearest the middle of every varied parameter (ranks, so scales do not
+    matter): the sweep's 'typical' world for the one-point figures."""
+    varied = [c for c in points.columns if c != "point"]
+    if not varied or len(points) == 1:
+        return int(points["point"].iloc[0])
+    ranks = points[varied].rank(pct=True)
+    distance = ((ranks - 0.5) ** 2).sum(axis=1)
+    return int(points.loc[distance.idxmin(), "point"])
+
+
+def parameter_influence(
+    adoption: pd.DataFrame, points: pd.DataFrame, outcome: str = "p_adopted"
+) -> pd.Series:
+    """How much of the variation in `outcome` (the probability of adoption) each parameter
+    explains on its own (correlation ratio, eta squared, over up to five quantile bins),
+    summed over texts."""
+    merged = adoption.merge(points, on="point").rename(columns={outcome: "_outcome"})
+    scores = {}
+    for parameter in (c for c in points.columns if c != "point"):
+        binned = _bins(merged[parameter])
+        total = 0.0
+        for _, group in merged.assign(bin=binned).groupby("vote"):
+            spread = group["_outcome"].var(ddof=0)
+            if spread > 0:
+                means = group.groupby("bin", observed=True)["_outcome"].transform("mean")
+                total += float(means.var(ddof=0) / spread)
+        scores[parameter] = total
+    return pd.Series(scores).sort_values(ascending=False)
+
+
+def _bins(values: pd.Series, most: int = 5) -> pd.Series:
+    """Exact values when few, else quantile bins labelled by their middle value."""
+    if values.nunique() <= most:
+        return values
+    binned = pd.qcut(values, most, duplicates="drop")
+    return binned.map(lambda interval: round(interval.mid, 3)).astype(float)
+
+
+def _build_sweep(directory: Path, report: Report) -> None:
+    points = _read(directory, "points.csv")
+    runs = _read(directory, "runs.parquet")
+    point = central_point(points)
+    texts = runs[runs["on"] == "text"]
+    grouped = texts.groupby(["point", "vote"], sort=False)
+    adoption = pd.concat(
+        [grouped["adopted"].mean().rename("p_adopted"), grouped["yes"].mean().rename("mean_yes")],
+        axis=1,
+    ).reset_index()
+    one = runs[runs["point"] == point]
+    median = one.groupby(["vote", "name", "on"], sort=False)[
+        ["yes", "no", "abstain", "not_voting"]
+    ].median()
+    median = median.join(
+        one.groupby(["vote", "name", "on"], sort=False)["adopted"].mean().rename("p")
+    )
+    median = median.reset_index()
+    median["body"] = np.where(
+        median[["yes", "no", "abstain", "not_voting"]].sum(axis=1) <= 15, "SC", "GA"
+    )
+    median["rule"] = ""
+    median["reason"] = ""
+    median["adopted"] = median["p"] >= 0.5
+    tallies = threshold_table(median)
+    tallies["verdict"] = [f"adopted in {p:.0%} of runs" for p in median["p"]]
+    chosen = points[points["point"] == point].iloc[0]
+    varied = ", ".join(f"{c} = {figures.tick(chosen[c])}" for c in points.columns if c != "point")
+    report.sections.append(
+        Section(
+            "Median tallies against the adoption threshold",
+            f"Median over the replicates of design point {point} ({varied or 'the only point'}).",
+            report.figure("tallies", figures.tally_figure(tallies, report.source), tallies),
+            [
+                report.table(
+                    "adoption_by_point",
+                    adoption.merge(points, on="point"),
+                    "Probability of adoption at each design point",
+                )
+            ],
+        )
+    )
+    trajectory = _read(directory, "trajectory.parquet", required=False)
+    baseline = _read(directory, "baseline_trajectory.parquet", required=False)
+    if trajectory is not None:
+        scenario = trajectory[trajectory["point"] == point] if "point" in trajectory else trajectory
+        status_quo = None
+        if baseline is not None:
+            same = baseline[baseline["point"] == point] if "point" in baseline else baseline
+            status_quo = (
+                same if not same.empty else baseline[baseline["point"] == baseline["point"].iloc[0]]
+            )
+        data = scenario.assign(path="scenario")
+        if status_quo is not None:
+            data = pd.concat([data, status_quo.assign(path="status quo")], ignore_index=True)
+        report.sections.append(
+            Section(
+                "Votes over time: scenario against the status quo",
+                f"Yes votes across seeds at design point {point}: median and 10-90 % band, "
+                "against the status quo (no scenario shocks).",
+                report.figure(
+                    "trajectory",
+                    figures.trajectory_figure(scenario, report.source, baseline=status_quo),
+                    data,
+                ),
+            )
+        )
+    varied_names = [c for c in points.columns if c != "point"]
+    if len(varied_names) >= 2 and len(points) >= 4:
+        influence = parameter_influence(adoption, points)
+        measure = "the probability of adoption"
+        if not influence.any():  # every point adopts (or rejects) alike: rank by Yes instead
+            influence = parameter_influence(adoption, points, "mean_yes")
+            measure = "the mean Yes count (adoption does not vary)"
+        x, y = influence.index[:2]
+        merged = adoption.merge(points, on="point")
+        merged[x], merged[y] = _bins(merged[x]), _bins(merged[y])
+        cells = merged.groupby(["vote", x, y], sort=False)[["p_adopted", "mean_yes"]].mean()
+        cells = cells.reset_index()
+        shown_votes = list(dict.fromkeys(cells["vote"]))[:4]
+        cells = cells[cells["vote"].isin(shown_votes)]
+        report.sections.append(
+            Section(
+                "Probability of adoption over the two most influential parameters",
+                f"{x} and {y} explain most of the variation in {measure} (correlation "
+                "ratio); each cell: the share of runs in which the text was adopted, and the "
+                "mean Yes count.",
+                report.figure(
+                    "adoption_heatmap", figures.adoption_heatmap(cells, x, y, report.source), cells
+                ),
+                [
+                    report.table(
+                        "parameter_influence",
+                        influence.rename("eta_squared").rename_axis("parameter").reset_index(),
+                        "Share of the variation in adoption each parameter explains",
+                    )
+                ],
+            )
+        )
+    flips = _read(directory, "flips.csv", required=False)
+    if flips is not None and not flips.empty:
+        if "vote" in flips:  # ranked per vote: show the first (the sweep's question)
+            flips = flips[flips["vote"] == flips["vote"].iloc[0]]
+        top = flips.sort_values("p_flip", ascending=False, kind="stable").head(FLIPS_SHOWN)
+        top = top.assign(
+            label=[
+                f"{textwrap.shorten(n, 32, placeholder='…')} ({i})"
+                for n, i in zip(top["name"], top["iso3"], strict=True)
+            ]
+        )
+        report.sections.append(
+            Section(
+                "States most likely to flip",
+                f"The {len(top)} states whose vote"
+                + (f" on {flips['vote'].iloc[0]}" if "vote" in flips else "")
+                + " most often differs from the status quo.",
+                report.figure("flips", figures.flips_figure(top, report.source), top),
+                [
+                    report.table(
+                        "flips_top",
+                        top.drop(columns="label"),
+                        "States most likely to change their vote",
+                    )
+                ],
+            )
+        )
+
+
+BUILDERS: dict[str, Callable[[Path, Report], None]] = {"run": _build_run, "sweep": _build_sweep}
+
+
+# --- report.md -------------------------------------------------------------------------------
+
+
+def _write_markdown(report: Report, manifest: dict, scenario: dict) -> None:
+    name = scenario.get("name") or manifest.get("scenario", {}).get("name", "unnamed")
+    lines = [f"# blocsim report: {name}", ""]
+    if scenario.get("description"):
+        lines += [scenario["description"].strip(), ""]
+    lines += ["## Provenance", "", *_manifest_lines(manifest), ""]
+    for section in report.sections:
+        lines += [f"## {section.title}", "", section.text, ""]
+        if section.figure:
+            lines += [
+                f"![{section.title}]({section.figure}.png)",
+                "",
+                f"Figure: [`{section.figure}.png`]({section.figure}.png), "
+                f"[`{section.figure}.svg`]({section.figure}.svg); "
+                f"data: [`{section.figure}.csv`]({section.figure}.csv).",
+                "",
+            ]
+        for table in section.tables:
+            frame = pd.read_csv(report.folder / f"{table}.csv")
+            lines += [_markdown_table(frame.head(25)), ""]
+            lines += [
+                f"Table: [`{table}.csv`]({table}.csv), LaTeX [`{table}.tex`]({table}.tex).",
+                "",
+            ]
+    lines += ["---", report.source, ""]
+    (report.folder / "report.md").write_text("\n".join(lines))
+
+
+def _manifest_lines(manifest: dict) -> list[str]:
+    scenario = manifest.get("scenario", {})
+    seed = manifest.get("seed", {})
+    rows = [
+        ("kind", manifest.get("kind")),
+        (
+            "scenario file",
+            f"{scenario.get('file')} (sha256 {str(scenario.get('sha256', ''))[:12]})",
+        ),
+        ("root seed", seed.get("root") if isinstance(seed, dict) else seed),
+        ("data until", manifest.get("data_until")),
+        ("data", json.dumps(manifest.get("data"), default=str)),
+        ("git commit", manifest.get("git_commit")),
+        ("created (UTC)", manifest.get("created_utc")),
+        ("command", f"`{manifest.get('command')}`"),
+        ("packages", ", ".join(f"{k} {v}" for k, v in manifest.get("packages", {}).items())),
+    ]
+    if "parameters" in manifest:
+        rows.append(("parameters", f"`{json.dumps(manifest['parameters'])}`"))
+    return [f"- **{key}**: {value}" for key, value in rows if value not in (None, "")]
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value) -> str:
+        text = f"{value:.3g}" if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "---|" * len(frame.columns)
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])

@@ -1,0 +1,221 @@
+"""`blocsim report`: the files are written, whole, and the figures show what their tables say."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import figures
+from sim.cli import main
+from sim.errors import BlocsimError
+from sim.report import parameter_influence, threshold_table, write_report
+from sim.run import run_scenario
+from sim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def run_dir(data, tmp_path_factory):
+    scenario = load_scenario("scenarios/classroom.toml", data.members)
+    return run_scenario(scenario, data, out=tmp_path_factory.mktemp("run") / "classroom").directory
+
+
+@pytest.fixture(scope="module")
+def run_report(run_dir):
+    return write_report(run_dir)
+
+
+def _bars(figure, gid: str) -> list:
+    return [patch for ax in figure.axes for patch in ax.patches if patch.get_gid() == gid]
+
+
+def test_run_report_writes_figures_tables_and_markdown(run_dir, run_report):
+    for name in ("tallies", "trajectory", "network"):
+        for suffix in ("png", "svg", "csv"):
+            assert (run_report / f"{name}.{suffix}").stat().st_size > 0, f"{name}.{suffix}"
+    assert "\\begin{tabular}" in (run_report / "tally_table.tex").read_text()
+    markdown = (run_report / "report.md").read_text()
+    assert "# blocsim report: classroom" in markdown
+    assert "![The influence network](network.png)" in markdown
+    assert "United Nations voting records" in markdown
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".report")], "staging left"
+
+
+def test_an_existing_report_is_kept_unless_forced(run_dir, run_report, capsys):
+    with pytest.raises(BlocsimError, match="--force"):
+        write_report(run_dir)
+    assert main(["report", str(run_dir)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["report", str(run_dir), "--force"]) == 0
+    assert (run_dir / "report" / "report.md").is_file()
+
+
+def test_tally_figure_draws_the_run_tallies_and_thresholds(run_dir, run_report):
+    held = pd.read_csv(run_dir / "tallies.csv")
+    table = pd.read_csv(run_report / "tallies.csv")
+    assert table[["yes", "no", "abstain", "not_voting"]].equals(
+        held[["yes", "no", "abstain", "not_voting"]]
+    )
+    figure = figures.tally_figure(table, "source")
+    for kind in ("yes", "no", "abstain", "not_voting"):
+        widths = [bar.get_width() for bar in _bars(figure, f"tally-{kind}")]
+        assert widths == table[kind].tolist(), kind
+    marks = [
+        line.get_xdata()[0]
+        for ax in figure.axes
+        for line in ax.lines
+        if line.get_gid() == "tally-threshold"
+    ]
+    assert marks == pytest.approx(table["threshold"].tolist())
+
+
+def test_thresholds_follow_the_chamber_rules():
+    tallies = pd.DataFrame(
+        {
+            "body": ["GA", "GA", "SC"],
+            "vote": ["a", "b", "c"],
+            "name": ["a", "b", "amendment"],
+            "on": ["text", "text", "amendment"],
+            "yes": [93, 100, 10],
+            "no": [18, 60, 1],
+            "abstain": [65, 20, 4],
+            "not_voting": [17, 13, 0],
+            "adopted": [True, False, False],
+            "rule": ["GA simple majority", "GA two-thirds majority", "SC nine votes and no veto"],
+            "reason": ["93 yes > 18 no", "100 yes < 2/3 of 160", "vetoed by RUS"],
+        }
+    )
+    table = threshold_table(tallies)
+    assert table["threshold"].tolist() == pytest.approx([55.5, 160 * 2 / 3, 9])
+    assert table["verdict"].tolist() == ["adopted", "not adopted", "VETOED (RUS)"]
+
+
+def test_network_marks_each_member_by_its_vote(run_dir, run_report):
+    nodes = pd.read_csv(run_report / "network.csv", keep_default_na=False)
+    votes = pd.read_csv(run_dir / "votes.csv")
+    ga_texts = pd.read_csv(run_dir / "tallies.csv").query("on == 'text' and body == 'GA'")
+    last = ga_texts.iloc[-1]["vote"]
+    cast = votes[(votes["vote"] == last) & (votes["name"] == last)]
+    assert dict(zip(nodes["iso3"], nodes["vote"], strict=True)) == dict(
+        zip(cast["iso3"], cast["code"], strict=True)
+    )
+    ties = pd.read_csv(run_dir / "network.csv")
+    figure = figures.network_figure(nodes, ties, "source", "title")
+    drawn = {
+        collection.get_gid(): len(collection.get_offsets())
+        for collection in figure.axes[0].collections
+        if collection.get_gid()
+    }
+    for code, kind in figures.CODE_KIND.items():
+        assert drawn[f"network-{kind}"] == int((nodes["vote"] == code).sum())
+
+
+# --- sweeps ----------------------------------------------------------------------------------
+# A FIXTURE OF THE SWEEP-DIRECTORY CONTRACT (column names fixed with `blocsim sweep`), made up
+# so that the answer is known: adoption depends on `stubbornness` and `fraction`, not `noise`.
+
+
+@pytest.fixture(scope="module")
+def sweep_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sweep") / "toy-sweep"
+    folder.mkdir()
+    grid = [(f, s, n) for f in (0.2, 0.6, 1.0) for s in (0.2, 0.5, 0.8) for n in (0.0, 0.1)]
+    points = pd.DataFrame(grid, columns=["shocks[0].fraction", "parameters.stubbornness", "noise"])
+    points.insert(0, "point", range(len(points)))
+    rng = np.random.default_rng(0)
+    runs, trajectory = [], []
+    for point, fraction, stubbornness, _ in points.itertuples(index=False):
+        chance = np.clip(1.2 - fraction - stubbornness / 2, 0, 1)
+        for replicate in range(20):
+            adopted = bool(rng.random() < chance)
+            yes = 80 + int(20 * chance) if adopted else 60
+            runs.append(
+                (
+                    point,
+                    replicate,
+                    "A/RES/ES-11/7",
+                    "A/RES/ES-11/7",
+                    "text",
+                    yes,
+                    50,
+                    43,
+                    20,
+                    adopted,
+                )
+            )
+        for step in range(10):
+            date = f"2025-01-{step + 1:02d}"
+            yes = 93 - 3 * fraction * step
+            trajectory.append((point, "A/RES/ES-11/7", step, date, yes - 5, yes, yes + 5, 18, 65))
+    columns = [
+        "point",
+        "replicate",
+        "vote",
+        "name",
+        "on",
+        "yes",
+        "no",
+        "abstain",
+        "not_voting",
+        "adopted",
+    ]
+    pd.DataFrame(runs, columns=columns).to_parquet(folder / "runs.parquet")
+    track = [
+        "point",
+        "vote",
+        "step",
+        "date",
+        "yes_q10",
+        "yes_q50",
+        "yes_q90",
+        "no_q50",
+        "abstain_q50",
+    ]
+    frame = pd.DataFrame(trajectory, columns=track)
+    frame.to_parquet(folder / "trajectory.parquet")
+    frame.assign(yes_q10=88.0, yes_q50=93.0, yes_q90=98.0).to_parquet(
+        folder / "baseline_trajectory.parquet"
+    )
+    points.to_csv(folder / "points.csv", index=False)
+    flips = pd.DataFrame(
+        {
+            "iso3": [f"S{i:02d}" for i in range(30)],
+            "name": [f"State {i}" for i in range(30)],
+            "p_flip": np.linspace(0.9, 0.05, 30),
+        }
+    )
+    flips.to_csv(folder / "flips.csv", index=False)
+    (folder / "manifest.json").write_text(
+        json.dumps({"kind": "sweep", "scenario": {"name": "toy"}})
+    )
+    (folder / "scenario.toml").write_text('name = "toy"\ndescription = "A made-up sweep."\n')
+    return folder
+
+
+def test_sweep_report_has_fan_heatmap_and_flips(sweep_dir):
+    report = write_report(sweep_dir)
+    for name in ("tallies", "trajectory", "adoption_heatmap", "flips"):
+        assert (report / f"{name}.png").is_file() and (report / f"{name}.svg").is_file()
+    assert (report / "parameter_influence.tex").is_file()
+    cells = pd.read_csv(report / "adoption_heatmap.csv")
+    assert {"shocks[0].fraction", "parameters.stubbornness"} <= set(cells.columns)
+    assert "noise" not in cells.columns
+    figure = figures.adoption_heatmap(cells, "shocks[0].fraction", "parameters.stubbornness", "s")
+    shown = np.asarray(figure.axes[0].images[0].get_array())
+    expected = cells.pivot(
+        index="parameters.stubbornness", columns="shocks[0].fraction", values="p_adopted"
+    )
+    np.testing.assert_allclose(shown, expected.to_numpy())
+    flips = pd.read_csv(report / "flips.csv")
+    assert len(flips) == 20 and flips["p_flip"].is_monotonic_decreasing
+    bars = _bars(figures.flips_figure(flips, "s"), "flips")
+    assert [bar.get_width() for bar in bars] == pytest.approx(flips["p_flip"].tolist())
+
+
+def test_the_influential_parameters_rank_first(sweep_dir):
+    runs = pd.read_parquet(sweep_dir / "runs.parquet")
+    adoption = runs.groupby(["point", "vote"])["adopted"].mean().rename("p_adopted").reset_index()
+    ranking = parameter_influence(adoption, pd.read_csv(sweep_dir / "points.csv"))
+    assert list(ranking.index[:2]) == ["shocks[0].fraction", "parameters.stubbornness"]
