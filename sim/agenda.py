@@ -16,10 +16,19 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from sim.data import UNData
+from sim.parameters import load_parameters
 from sim.resolutions import RESOLUTIONS
-from sim.scenario import TextSpec, TimedShock, VoteSpec
+from sim.scenario import (
+    Scenario,
+    TextSpec,
+    TimedShock,
+    VoteSpec,
+    load_historical_shocks,
+    scenario_shocks,
+)
 from sim.voting import Amendment, Chamber, CutPoints, Draft, fit_cut_points
-from sim.world import World
+from sim.world import World, build_world
 
 # Council members are never absent: a tiny absence keeps the ordered logit well defined.
 COUNCIL_ABSENCE = 1e-12
@@ -91,9 +100,10 @@ def fit_text(
     reference: Callable[[date], np.ndarray],
 ) -> CutPoints:
     """Cut-points of a text: given, or fitted to a tally on the reference path's positions."""
+    discrimination = text.discrimination or world.parameters.discrimination
     if text.cut_points is not None:
         lower, upper = text.cut_points
-        return CutPoints(lower, upper, text.discrimination, text.polarity)
+        return CutPoints(lower, upper, discrimination, text.polarity)
     if text.like is not None:
         known = RESOLUTIONS[text.like]
         body, day, tally = known.body, known.date, known.tally
@@ -106,7 +116,7 @@ def fit_text(
         chamber_absence(where, world),
         tally,
         polarity=text.polarity,
-        discrimination=text.discrimination,
+        discrimination=discrimination,
     )
 
 
@@ -177,6 +187,16 @@ def build_timeline(
     return Timeline(
         world.start, step_days, shocks_by_step(shocks, world.start, step_days), placed
     )
+
+
+def scenario_timeline(scenario: Scenario, data: UNData) -> tuple[World, Timeline]:
+    """The world at a scenario's cut-off and its timeline: the one setup that the Mesa model
+    (one run) and a sweep (blocks of runs) both start from."""
+    world = build_world(data, scenario.data_until, scenario.parameters)
+    history = load_historical_shocks(scenario.calibration, data.members)
+    reference = world.with_parameters(load_parameters(scenario.calibration))
+    shocks = scenario_shocks(scenario, data.members)
+    return world, build_timeline(world, shocks, scenario.votes, reference, history)
 
 
 def _reference_days(votes: Sequence[VoteSpec]) -> set[date]:

@@ -54,8 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_data_commands(commands)
     _add_run_command(commands)
+    _add_sweep_command(commands)
+    _add_report_command(commands)
+    _add_app_command(commands)
     _add_network_commands(commands)
     _add_predict_command(commands)
+    _add_calibrate_command(commands)
+    _add_validate_command(commands)
     return parser
 
 
@@ -129,6 +134,64 @@ def _add_run_command(commands: argparse._SubParsersAction) -> None:
     _data_options(run)
 
 
+def _add_sweep_command(commands: argparse._SubParsersAction) -> None:
+    sweep = _command(
+        commands,
+        "sweep",
+        _sweep,
+        "run a scenario's [sweep] in blocks of runs, write a sweep directory, answer its question",
+    )
+    sweep.add_argument(
+        "scenario", nargs="?", metavar="SCENARIO", help="a scenario file with a [sweep] section"
+    )
+    sweep.add_argument("--runs", type=int, metavar="N", help="total runs (replicates = N / points)")
+    sweep.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes")
+    sweep.add_argument("--seed", type=int, help="root seed (default: the [sweep] or scenario seed)")
+    sweep.add_argument(
+        "--out",
+        metavar="DIR",
+        help="sweep directory (default: results/<name>-sweep-<time>-seed<N>)",
+    )
+    sweep.add_argument(
+        "--resume", metavar="DIR", help="finish an interrupted sweep: run only its missing blocks"
+    )
+    sweep.add_argument("--executor", choices=("local", "dask"), default="local")
+    sweep.add_argument(
+        "--address",
+        metavar="tcp://HOST:PORT",
+        help="dask scheduler (default: $DASK_SCHEDULER_ADDRESS)",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    _data_options(sweep)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from sim.scenario import load_scenario
+    from sim.sweep import resume_sweep, run_sweep
+
+    data = _load(args)
+    where = {"workers": args.workers, "executor": args.executor, "address": args.address}
+    if args.resume:
+        if args.scenario or args.runs or args.seed is not None or args.out:
+            raise BlocsimError(
+                "--resume takes the sweep's own scenario, runs and seed: give only the directory",
+                field="--resume",
+            )
+        result = resume_sweep(args.resume, data, **where, progress=not args.quiet)
+    elif not args.scenario:
+        raise BlocsimError("give a SCENARIO, or --resume DIR", field="SCENARIO")
+    else:
+        scenario = load_scenario(args.scenario, data.members)
+        result = run_sweep(
+            scenario, data, args.out, args.runs, seed=args.seed, progress=not args.quiet, **where
+        )
+    print("\n".join(result.answer))
+    print(
+        f"sweep directory: {result.directory} ({result.plan.runs:,} runs, "
+        f"{len(result.plan.points)} points, {result.blocks_run} blocks run now)"
+    )
+
+
 def _run(args: argparse.Namespace) -> None:
     from sim.run import run_scenario
     from sim.scenario import load_scenario
@@ -193,6 +256,74 @@ def _predict(args: argparse.Namespace) -> None:
         f"{prediction.world.start}: predicted {counts.get('Y', 0)}-{counts.get('N', 0)}-"
         f"{counts.get('A', 0)} with {counts.get('X', 0)} not voting; wrote {out}"
     )
+
+
+def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
+    calibrate = _command(
+        commands,
+        "calibrate",
+        _calibrate,
+        "fit the free parameters on A/RES/ES-11/7 (93-18-65) and write a calibration file",
+    )
+    calibrate.add_argument(
+        "--data-until", metavar="DATE",
+        help="use per-country votes up to and including DATE; before 2025-02-24 the fit sees "
+        "ES-11/7's tally only (a hindcast calibration)",
+    )
+    calibrate.add_argument("--out", metavar="FILE.toml", help="the file to write (default: calibration/calibration.toml)")
+    calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
+    _data_options(calibrate)
+
+
+def _calibrate(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from sim.calibrate import calibration_problem, calibration_toml, fit, in_sample
+    from sim.results import write_atomic
+
+    out = Path(args.out or "calibration/calibration.toml")
+    if out.exists() and not args.force:
+        raise BlocsimError("already exists; use --force to replace it", file=out)
+    until = _date(args.data_until, "--data-until") if args.data_until else None
+    data = _load(args)
+    problem = calibration_problem(data, until)
+    with tqdm(desc=f"calibrating ({problem.objective_kind})", unit="iteration", leave=False) as bar:
+        result = fit(problem, progress=lambda _: bar.update())
+    report = in_sample(result, data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, calibration_toml(result, report, until))
+    print(f"objective ({problem.objective_kind}): {result.objective:.3f}, log-likelihood "
+          f"{result.log_likelihood:.3f}, {result.iterations} iterations, converged {result.converged}")
+    for name in result.names:
+        low, high = result.interval[name]
+        print(f"  {name:28s} {result.estimate[name]:8.3f} +/- {result.standard_error[name]:.3f}"
+              f"  (95%: {low:.3f} .. {high:.3f})")
+    label = "in sample" if problem.objective_kind == "votes" else "hindcast"
+    print(f"ES-11/7 {label}: accuracy {report.accuracy:.3f} of {report.voters} voters, "
+          f"4-class {report.accuracy_4:.3f}, log-loss {report.log_loss:.3f}, tally {report.predicted} "
+          f"({report.predicted.not_voting} not voting); wrote {out}")
+
+
+def _add_validate_command(commands: argparse._SubParsersAction) -> None:
+    validate = _command(
+        commands,
+        "validate",
+        _validate,
+        "how well blocsim predicts real votes it was not fitted on, beside the baselines",
+    )
+    _format_option(validate)
+    validate.add_argument("--errors", action="store_true", help="list the members blocsim gets wrong")
+    validate.add_argument("--calibration", metavar="FILE", help="default: calibration/default.toml")
+    _data_options(validate)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from sim.scenario import DEFAULT_CALIBRATION
+    from sim.validate import validate
+
+    data = _load(args)
+    result = validate(data, Path(args.calibration) if args.calibration else DEFAULT_CALIBRATION)
+    emit(result.errors if args.errors else result.table, args.format)
 
 
 def _add_network_commands(commands: argparse._SubParsersAction) -> None:
@@ -274,6 +405,52 @@ def _date(text: str, option: str):
         return date.fromisoformat(text)
     except ValueError:
         raise BlocsimError(f"'{text}' is not a date (YYYY-MM-DD)", field=option) from None
+
+
+def _add_report_command(commands: argparse._SubParsersAction) -> None:
+    report = _command(
+        commands,
+        "report",
+        _report,
+        "write figures (PNG, SVG) and tables (CSV, LaTeX) for a run or sweep into DIR/report",
+    )
+    report.add_argument("directory", metavar="DIR", help="a run or sweep directory")
+    report.add_argument("--force", action="store_true", help="replace an existing report")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from sim.report import write_report
+
+    print(f"report: {write_report(args.directory, force=args.force)}")
+
+
+def _add_app_command(commands: argparse._SubParsersAction) -> None:
+    from sim.assets import DEFAULT_PORT
+
+    app = _command(
+        commands,
+        "app",
+        _app,
+        "the classroom app in the browser (http://127.0.0.1:PORT); needs the 'app' extra",
+    )
+    app.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    app.add_argument(
+        "--prepare-assets",
+        action="store_true",
+        help="only fill the offline asset cache (~/.cache/blocsim/solara-assets) and exit",
+    )
+    _data_options(app)
+
+
+def _app(args: argparse.Namespace) -> int:
+    from sim.assets import prepare_assets, serve
+
+    if args.prepare_assets:
+        print(f"assets: {prepare_assets()}")
+        return 0
+    return serve(args.port, data_dir=args.data_dir)
 
 
 def _load(args: argparse.Namespace) -> UNData:

@@ -58,7 +58,7 @@ class TextSpec:
     like: str | None = None
     tally: Tally | None = None
     polarity: str = "same"
-    discrimination: float = 1.0
+    discrimination: float | None = None  # None: the calibrated `parameters.discrimination`
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,12 @@ def scenario_shocks(scenario: Scenario, members: pd.DataFrame) -> tuple[TimedSho
     """Every shock a scenario applies: the calibrated history if it asks for it, then its own."""
     history = load_historical_shocks(scenario.calibration, members) if scenario.historical_shocks else ()
     return (*history, *scenario.shocks)
+
+
+def field_reader(path: Path, members: pd.DataFrame) -> _Reader:
+    """The typed reader scenario files are checked with, for sections other modules own (the
+    sweep's `[sweep]`), so that their mistakes read the same: file, dotted field, reason."""
+    return _Reader(Path(path), frozenset(members["iso3"]), members)
 
 
 def _merge(base: dict, overrides: Mapping) -> dict:
@@ -303,9 +309,7 @@ class _Reader:
         polarity = self.typed(entry, "polarity", f"{field}.polarity", str, "same")
         if polarity not in POLARITIES:
             raise self.fail(f"{field}.polarity", f"must be one of {', '.join(POLARITIES)}")
-        discrimination = self.number(
-            entry, "discrimination", f"{field}.discrimination", 1e-3, 1e3, 1.0
-        )
+        discrimination = self.number(entry, "discrimination", f"{field}.discrimination", 1e-3, 1e3)
         if "cut_points" in entry:
             pair = self.typed(entry, "cut_points", f"{field}.cut_points", list)
             if (

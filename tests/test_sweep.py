@@ -1,0 +1,384 @@
+"""Sweeps: the [sweep] section, designs and blocks, the batched kernel against the Mesa model,
+byte-identical tables whatever the workers or executor, and resuming a killed sweep."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.errors import BlocsimError
+from sim.model import BlocModel
+from sim.scenario import load_scenario
+from sim.sweep import (
+    completed_blocks,
+    expected_counts,
+    plan_sweep,
+    read_sweep,
+    resume_sweep,
+    run_sweep,
+    simulate_block,
+    sweep_setup,
+    write_block,
+)
+from sim.voting import VOTE_CODES, vote_probabilities
+
+BIN = Path(sys.executable).parent
+TABLES = (
+    "points.csv",
+    "runs.parquet",
+    "members.parquet",
+    "trajectory.parquet",
+    "baseline_runs.parquet",
+    "baseline_members.parquet",
+    "baseline_trajectory.parquet",
+    "summary.csv",
+    "flips.csv",
+)
+
+SCENARIO = """
+name = "small_sweep"
+data_until = "2025-01-01"
+seed = 7
+historical_shocks = false
+
+[[shocks]]
+date = "2025-01-20"
+kind = "move_toward"
+member = "USA"
+target = "RUS"
+fraction = 0.6
+hold = 0.9
+
+[[votes]]
+name = "A/RES/ES-11/7"
+body = "GA"
+date = "2025-02-24"
+like = "A/RES/ES-11/7"
+
+[[votes]]
+name = "S/RES/2774 (US text)"
+body = "SC"
+date = "{sc_date}"
+like = "S/RES/2774"
+polarity = "reverse"
+  [[votes.amendments]]
+  name = "European amendment"
+  like = "A/RES/ES-11/7"
+
+[sweep]
+design = "grid"
+replicates = 40
+block_size = 100
+position_noise = 0.05
+
+[[sweep.parameters]]
+name = "shocks[0].fraction"
+values = [0.3, 0.9]
+
+[[sweep.parameters]]
+name = "shocks[0].date"
+values = [2025-01-06, 2025-02-03]
+
+[[sweep.parameters]]
+name = "parameters.stubbornness_by_group.eu"
+values = [0.3, 0.7]
+
+[sweep.baseline]
+drop_shocks = [0]
+"""
+
+
+def write(folder: Path, text: str, name: str = "sweep.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("sweeps")
+
+
+@pytest.fixture(scope="module")
+def scenario(folder, data):
+    return load_scenario(write(folder, SCENARIO.format(sc_date="2025-02-24")), data.members)
+
+
+@pytest.fixture(scope="module")
+def serial(folder, scenario, data):
+    """The small sweep, one worker, in process: the reference every other run must equal."""
+    return run_sweep(scenario, data, folder / "serial", progress=False)
+
+
+def same_tables(first: Path, second: Path) -> None:
+    for name in TABLES:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_sweep_section_errors_name_the_field(folder, data):
+    cases = {
+        'design = "grid"\nfoo = 1': "sweep.foo",
+        'design = "sobol"\npoints = 12': "sweep.points",
+        'design = "magic"': "sweep.design",
+    }
+    base = SCENARIO.split("[sweep]")[0].format(sc_date="2025-02-24")
+    for body, field in cases.items():
+        text = f'{base}[sweep]\n{body}\n[[sweep.parameters]]\nname = "shocks[0].fraction"\nvalues = [0.1]\n'
+        scenario = load_scenario(write(folder, text, "bad.toml"), data.members)
+        with pytest.raises(BlocsimError) as caught:
+            read_sweep(scenario, data.members)
+        assert caught.value.field == field and "\n" not in str(caught.value)
+    bad_name = SCENARIO.replace("shocks[0].fraction", "shocks[3].fraction")
+    scenario = load_scenario(
+        write(folder, bad_name.format(sc_date="2025-02-24"), "bad.toml"), data.members
+    )
+    with pytest.raises(BlocsimError, match="1 \\[\\[shocks\\]\\]") as caught:
+        read_sweep(scenario, data.members)
+    assert caught.value.field == "sweep.parameters[0].name"
+
+
+def test_cli_without_a_sweep_section_is_a_one_line_error(folder):
+    path = write(folder, SCENARIO.split("[sweep]")[0].format(sc_date="2025-02-24"), "plain.toml")
+    done = subprocess.run(
+        [BIN / "blocsim", "sweep", str(path), "--out", str(folder / "never")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "sweep" in done.stderr
+
+
+def test_blocks_are_whole_points_fixed_by_the_design(scenario, data):
+    spec = read_sweep(scenario, data.members)
+    plan = plan_sweep(spec)
+    assert len(plan.points) == 8 and plan.runs == 320
+    # points sharing a shock date (a block-wide field) are grouped; two points per block
+    assert [b.points.tolist() for b in plan.blocks] == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    for block in plan.blocks:
+        dates = plan.points.loc[block.points, "shocks[0].date"]
+        assert dates.nunique() == 1
+    many = plan_sweep(spec, runs=8 * 250)  # 250 replicates: each point in chunks of <= 100
+    sizes = {b.runs for b in many.blocks}
+    assert sum(b.size for b in many.blocks) == many.runs and max(sizes) <= 100
+    assert [b.trajectory for b in many.blocks if b.points[0] == 0][0]
+    assert plan_sweep(spec).fingerprint() == plan.fingerprint()
+
+
+def test_per_run_stubbornness_is_the_parameters_rule(scenario, data):
+    plan = plan_sweep(read_sweep(scenario, data.members))
+    _, tasks = sweep_setup(scenario, data, plan)
+    task = tasks.task(plan.blocks[1])
+    for row, point in enumerate(task.block.points):
+        values = {
+            "stubbornness_by_group.eu": plan.points.loc[
+                point, "parameters.stubbornness_by_group.eu"
+            ]
+        }
+        expected = scenario.parameters.with_values(values).member_stubbornness(data.members)
+        np.testing.assert_array_equal(task.stubbornness[row], expected)
+
+
+def test_expected_counts_are_the_voting_probabilities(scenario, data):
+    plan = plan_sweep(read_sweep(scenario, data.members))
+    setup, _ = sweep_setup(scenario, data, plan)
+    positions = setup.positions[None, :] + np.linspace(-0.3, 0.3, 5)[:, None]  # (5, N)
+    for slot in setup.slots:
+        seated = positions[:, slot.columns]
+        probs = vote_probabilities(seated, slot.absence, slot.draft.cut_points).sum(axis=-2)
+        want = probs[:, [0, 2, 1]]  # Y, N, A
+        got = expected_counts(seated.astype(np.float32), slot.present, slot.draft.cut_points)
+        np.testing.assert_allclose(got, want, atol=2e-3)
+
+
+def test_a_block_of_one_run_is_the_mesa_model(folder, data):
+    """R = 1 in float64: the same positions (expected counts) and the very same votes."""
+    text = SCENARIO.format(sc_date="2025-03-10").replace("position_noise = 0.05", "")
+    text = text.replace("values = [0.3, 0.9]", "values = [0.6]")
+    text = text.replace("values = [2025-01-06, 2025-02-03]", "values = [2025-01-20]")
+    text = text.replace("parameters.stubbornness_by_group.eu", "shocks[0].hold")
+    text = text.replace("values = [0.3, 0.7]", "values = [0.9]").replace(
+        "replicates = 40", "replicates = 1"
+    )
+    text = text.replace("[sweep.baseline]\ndrop_shocks = [0]\n", "")
+    scenario = load_scenario(write(folder, text, "one.toml"), data.members)
+    plan = plan_sweep(read_sweep(scenario, data.members))
+    setup, tasks = sweep_setup(scenario, data, plan, dtype="float64")
+    block = plan.blocks[0]
+    _, arrays = simulate_block(setup, tasks.task(block))
+    sequence = np.random.SeedSequence(plan.seed, spawn_key=block.spawn_key)
+    model = BlocModel.from_scenario(scenario, data, sequence)
+    model.rng = np.random.default_rng(sequence)  # Mesa drew a seed for `random` from it
+    model.run_model()
+    ballots = [counts for held in model.held for counts in held.record.counts]
+    np.testing.assert_array_equal(arrays["counts"][0], np.array(ballots))
+    for t, (slot, held) in enumerate(zip(setup.slots, model.held, strict=True)):
+        one_hot = np.eye(len(VOTE_CODES), dtype=int)[held.record.codes[-1]]
+        np.testing.assert_array_equal(arrays[f"members_{t}"][0], one_hot)
+        positions = model.trajectory[slot.step][slot.columns]
+        expected = vote_probabilities(positions, slot.absence, slot.draft.cut_points).sum(axis=0)
+        np.testing.assert_allclose(arrays["trajectory"][0, t, slot.step, 1], expected[0], rtol=1e-5)
+
+
+def test_sweep_directory_holds_the_contract(serial, data):
+    directory = serial.directory
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["kind"] == "sweep" and manifest["status"] == "complete"
+    assert manifest["runs"] == 320 and len(manifest["points"]) == 8
+    assert manifest["points"][0]["spawn_keys"] == [[1, 0]]
+    assert (
+        manifest["scenario"]["sha256"]
+        == hashlib.sha256((directory / "scenario.toml").read_bytes()).hexdigest()
+    )
+    runs = pd.read_parquet(directory / "runs.parquet")
+    assert list(runs.columns) == [
+        "point",
+        "replicate",
+        "vote",
+        "name",
+        "on",
+        "yes",
+        "no",
+        "abstain",
+        "not_voting",
+        "adopted",
+    ]
+    assert len(runs) == 320 * 3  # the GA text, the SC amendment, the SC text
+    assert (
+        runs[["yes", "no", "abstain", "not_voting"]].sum(axis=1)
+        == runs["vote"].map({"A/RES/ES-11/7": 193, "S/RES/2774 (US text)": 15})
+    ).all()
+    members = pd.read_parquet(directory / "members.parquet")
+    assert len(members) == 8 * (193 + 15)
+    np.testing.assert_allclose(members[["p_Y", "p_A", "p_N", "p_X"]].sum(axis=1), 1.0)
+    trajectory = pd.read_parquet(directory / "trajectory.parquet")
+    assert {"point", "vote", "step", "date", "yes_q10", "yes_q50", "yes_q90"} <= set(trajectory)
+    assert (trajectory["yes_q10"] <= trajectory["yes_q90"]).all()
+    summary = pd.read_csv(directory / "summary.csv")
+    assert {"all", "marginal"} <= set(summary["scope"])
+    flips = pd.read_csv(directory / "flips.csv")
+    question = flips[flips["vote"] == "A/RES/ES-11/7"]
+    assert question["rank"].iloc[0] == 1 and question["iso3"].iloc[0] == "USA"
+    assert question["p_flip"].is_monotonic_decreasing
+    assert any("flip first" in line for line in serial.answer)
+
+
+def test_two_workers_give_byte_identical_tables(folder, scenario, data, serial):
+    pooled = run_sweep(scenario, data, folder / "pooled", workers=2, progress=False)
+    same_tables(serial.directory, pooled.directory)
+
+
+def test_blocks_in_reverse_order_then_resume_give_the_same_tables(folder, scenario, data, serial):
+    """Any order of completion: write half the blocks backwards by hand, resume the rest."""
+    directory = folder / "backwards"
+    (directory / "blocks").mkdir(parents=True)
+    for name in ("manifest.json", "scenario.toml"):
+        (directory / name).write_bytes((serial.directory / name).read_bytes())
+    plan = serial.plan
+    setup, tasks = sweep_setup(scenario, data, plan)
+    for block in reversed(plan.blocks[2:]):
+        write_block(directory, *simulate_block(setup, tasks.task(block)))
+    resumed = resume_sweep(directory, data, progress=False)
+    assert resumed.blocks_run == 2
+    same_tables(serial.directory, directory)
+
+
+def test_killed_sweep_resumes_to_the_same_tables(folder, data):
+    path = write(folder, SCENARIO.format(sc_date="2026-02-24"), "long.toml")
+    command = [BIN / "blocsim", "sweep", str(path), "--runs", "8000", "--quiet"]
+    killed = folder / "killed"
+    process = subprocess.Popen([*command, "--out", str(killed)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(completed_blocks_safe(killed)) < 3:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = completed_blocks_safe(killed)
+    assert 3 <= len(done) < 80, "the sweep must be interrupted half-way"
+    assert not (killed / "runs.parquet").exists()
+    status = subprocess.run(
+        [BIN / "blocsim", "sweep", "--resume", str(killed), "--quiet", "--workers", "2"],
+        capture_output=True,
+        text=True,
+    )
+    assert status.returncode == 0, status.stderr
+    manifest = json.loads((killed / "manifest.json").read_text())
+    assert manifest["blocks_found"] == len(done) and manifest["blocks_run"] == 80 - len(done)
+    whole = run_sweep(
+        load_scenario(path, data.members), data, folder / "whole", runs=8000, progress=False
+    )
+    same_tables(whole.directory, killed)
+
+
+def completed_blocks_safe(directory: Path) -> set[int]:
+    return completed_blocks(directory) if (directory / "blocks").is_dir() else set()
+
+
+def test_dask_cluster_gives_the_same_tables(folder, scenario, data, serial):
+    """A real scheduler and two workers on 127.0.0.1, as a user's cluster would be."""
+    cluster = folder / "cluster"
+    cluster.mkdir()
+    env = {**os.environ, "DASK_TEMPORARY_DIRECTORY": str(cluster)}
+    scheduler_file = cluster / "scheduler.json"
+    scheduler = subprocess.Popen(
+        [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+         "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    workers = []
+    try:
+        deadline = time.monotonic() + 30
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for n in range(2):
+            workers.append(
+                subprocess.Popen(
+                    [
+                        BIN / "dask",
+                        "worker",
+                        "--scheduler-file",
+                        str(scheduler_file),
+                        "--host",
+                        "127.0.0.1",
+                        "--nworkers",
+                        "1",
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--local-directory",
+                        str(cluster / f"worker{n}"),
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+        from distributed import Client
+
+        with Client(address, timeout="20s") as client:
+            client.wait_for_workers(2, timeout=30)
+        distributed = run_sweep(
+            scenario, data, folder / "dask", executor="dask", address=address, progress=False
+        )
+        assert (
+            "dask" in json.loads((distributed.directory / "manifest.json").read_text())["executor"]
+        )
+        same_tables(serial.directory, distributed.directory)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+        scheduler.terminate()
+        scheduler.wait(timeout=30)
