@@ -184,9 +184,7 @@ def build_timeline(
             key=lambda item: (item[0], item[1].date),
         )
     )
-    return Timeline(
-        world.start, step_days, shocks_by_step(shocks, world.start, step_days), placed
-    )
+    return Timeline(world.start, step_days, shocks_by_step(shocks, world.start, step_days), placed)
 
 
 def scenario_timeline(scenario: Scenario, data: UNData) -> tuple[World, Timeline]:

@@ -217,16 +217,34 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         "predict each member's vote on a text from its date and tally (one row per member)",
     )
     predict.add_argument("--date", required=True, metavar="DATE", help="the day of the vote")
-    predict.add_argument("--tally", required=True, metavar="Y-N-A", help="the recorded tally, e.g. 93-18-65")
-    predict.add_argument("--body", choices=("GA", "SC"), default="GA", help="GA (193 members) or SC (the 15 of 2025)")
     predict.add_argument(
-        "--polarity", choices=("same", "reverse"), default="same",
+        "--tally", required=True, metavar="Y-N-A", help="the recorded tally, e.g. 93-18-65"
+    )
+    predict.add_argument(
+        "--body", choices=("GA", "SC"), default="GA", help="GA (193 members) or SC (the 15 of 2025)"
+    )
+    predict.add_argument(
+        "--polarity",
+        choices=("same", "reverse"),
+        default="same",
         help="'same': the text's Yes side voted Yes on ES-11/7; 'reverse': a text Moscow can support",
     )
-    predict.add_argument("--data-until", metavar="DATE", help="positions from roll calls up to and including DATE (default: --date)")
-    predict.add_argument("--scenario", metavar="FILE", help="the dynamics to run up to DATE (default: scenarios/us_realignment.toml)")
-    predict.add_argument("--seed", type=int, help="root seed, recorded (the prediction itself draws nothing)")
-    predict.add_argument("--out", required=True, metavar="FILE.csv", help="the CSV to write (never overwritten)")
+    predict.add_argument(
+        "--data-until",
+        metavar="DATE",
+        help="positions from roll calls up to and including DATE (default: --date)",
+    )
+    predict.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="the dynamics to run up to DATE (default: scenarios/us_realignment.toml)",
+    )
+    predict.add_argument(
+        "--seed", type=int, help="root seed, recorded (the prediction itself draws nothing)"
+    )
+    predict.add_argument(
+        "--out", required=True, metavar="FILE.csv", help="the CSV to write (never overwritten)"
+    )
     _data_options(predict)
 
 
@@ -238,7 +256,9 @@ def _predict(args: argparse.Namespace) -> None:
 
     out = Path(args.out)
     if out.exists():
-        raise BlocsimError("already exists; blocsim never overwrites a file (choose another --out)", file=out)
+        raise BlocsimError(
+            "already exists; blocsim never overwrites a file (choose another --out)", file=out
+        )
     day = _date(args.date, "--date")
     until = _date(args.data_until, "--data-until") if args.data_until else None
     seats = 193 if args.body == "GA" else 15
@@ -266,11 +286,16 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
         "fit the free parameters on A/RES/ES-11/7 (93-18-65) and write a calibration file",
     )
     calibrate.add_argument(
-        "--data-until", metavar="DATE",
+        "--data-until",
+        metavar="DATE",
         help="use per-country votes up to and including DATE; before 2025-02-24 the fit sees "
         "ES-11/7's tally only (a hindcast calibration)",
     )
-    calibrate.add_argument("--out", metavar="FILE.toml", help="the file to write (default: calibration/calibration.toml)")
+    calibrate.add_argument(
+        "--out",
+        metavar="FILE.toml",
+        help="the file to write (default: calibration/calibration.toml)",
+    )
     calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
     _data_options(calibrate)
 
@@ -292,16 +317,22 @@ def _calibrate(args: argparse.Namespace) -> None:
     report = in_sample(result, data)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, calibration_toml(result, report, until))
-    print(f"objective ({problem.objective_kind}): {result.objective:.3f}, log-likelihood "
-          f"{result.log_likelihood:.3f}, {result.iterations} iterations, converged {result.converged}")
+    print(
+        f"objective ({problem.objective_kind}): {result.objective:.3f}, log-likelihood "
+        f"{result.log_likelihood:.3f}, {result.iterations} iterations, converged {result.converged}"
+    )
     for name in result.names:
         low, high = result.interval[name]
-        print(f"  {name:28s} {result.estimate[name]:8.3f} +/- {result.standard_error[name]:.3f}"
-              f"  (95%: {low:.3f} .. {high:.3f})")
+        print(
+            f"  {name:28s} {result.estimate[name]:8.3f} +/- {result.standard_error[name]:.3f}"
+            f"  (95%: {low:.3f} .. {high:.3f})"
+        )
     label = "in sample" if problem.objective_kind == "votes" else "hindcast"
-    print(f"ES-11/7 {label}: accuracy {report.accuracy:.3f} of {report.voters} voters, "
-          f"4-class {report.accuracy_4:.3f}, log-loss {report.log_loss:.3f}, tally {report.predicted} "
-          f"({report.predicted.not_voting} not voting); wrote {out}")
+    print(
+        f"ES-11/7 {label}: accuracy {report.accuracy:.3f} of {report.voters} voters, "
+        f"4-class {report.accuracy_4:.3f}, log-loss {report.log_loss:.3f}, tally {report.predicted} "
+        f"({report.predicted.not_voting} not voting); wrote {out}"
+    )
 
 
 def _add_validate_command(commands: argparse._SubParsersAction) -> None:
@@ -312,7 +343,9 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         "how well blocsim predicts real votes it was not fitted on, beside the baselines",
     )
     _format_option(validate)
-    validate.add_argument("--errors", action="store_true", help="list the members blocsim gets wrong")
+    validate.add_argument(
+        "--errors", action="store_true", help="list the members blocsim gets wrong"
+    )
     validate.add_argument("--calibration", metavar="FILE", help="default: calibration/default.toml")
     _data_options(validate)
 
@@ -334,18 +367,27 @@ def _add_network_commands(commands: argparse._SubParsersAction) -> None:
     )
     network.set_defaults(handler=lambda _: network.print_help())
     sub = network.add_subparsers(title="network commands", metavar="COMMAND")
-    info = _command(sub, "info", _network_info, "size, density, communities by modularity, most central states")
-    export = _command(sub, "export", _network_export, "write the network as GraphML or a CSV edge list")
+    info = _command(
+        sub, "info", _network_info, "size, density, communities by modularity, most central states"
+    )
+    export = _command(
+        sub, "export", _network_export, "write the network as GraphML or a CSV edge list"
+    )
     export.add_argument("--format", choices=("graphml", "csv"), default="graphml")
-    export.add_argument("--out", metavar="FILE", required=True, help="the file to write (never overwritten)")
+    export.add_argument(
+        "--out", metavar="FILE", required=True, help="the file to write (never overwritten)"
+    )
     info.add_argument("--format", choices=FORMATS, default="table", help="output format")
     for parser in (info, export):
         parser.add_argument(
-            "--data-until", metavar="DATE", default="2025-02-24",
+            "--data-until",
+            metavar="DATE",
+            default="2025-02-24",
             help="ties from roll calls strictly before DATE (default: 2025-02-24)",
         )
         parser.add_argument(
-            "--calibration", metavar="FILE",
+            "--calibration",
+            metavar="FILE",
             help="tie weights from this calibration file (default: calibration/default.toml)",
         )
         _data_options(parser)
@@ -357,7 +399,9 @@ def _network(args: argparse.Namespace):
     from sim.scenario import DEFAULT_CALIBRATION
 
     data = _load(args)
-    parameters = load_parameters(Path(args.calibration) if args.calibration else DEFAULT_CALIBRATION)
+    parameters = load_parameters(
+        Path(args.calibration) if args.calibration else DEFAULT_CALIBRATION
+    )
     until = _date(args.data_until, "--data-until")
     return build_network(data.members, data.roll_calls(), str(until), parameters.ties)
 
@@ -367,19 +411,35 @@ def _network_info(args: argparse.Namespace) -> None:
 
     summary = network_summary(_network(args))
     scalars = {k: v for k, v in summary.items() if not isinstance(v, pd.DataFrame | dict)}
-    communities = summary["communities"].groupby("community")["iso3"].agg(
-        members="count", examples=lambda codes: " ".join(list(codes)[:12])
-    ).reset_index()
+    communities = (
+        summary["communities"]
+        .groupby("community")["iso3"]
+        .agg(members="count", examples=lambda codes: " ".join(list(codes)[:12]))
+        .reset_index()
+    )
     if args.format == "json":
-        print(json.dumps({**scalars, "ties_by_type": summary["ties_by_type"],
-                          "communities": summary["communities"].to_dict(orient="records"),
-                          "central": summary["central"].to_dict(orient="records")}, indent=2))
+        print(
+            json.dumps(
+                {
+                    **scalars,
+                    "ties_by_type": summary["ties_by_type"],
+                    "communities": summary["communities"].to_dict(orient="records"),
+                    "central": summary["central"].to_dict(orient="records"),
+                },
+                indent=2,
+            )
+        )
         return
     if args.format == "csv":
-        emit(summary["communities"].merge(summary["central"][["iso3", "pagerank"]], how="left"), "csv")
+        emit(
+            summary["communities"].merge(summary["central"][["iso3", "pagerank"]], how="left"),
+            "csv",
+        )
         return
-    print(f"{scalars['nodes']} members, {scalars['edges']} ties, density {scalars['density']:.3f}, "
-          f"modularity {scalars['modularity']:.3f}")
+    print(
+        f"{scalars['nodes']} members, {scalars['edges']} ties, density {scalars['density']:.3f}, "
+        f"modularity {scalars['modularity']:.3f}"
+    )
     print("ties by type: " + ", ".join(f"{k} {v}" for k, v in summary["ties_by_type"].items()))
     print("\ncommunities (greedy modularity):")
     emit(communities, "table")
@@ -392,7 +452,9 @@ def _network_export(args: argparse.Namespace) -> None:
 
     out = Path(args.out)
     if out.exists():
-        raise BlocsimError("already exists; blocsim never overwrites a file (choose another --out)", file=out)
+        raise BlocsimError(
+            "already exists; blocsim never overwrites a file (choose another --out)", file=out
+        )
     graph = _network(args)
     partial = out.with_name(f".{out.name}.partial")
     export_network(graph, partial, args.format)

@@ -3,7 +3,7 @@
 The public object model for one run, for inspection and for the classroom. The model holds
 the state as numpy arrays (one run of the (R, N) Friedkin-Johnsen kernel, R = 1); each agent
 is a view into them, so reading an agent costs nothing and stepping costs one matrix product.
-Sweeps call the same kernel on blocks of runs directly (`sim.sweep`).
+Sweeps call the same kernel on blocks of runs directly (`sim.batch`).
 
     >>> model = BlocModel.from_scenario(load_scenario("scenarios/us_realignment.toml", data.members), data)
     >>> model.run_model()              # steps until the last vote is held

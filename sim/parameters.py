@@ -90,7 +90,9 @@ def parameters_from_table(table: Mapping, file: object, prefix: str = "parameter
                 "stubbornness must be above 0 and at most 1", file=file, field=f"{prefix}.{name}"
             )
         if name == "discrimination" and not value > 0:
-            raise BlocsimError("discrimination must be above 0", file=file, field=f"{prefix}.{name}")
+            raise BlocsimError(
+                "discrimination must be above 0", file=file, field=f"{prefix}.{name}"
+            )
         if name.startswith("ties.") and value < 0:
             raise BlocsimError(
                 "tie weights cannot be negative", file=file, field=f"{prefix}.{name}"

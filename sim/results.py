@@ -46,7 +46,7 @@ def run_directory(out: Path) -> Iterator[Path]:
         raise BlocsimError(
             "already exists; blocsim never overwrites a run (choose another --out)", file=out
         )
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    staging = partial_path(out)
     staging.mkdir(parents=True)
     try:
         yield staging
@@ -56,9 +56,14 @@ def run_directory(out: Path) -> Iterator[Path]:
     staging.rename(out)
 
 
+def partial_path(path: Path) -> Path:
+    """The hidden name `path` is written under until it is complete, then renamed to `path`."""
+    return path.with_name(f".{path.name}.partial-{os.getpid()}")
+
+
 def write_atomic(path: Path, text: str) -> Path:
     """Write a file so that a reader sees the old content or the whole new one, never a part."""
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    partial = partial_path(path)
     partial.write_text(text)
     partial.replace(path)
     return path
@@ -66,7 +71,7 @@ def write_atomic(path: Path, text: str) -> Path:
 
 def write_table(table: pd.DataFrame, path: Path) -> Path:
     """CSV or Parquet by the file's suffix, written atomically."""
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    partial = partial_path(path)
     if path.suffix == ".parquet":
         table.to_parquet(partial, index=False)
     else:

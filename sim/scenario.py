@@ -163,7 +163,9 @@ def load_historical_shocks(calibration: Path, members: pd.DataFrame) -> tuple[Ti
 
 def scenario_shocks(scenario: Scenario, members: pd.DataFrame) -> tuple[TimedShock, ...]:
     """Every shock a scenario applies: the calibrated history if it asks for it, then its own."""
-    history = load_historical_shocks(scenario.calibration, members) if scenario.historical_shocks else ()
+    history = (
+        load_historical_shocks(scenario.calibration, members) if scenario.historical_shocks else ()
+    )
     return (*history, *scenario.shocks)
 
 
@@ -250,7 +252,10 @@ class _Reader:
             if required:
                 raise self.fail(field, "missing")
             return None
-        value = table[key]
+        return self.date_value(table[key], field)
+
+    def date_value(self, value: object, field: str) -> date:
+        """A TOML date, or a YYYY-MM-DD string, as a date."""
         if isinstance(value, date):
             return value
         try:

@@ -103,7 +103,9 @@ def build_world(data: UNData, data_until: date, parameters: Parameters) -> World
     """The world as the roll calls strictly before `data_until` describe it."""
     estimate = cached_estimate(data, data_until)
     layers = _layers(data, data_until)
-    return World(data.members, estimate, layers, parameters, data_until, record_end(data, data_until))
+    return World(
+        data.members, estimate, layers, parameters, data_until, record_end(data, data_until)
+    )
 
 
 def record_end(data: UNData, data_until: date) -> date:

@@ -16,20 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.batch import expected_counts, simulate_block
+from sim.batch_inputs import sweep_setup
+from sim.block_files import completed_blocks, write_block
+from sim.design import plan_sweep, read_sweep
 from sim.errors import BlocsimError
 from sim.model import BlocModel
 from sim.scenario import load_scenario
-from sim.sweep import (
-    completed_blocks,
-    expected_counts,
-    plan_sweep,
-    read_sweep,
-    resume_sweep,
-    run_sweep,
-    simulate_block,
-    sweep_setup,
-    write_block,
-)
+from sim.sweep import resume_sweep, run_sweep
 from sim.voting import VOTE_CODES, vote_probabilities
 
 BIN = Path(sys.executable).parent

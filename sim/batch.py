@@ -1,0 +1,210 @@
+"""One block of sweep runs on the batched Friedkin-Johnsen kernel: R runs as (R, N) arrays.
+
+A block is stepped by the one kernel of `sim.dynamics` in the Mesa model's step order, its
+votes cast by `sim.voting`, and reduced to the arrays of its block file: tallies per run,
+member vote counts and expected-count quantiles per point. This module is what a worker (a
+local process or a dask worker) needs; it never builds a world or reads the UN data.
+
+    >>> index, arrays = simulate_block(setup, tasks.task(plan.blocks[0]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+from sim.design import Block
+from sim.dynamics import FJState
+from sim.voting import VOTE_CODES, YES, Chamber, CutPoints, Draft, vote_resolution
+
+# ---------------------------------------------------------------------------------------------
+# What a worker needs: the constant setup (sent once) and one task per block
+
+
+@dataclass(frozen=True)
+class VoteSlot:
+    """One scenario vote in the kernel's terms: when, which draft, which seats."""
+
+    step: int
+    vote: str
+    body: str
+    draft: Draft
+    chamber: Chamber
+    columns: np.ndarray  # (M,) seats' columns in the world's order
+    absence: np.ndarray  # (M,) absence propensities
+    present: np.ndarray  # (M,) probability of voting on this text (its absence shift applied)
+
+    @property
+    def ballots(self) -> tuple[str, ...]:
+        """Names of its ballots in order: the amendments, then the text."""
+        return (*(a.name for a in self.draft.amendments), self.draft.name)
+
+
+@dataclass(frozen=True)
+class SweepSetup:
+    """Everything a block needs that is the same for every block: sent to a worker once."""
+
+    root: int
+    iso3: tuple[str, ...]
+    positions: np.ndarray  # (N,) at the cut-off
+    position_noise: float
+    last_step: int
+    slots: tuple[VoteSlot, ...]
+    trajectory: bool
+    start: date  # the cut-off: step 0
+    step_days: int
+    dtype: str = "float32"
+
+    def date_of(self, step: int) -> date:
+        return self.start + timedelta(days=step * self.step_days)
+
+
+@dataclass(frozen=True)
+class BlockTask:
+    """One block's own inputs: per-point stubbornness, the network, and the timed shocks."""
+
+    block: Block
+    stubbornness: np.ndarray  # (k, N) one row per point
+    influence: np.ndarray  # (N, N)
+    shocks: dict[int, list]  # by step; per-run fields hold (R,) arrays
+    baseline_shocks: dict[int, list] | None
+
+
+# ---------------------------------------------------------------------------------------------
+# The block kernel (runs in the workers)
+
+_blas_limited = False
+
+
+def limit_blas() -> None:
+    """One BLAS thread per worker process: the processes are the parallelism, and a block's
+    numbers must not depend on how many threads summed them."""
+    global _blas_limited
+    if not _blas_limited:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        _blas_limited = True
+
+
+def expected_counts(
+    positions: np.ndarray, present: np.ndarray, cut_points: CutPoints
+) -> np.ndarray:
+    """Expected Yes, No, Abstain counts of a text for each run: positions (R, M) -> (R, 3).
+
+    The ordered logit of `sim.voting.vote_probabilities` summed over members, in the positions'
+    dtype, as logistic(x) = (1 + tanh(x / 2)) / 2: a sweep evaluates it at every step of every
+    run, and tanh is an order of magnitude faster than `expit` on float32.
+    """
+    dtype = positions.dtype
+    half = dtype.type(
+        0.5 * cut_points.discrimination * (1 if cut_points.polarity == "same" else -1)
+    )
+    present = present.astype(dtype)
+    total = present.sum()
+
+    def on_yes_side(edge: float) -> np.ndarray:  # (R,) expected members on the Yes side of edge
+        return 0.5 * (total + np.tanh(half * (dtype.type(edge) - positions)) @ present)
+
+    yes = on_yes_side(cut_points.yes_abstain)
+    yes_or_abstain = on_yes_side(cut_points.abstain_no)
+    return np.stack([yes, total - yes_or_abstain, yes_or_abstain - yes], axis=-1)
+
+
+def simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, np.ndarray]]:
+    """Run one block (and its paired status-quo baseline): arrays for its block file."""
+    limit_blas()
+    arrays, codes = _simulate(setup, task, task.shocks)
+    if task.baseline_shocks is not None:
+        baseline, baseline_codes = _simulate(setup, task, task.baseline_shocks)
+        arrays.update({f"baseline_{name}": value for name, value in baseline.items()})
+        for t, (shocked, base) in enumerate(zip(codes, baseline_codes, strict=True)):
+            changes = np.stack(
+                [
+                    shocked != base,
+                    (base == YES) & (shocked != YES),
+                    (shocked == YES) & (base != YES),
+                ],
+                axis=-1,
+            )  # (R, M, 3): changed, Yes lost, Yes gained
+            arrays[f"flips_{t}"] = _per_point(changes, task.block).astype(np.int32)
+    return task.block.index, arrays
+
+
+def _simulate(
+    setup: SweepSetup, task: BlockTask, shocks: Mapping[int, list]
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """The Mesa model's step order on (R, N) arrays: shocks due at k act, everyone updates,
+    then the votes due at k + 1 are held (`sim.agenda.Timeline`)."""
+    block = task.block
+    dtype = np.dtype(setup.dtype)
+    runs, size = block.size, len(setup.iso3)
+    rng = np.random.default_rng(np.random.SeedSequence(setup.root, spawn_key=block.spawn_key))
+    start = np.tile(setup.positions.astype(dtype), (runs, 1))  # (R, N)
+    if setup.position_noise > 0:
+        start += (setup.position_noise * rng.standard_normal((runs, size))).astype(dtype)
+    stubbornness = np.repeat(task.stubbornness.astype(dtype), block.runs, axis=0)  # (R, N)
+    influence = task.influence.astype(dtype)
+    # Every run starts at rest, as in `World.anchors`: its anchors make its start an equilibrium.
+    anchors = (start - (1 - stubbornness) * (start @ influence.T)) / stubbornness
+    state = FJState.start(start, anchors, stubbornness, influence, setup.iso3)
+    slots = setup.slots
+    record = setup.trajectory and block.trajectory
+    trajectory = np.empty((runs, len(slots), setup.last_step + 1, 3), dtype) if record else None
+
+    everyone = [np.array_equal(slot.columns, np.arange(size)) for slot in slots]
+
+    def observe(step: int) -> None:
+        seen: dict[tuple, int] = {}  # texts alike (same chamber and cut-points) computed once
+        for t, slot in enumerate(slots):
+            key = (slot.body, slot.draft.cut_points)
+            if key in seen:
+                trajectory[:, t, step] = trajectory[:, seen[key], step]
+                continue
+            seen[key] = t
+            positions = state.positions if everyone[t] else state.positions[:, slot.columns]
+            trajectory[:, t, step] = expected_counts(positions, slot.present, slot.draft.cut_points)
+
+    counts, adopted, codes = [], [], []
+    if record:
+        observe(0)
+    for step in range(setup.last_step):
+        for shock in shocks.get(step, ()):
+            shock.apply(state)
+        state.step()
+        if record:
+            observe(step + 1)
+        for slot in slots:
+            if slot.step == step + 1:
+                held = vote_resolution(
+                    rng, state.positions[:, slot.columns], slot.absence, slot.draft, slot.chamber
+                )
+                counts.append(held.counts)
+                adopted.append(held.adopted)
+                codes.append(held.codes[:, -1, :])
+    one_hot = [np.eye(len(VOTE_CODES), dtype=bool)[c] for c in codes]  # (R, M, 4) each
+    arrays = {
+        "counts": np.concatenate(counts, axis=1).astype(np.int16),  # (R, ballots, 4)
+        "adopted": np.concatenate(adopted, axis=1),  # (R, ballots)
+        **{f"members_{t}": _per_point(h, block).astype(np.int32) for t, h in enumerate(one_hot)},
+    }
+    if record:
+        arrays["trajectory"] = _quantiles(trajectory, block)
+    return arrays, codes
+
+
+def _per_point(per_run: np.ndarray, block: Block) -> np.ndarray:
+    """Sums over each point's runs: (R, ...) -> (k, ...)."""
+    return per_run.reshape(len(block.points), block.runs, *per_run.shape[1:]).sum(axis=1)
+
+
+def _quantiles(trajectory: np.ndarray, block: Block) -> np.ndarray:
+    """(R, texts, steps, 3) expected counts -> (k, texts, steps, 5): Yes q10 q50 q90, No and
+    Abstain medians over each point's runs."""
+    by_point = trajectory.reshape(len(block.points), block.runs, *trajectory.shape[1:])
+    yes = np.quantile(by_point[..., 0], [0.1, 0.5, 0.9], axis=1)  # (3, k, texts, steps)
+    rest = np.median(by_point[..., 1:], axis=1)  # (k, texts, steps, 2)
+    return np.concatenate([np.moveaxis(yes, 0, -1), rest], axis=-1).astype(np.float32)

@@ -1,0 +1,145 @@
+"""A sweep's inputs to the batched kernel (`sim.batch`), built from the scenario and its plan.
+
+The world and the timeline are built once, exactly as `BlocModel.from_scenario` builds them;
+from them come the setup every block shares (sent to each worker once) and, block by block in
+the parent, each block's own task: per-point stubbornness, the network and the timed shocks.
+
+    >>> setup, tasks = sweep_setup(scenario, data, plan)
+    >>> task = tasks.task(plan.blocks[0])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.special import expit, logit
+
+from sim.agenda import Timeline, chamber, chamber_absence, scenario_timeline, seats, shocks_by_step
+from sim.batch import BlockTask, SweepSetup, VoteSlot
+from sim.data import UN_GROUPS, UNData
+from sim.design import Block, SweepPlan
+from sim.scenario import Scenario, TimedShock, load_historical_shocks
+from sim.world import World
+
+
+class BlockTasks:
+    """Builds each block's task in the parent from the world and the plan."""
+
+    def __init__(
+        self, scenario: Scenario, data: UNData, world: World, timeline: Timeline, plan: SweepPlan
+    ) -> None:
+        self.scenario = scenario
+        self.world = world
+        self.timeline = timeline
+        self.plan = plan
+        self.spec = plan.spec
+        self.history = load_historical_shocks(scenario.calibration, data.members)
+        self._influence: dict[tuple, np.ndarray] = {}
+        base = scenario.parameters
+        swept = {p.attribute: 0.5 for p in self.spec.parameters if p.shock is None}
+        self.group_order = list(base.with_values(swept).stubbornness_by_group)
+        members = world.members
+        self.masks = {
+            group: (
+                (members["un_group"] == group) if group in UN_GROUPS else (members[group] == 1)
+            ).to_numpy()
+            for group in self.group_order
+        }
+
+    def task(self, block: Block) -> BlockTask:
+        rows = self.plan.points.iloc[block.points]
+        values = {p.name: rows[p.name].tolist() for p in self.spec.parameters}
+        shocks = self._shocks(block, values, drop=(), history=self.scenario.historical_shocks)
+        baseline = None
+        if self.spec.baseline_drop is not None:
+            baseline = self._shocks(
+                block, values, self.spec.baseline_drop, self.spec.baseline_history
+            )
+        return BlockTask(
+            block, self._stubbornness(values, len(rows)), self._network(values), shocks, baseline
+        )
+
+    def _parameter_values(self, values: dict, name: str, count: int) -> np.ndarray:
+        for p in self.spec.parameters:
+            if p.shock is None and p.attribute == name:
+                return np.asarray(values[p.name], dtype=float)
+        base = self.scenario.parameters
+        value = base.stubbornness if name == "stubbornness" else None
+        if name.startswith("stubbornness_by_group."):
+            value = base.stubbornness_by_group[name.partition(".")[2]]
+        return np.full(count, value)
+
+    def _stubbornness(self, values: dict, count: int) -> np.ndarray:
+        """(k, N): `Parameters.member_stubbornness` for each point, vectorised over points."""
+        table = np.empty((count, len(self.world.iso3)))
+        table[:] = self._parameter_values(values, "stubbornness", count)[:, None]
+        for group in self.group_order:
+            group_values = self._parameter_values(values, f"stubbornness_by_group.{group}", count)
+            table[:, self.masks[group]] = group_values[:, None]
+        return table
+
+    def _network(self, values: dict) -> np.ndarray:
+        ties = {
+            p.attribute.removeprefix("ties."): float(values[p.name][0])
+            for p in self.spec.parameters
+            if p.shock is None and p.attribute.startswith("ties.")
+        }
+        key = tuple(sorted(ties.items()))
+        if key not in self._influence:
+            weights = dataclasses.replace(self.scenario.parameters.ties, **ties)
+            self._influence = {key: self.world.influence(weights)}  # blocks come grouped
+        return self._influence[key]
+
+    def _shocks(self, block: Block, values: dict, drop: Sequence[int], history: bool) -> dict:
+        own = list(self.scenario.shocks)
+        for p in self.spec.parameters:
+            if p.shock is None:
+                continue
+            timed = own[p.shock]
+            if p.is_date:
+                own[p.shock] = TimedShock(values[p.name][0], timed.shock)
+            else:  # a per-run field holds one value per run: (R,)
+                value = (
+                    np.repeat(np.asarray(values[p.name], dtype=float), block.runs)
+                    if p.per_run
+                    else float(values[p.name][0])
+                )
+                own[p.shock] = TimedShock(
+                    timed.date, dataclasses.replace(timed.shock, **{p.attribute: value})
+                )
+        kept = [shock for i, shock in enumerate(own) if i not in drop]
+        timed_shocks = [*self.history, *kept] if history else kept
+        return shocks_by_step(timed_shocks, self.timeline.start, self.timeline.step_days)
+
+
+def sweep_setup(
+    scenario: Scenario, data: UNData, plan: SweepPlan, dtype: str = "float32"
+) -> tuple[SweepSetup, BlockTasks]:
+    """The worker setup and the parent's task builder: the world and timeline are built exactly
+    as `BlocModel.from_scenario` builds them (`sim.agenda.scenario_timeline`)."""
+    world, timeline = scenario_timeline(scenario, data)
+    slots = []
+    for step, spec, draft in timeline.votes:
+        chamber_ = chamber(spec.body, world)
+        columns = seats(chamber_, world)
+        absence = chamber_absence(chamber_, world)
+        cut = draft.cut_points
+        present = 1.0 - expit(logit(absence) + cut.absence_shift)
+        slots.append(
+            VoteSlot(step, spec.name, spec.body, draft, chamber_, columns, absence, present)
+        )
+    setup = SweepSetup(
+        root=plan.seed,
+        iso3=world.iso3,
+        positions=np.asarray(world.positions, dtype=float),
+        position_noise=plan.spec.position_noise,
+        last_step=timeline.last_step,
+        slots=tuple(slots),
+        trajectory=plan.spec.trajectory,
+        start=timeline.start,
+        step_days=timeline.step_days,
+        dtype=dtype,
+    )
+    return setup, BlockTasks(scenario, data, world, timeline, plan)

@@ -1,0 +1,114 @@
+"""Where a sweep's blocks run: in this process, a local process pool, or a dask cluster.
+
+Every executor is a `concurrent.futures` submit of `sim.batch.simulate_block`, with the setup
+sent to each worker once and BLAS on one thread, so where a block ran never changes its numbers.
+
+    >>> pool = open_executor("local", 2, None, setup)
+    >>> pool.submit(tasks.task(block)).result()   # (index, arrays)
+    >>> pool.close()
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.batch import BlockTask, SweepSetup, limit_blas, simulate_block
+from sim.errors import BlocsimError
+
+_installed: SweepSetup | None = None
+
+
+def _install(setup: SweepSetup) -> None:
+    """Process-pool initializer: keep the setup, limit BLAS, before any block runs."""
+    global _installed
+    _installed = setup
+    limit_blas()
+
+
+def _run_installed(task: BlockTask) -> tuple[int, dict[str, np.ndarray]]:
+    return simulate_block(_installed, task)
+
+
+@dataclass
+class Executor:
+    """Submits block tasks; `slots` blocks are kept in flight; `close` releases the workers."""
+
+    submit: Callable[[BlockTask], concurrent.futures.Future]
+    slots: int  # blocks in flight
+    close: Callable[[], None]
+    description: str
+
+
+def _run_here(setup: SweepSetup, task: BlockTask) -> concurrent.futures.Future:
+    """One worker: run the block now, in this process, as a finished future."""
+    from threadpoolctl import threadpool_limits
+
+    future: concurrent.futures.Future = concurrent.futures.Future()
+    with threadpool_limits(1):
+        future.set_result(simulate_block(setup, task))
+    return future
+
+
+def open_executor(kind: str, workers: int, address: str | None, setup: SweepSetup) -> Executor:
+    """`local`: `workers` spawned processes (1: this process); `dask`: the cluster at `address`."""
+    if kind == "dask":
+        return _dask_executor(address or os.environ.get("DASK_SCHEDULER_ADDRESS"), setup)
+    if kind != "local":
+        raise BlocsimError(f"unknown executor '{kind}' (local or dask)", field="--executor")
+    if workers < 1:
+        raise BlocsimError("must be at least 1", field="--workers")
+    if workers == 1:
+        return Executor(lambda task: _run_here(setup, task), 1, lambda: None, "in process")
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded parent
+        initializer=_install,
+        initargs=(setup,),
+    )
+    return Executor(
+        lambda task: pool.submit(_run_installed, task),
+        2 * workers,
+        lambda: pool.shutdown(cancel_futures=True),
+        f"{workers} local processes",
+    )
+
+
+def _dask_executor(address: str | None, setup: SweepSetup) -> Executor:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise BlocsimError(
+            "the dask executor needs dask.distributed: pip install 'blocsim[dask]'",
+            field="--executor",
+        ) from None
+    if not address:
+        raise BlocsimError(
+            "no scheduler: give --address tcp://HOST:PORT or set DASK_SCHEDULER_ADDRESS",
+            field="--address",
+        )
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as error:
+        raise BlocsimError(
+            f"cannot reach the dask scheduler ({error})", field="--address"
+        ) from None
+    shared = client.scatter(setup, broadcast=True, hash=False)  # sent once to every worker
+    executor = client.get_executor()
+    threads = max(1, sum(client.nthreads().values()))
+
+    def close() -> None:
+        executor.shutdown(wait=False)
+        client.close()
+
+    return Executor(
+        lambda task: executor.submit(simulate_block, shared, task),
+        2 * threads,
+        close,
+        f"dask at {address} ({threads} worker threads)",
+    )

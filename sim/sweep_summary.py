@@ -1,0 +1,262 @@
+"""The answer to a sweep's question: `summary.csv`, `flips.csv` and the lines the command prints.
+
+Reads only the tallies the tables were streamed into (`sim.sweep_tables`): per text and point,
+how often the text failed or fell below the thresholds, and each member's vote counts.
+
+    >>> summary = summary_table(plan, setup, tallies)
+    >>> print("\n".join(answer_lines(plan, summary, None)))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from sim.batch import SweepSetup, VoteSlot
+from sim.design import SweepPlan, SweptParameter, plain
+from sim.voting import VOTE_CODES
+
+RANGE_BINS = 5  # a sampled range is summarised in this many equal-width bins
+FAIL_SHARE = 0.5  # a point "fails" when at least this share of its runs fails
+MAX_YES = 194  # histogram width for Yes counts 0..193
+EXACT_QUANTILES_UP_TO = 20_000  # points: beyond, no per-point histograms (memory)
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """One series' counts (the sweep's, or the baseline's), filled block by block."""
+
+    series: str  # "sweep" or "baseline"
+    outcomes: np.ndarray  # (texts, P, 4): runs, failed, Yes < half present, Yes < reference
+    yes_sum: np.ndarray  # (texts, P)
+    histogram: np.ndarray | None  # (texts, P, MAX_YES) Yes counts, None beyond 20,000 points
+    member_totals: list[np.ndarray]  # per text (M, 4): each member's votes over all runs
+
+    @classmethod
+    def zeros(cls, series: str, slots: Sequence[VoteSlot], points: int) -> Tallies:
+        texts = len(slots)
+        return cls(
+            series,
+            np.zeros((texts, points, 4), np.int64),
+            np.zeros((texts, points), np.int64),
+            np.zeros((texts, points, MAX_YES), np.int64)
+            if points <= EXACT_QUANTILES_UP_TO
+            else None,
+            member_zeros(slots, 4),
+        )
+
+
+def member_zeros(slots: Sequence[VoteSlot], width: int) -> list[np.ndarray]:
+    """Per text, (M, width) zero counts for its seated members."""
+    return [np.zeros((len(slot.columns), width), np.int64) for slot in slots]
+
+
+def _bins(plan: SweepPlan, parameter: SweptParameter) -> tuple[np.ndarray, list[tuple]]:
+    """Each point's bin for the marginal summary, and each bin's (low, high)."""
+    numeric = np.array([_ordinal(v) for v in plan.points[parameter.name].tolist()], float)
+    back = (lambda x: date.fromordinal(int(round(x)))) if parameter.is_date else float
+    if plan.spec.design == "grid" or parameter.values is not None:
+        levels = sorted(set(numeric))
+        index = np.searchsorted(levels, numeric)
+        return index, [(back(v), back(v)) for v in levels]
+    edges = np.linspace(_ordinal(parameter.low), _ordinal(parameter.high), RANGE_BINS + 1)
+    index = np.clip(np.searchsorted(edges, numeric, side="right") - 1, 0, RANGE_BINS - 1)
+    return index, [(back(edges[i]), back(edges[i + 1])) for i in range(RANGE_BINS)]
+
+
+def _row(one: Tallies, t: int, selected: np.ndarray, **fields: object) -> dict:
+    """A summary row: `fields`, then the selected points' count and the stats of their runs."""
+    histogram = None if one.histogram is None else one.histogram[t][selected]
+    stats = _stats(one.outcomes[t][selected], one.yes_sum[t][selected], histogram)
+    return {**fields, "points": int(selected.sum()), **stats}
+
+
+def _ordinal(value: date | float) -> float:
+    """Dates as day numbers, so that they bin like numbers."""
+    return value.toordinal() if isinstance(value, date) else value
+
+
+def _stats(outcomes: np.ndarray, yes_sum: np.ndarray, histogram: np.ndarray | None) -> dict:
+    """Shares and Yes quantiles over a set of points' runs: outcomes (P, 4), histogram (P, 194)."""
+    runs, failed, below_half, below_reference = outcomes.sum(axis=0)
+    row = {
+        "runs": int(runs),
+        "p_fail": failed / runs if runs else np.nan,
+        "p_yes_below_half_present": below_half / runs if runs else np.nan,
+        "p_yes_below_reference": below_reference / runs if runs else np.nan,
+        "yes_mean": yes_sum.sum() / runs if runs else np.nan,
+    }
+    if histogram is not None and runs:
+        cumulative = np.cumsum(histogram.sum(axis=0))
+        for q in (10, 50, 90):
+            row[f"yes_q{q}"] = int(np.searchsorted(cumulative, q / 100 * runs))
+    return row
+
+
+def summary_table(plan: SweepPlan, setup: SweepSetup, tallies: Sequence[Tallies]) -> pd.DataFrame:
+    """Per text and series: all runs, each parameter's marginal bins, and (the sweep's only) the
+    box that holds the points where the text fails in most runs."""
+    rows = []
+    bins = {p.name: _bins(plan, p) for p in plan.spec.parameters}
+    everything = np.ones(len(plan.points), bool)
+    for t, slot in enumerate(setup.slots):
+        for one in tallies:
+            common = {"vote": slot.vote, "body": slot.body, "series": one.series}
+            rows.append(
+                _row(one, t, everything, **common, scope="all", parameter="", low="", high="")
+            )
+            for p in plan.spec.parameters:
+                index, edges = bins[p.name]
+                for b, (low, high) in enumerate(edges):
+                    rows.append(
+                        _row(
+                            one,
+                            t,
+                            index == b,
+                            **common,
+                            scope="marginal",
+                            parameter=p.name,
+                            low=plain(low),
+                            high=plain(high),
+                        )
+                    )
+            if one.series != "sweep":
+                continue
+            runs = one.outcomes[t][:, 0]
+            share = one.outcomes[t][:, 1] / np.maximum(runs, 1)
+            failing = share >= FAIL_SHARE
+            inside = everything.copy()
+            box = []
+            for p in plan.spec.parameters:
+                column = plan.points[p.name]
+                if failing.any():
+                    low, high = column[failing].min(), column[failing].max()
+                    inside &= ((column >= low) & (column <= high)).to_numpy()
+                    box.append((p.name, low, high))
+            for name, low, high in box:
+                rows.append(
+                    _row(
+                        one,
+                        t,
+                        inside,
+                        **common,
+                        scope="region",
+                        parameter=name,
+                        low=plain(low),
+                        high=plain(high),
+                        failing_points=int(failing.sum()),
+                        failing_points_in_box=int((failing & inside).sum()),
+                    )
+                )
+    columns = [
+        "vote",
+        "body",
+        "series",
+        "scope",
+        "parameter",
+        "low",
+        "high",
+        "points",
+        "runs",
+        "p_fail",
+        "p_yes_below_half_present",
+        "p_yes_below_reference",
+        "yes_mean",
+        "yes_q10",
+        "yes_q50",
+        "yes_q90",
+        "failing_points",
+        "failing_points_in_box",
+    ]
+    table = pd.DataFrame(rows)
+    for column in columns:
+        if column not in table:
+            table[column] = np.nan
+    table = table[columns]
+    for column in ("p_fail", "p_yes_below_half_present", "p_yes_below_reference", "yes_mean"):
+        table[column] = table[column].astype(float).round(6)
+    return table
+
+
+def flips_table(
+    plan: SweepPlan,
+    setup: SweepSetup,
+    tallies: Sequence[Tallies],
+    flips: list[np.ndarray],
+    members: pd.DataFrame,
+) -> pd.DataFrame:
+    """Each state's chance that its vote differs from the status quo in the same draw, for every
+    text, most likely first: the states that flip first as the shock grows."""
+    names = dict(zip(members["iso3"], members["name"], strict=True))
+    tables = []
+    for t, slot in enumerate(setup.slots):
+        runs = plan.runs
+        shocked = tallies[0].member_totals[t] / runs
+        base = tallies[1].member_totals[t] / runs
+        table = pd.DataFrame(
+            {
+                "vote": slot.vote,
+                "iso3": list(slot.chamber.members),
+                "name": [names[i] for i in slot.chamber.members],
+                "p_flip": flips[t][:, 0] / runs,
+                "p_yes_lost": flips[t][:, 1] / runs,
+                "p_yes_gained": flips[t][:, 2] / runs,
+                **{f"p_{code}": shocked[:, c] for c, code in enumerate(VOTE_CODES)},
+                **{f"baseline_p_{code}": base[:, c] for c, code in enumerate(VOTE_CODES)},
+            }
+        )
+        table = table.sort_values(["p_flip", "iso3"], ascending=[False, True], kind="stable")
+        table.insert(1, "rank", np.arange(1, len(table) + 1))
+        tables.append(table)
+    question = plan.spec.question
+    ordered = sorted(tables, key=lambda table: table["vote"].iloc[0] != question)
+    return pd.concat(ordered, ignore_index=True).round(6)
+
+
+def answer_lines(
+    plan: SweepPlan, summary: pd.DataFrame, flips: pd.DataFrame | None, top: int = 10
+) -> list[str]:
+    """A few lines that answer the sweep's question, for the terminal."""
+    spec = plan.spec
+    rows = summary[summary["vote"] == spec.question]
+    overall = rows[(rows["series"] == "sweep") & (rows["scope"] == "all")].iloc[0]
+    reference = spec.reference_yes
+    lines = [
+        f"{spec.question}: Yes <= No (no simple majority of those present and voting) in "
+        f"{overall.p_fail:.1%} of {overall.runs:,} runs; Yes below the 2022-23 level "
+        f"({spec.reference}: {reference}) in {overall.p_yes_below_reference:.1%}; Yes below half "
+        f"of those present in {overall.p_yes_below_half_present:.1%}; median Yes {overall.yes_q50}."
+    ]
+    base = rows[(rows["series"] == "baseline") & (rows["scope"] == "all")]
+    if len(base):
+        b = base.iloc[0]
+        lines.append(
+            f"  status quo (baseline without shocks {list(spec.baseline_drop)}): Yes <= No in "
+            f"{b.p_fail:.1%}, below {reference} in {b.p_yes_below_reference:.1%}, "
+            f"below half present in {b.p_yes_below_half_present:.1%}, median Yes {b.yes_q50}."
+        )
+    region = rows[rows["scope"] == "region"]
+    if len(region):
+        first = region.iloc[0]
+        box = ", ".join(f"{r.parameter} {r.low}..{r.high}" for r in region.itertuples())
+        lines.append(
+            f"  it fails in most runs at {int(first.failing_points)} of {len(plan.points)} points, "
+            f"all within {box} ({int(first.failing_points_in_box)} of the {int(first.points)} "
+            f"points in that box fail; p_fail there {first.p_fail:.1%})."
+        )
+    else:
+        marginal = rows[(rows["series"] == "sweep") & (rows["scope"] == "marginal")]
+        worst = marginal.sort_values(["p_fail", "yes_mean"], ascending=[False, True]).iloc[0]
+        lines.append(
+            f"  no point of this sweep fails in most runs; lowest Yes where {worst.parameter} is "
+            f"{worst.low}..{worst.high} (mean Yes {worst.yes_mean:.1f}, p_fail {worst.p_fail:.1%})."
+        )
+    if flips is not None:
+        first = flips[flips["vote"] == spec.question].head(top)
+        listed = ", ".join(f"{r.iso3} {r.p_flip:.2f}" for r in first.itertuples())
+        lines.append(f"  states that flip first (P(vote differs from the status quo)): {listed}")
+    return lines
