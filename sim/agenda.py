@@ -2,10 +2,11 @@
 
 A text's cut-points are a property of the text, not of the scenario: "like A/RES/ES-11/7"
 means the cut-points that reproduce ES-11/7's official tally on the *historical path* (the
-world at the cut-off moved by the calibrated history, e.g. the US turn of 2025) on its date. A
-counterfactual scenario then votes the same text and gets a different tally. A `tally` is
-fitted the same way, on the historical path on the vote's own date. A resolution dated before
-the cut-off is fitted on the positions at the cut-off (the earliest the model knows).
+world from `World.start`, the last roll call used, moved by the calibrated history, e.g. the US
+turn of 2025) on its date. A counterfactual scenario then votes the same text and gets a
+different tally. A `tally` is fitted the same way, on the historical path on the vote's own
+date. A resolution dated before `World.start` is fitted on the positions at `World.start` (the
+earliest the model knows). Step 0 is `World.start`, not the scenario's `data_until`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from sim.data import UNData
+from sim.dynamics import run_dynamics
 from sim.parameters import load_parameters
 from sim.resolutions import RESOLUTIONS
 from sim.scenario import (
@@ -58,7 +60,8 @@ def chamber_absence(chamber_: Chamber, world: World) -> np.ndarray:
 
 
 def vote_step(day: date, start: date, step_days: int) -> int:
-    """The step at which a vote on `day` is held: after that many updates, at least one."""
+    """The step at which a vote on `day` is held: after that many updates from `start`
+    (`World.start`), at least one."""
     return max(1, (day - start).days // step_days)
 
 
@@ -76,20 +79,29 @@ def shocks_by_step(shocks: Sequence[TimedShock], start: date, step_days: int) ->
 def path_positions(
     world: World, shocks: Sequence[TimedShock], days: Sequence[date]
 ) -> dict[date, np.ndarray]:
-    """Positions (N,) on each of `days` when the world moves under `shocks` (one run)."""
+    """Positions (N,) on each of `days` when the world moves under `shocks` (one run): the
+    kernel run to the last of them, read at each day's `vote_step`."""
     step_days = world.parameters.step_days
-    timed = shocks_by_step(shocks, world.start, step_days)
-    state = world.initial_state()
     wanted = {day: vote_step(day, world.start, step_days) for day in days}
-    found: dict[date, np.ndarray] = {}
-    for step in range(max(wanted.values(), default=0) + 1):  # `step` updates done
-        for day, at in wanted.items():
-            if at == step:
-                found[day] = state.positions[0].copy()
-        for shock in timed.get(step, ()):
-            shock.apply(state)
-        state.step()
-    return found
+    steps = max(wanted.values(), default=0)
+    timed = shocks_by_step(shocks, world.start, step_days)
+    at_step: dict[int, np.ndarray] = {}
+
+    def record(step: int, positions: np.ndarray) -> None:  # positions (1, N)
+        if step in wanted.values():
+            at_step[step] = positions[0].copy()
+
+    run_dynamics(
+        world.positions,
+        world.anchors(),
+        world.stubbornness(),
+        world.influence(),
+        steps,
+        {step: acting for step, acting in timed.items() if step < steps},
+        world.iso3,
+        recorder=record,
+    )
+    return {day: at_step[step] for day, step in wanted.items()}
 
 
 def fit_text(
@@ -137,7 +149,8 @@ def draft_for(vote: VoteSpec, world: World, reference: Callable[[date], np.ndarr
 
 @dataclass(frozen=True)
 class Timeline:
-    """When each shock acts and each vote is held, in steps from the cut-off.
+    """When each shock acts and each vote is held, in steps from `start` (`World.start`, the
+    date of the last roll call used, which is step 0).
 
     Shocks at step k act before the update from k to k + 1; votes at step k are held on the
     positions after k updates. The Mesa model and the sweep kernel both follow it.

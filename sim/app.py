@@ -26,22 +26,22 @@ from mesa.visualization import Slider
 from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
-from sim.agenda import chamber, chamber_absence, seats
+from sim.agenda import chamber, chamber_absence, scenario_timeline, seats
 from sim.data import UNData, load_data
 from sim.dynamics import MoveToward
 from sim.figures import STYLE, network_layout
 from sim.model import BlocModel
 from sim.resolutions import Tally
 from sim.run import tie_table
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, VoteSpec, load_scenario
 from sim.voting import (
-    SC_REQUIRED_YES,
     VOTE_CODES,
     Chamber,
     CutPoints,
+    Draft,
     Outcome,
+    as_tally,
     assign_to_tally,
-    ga_outcome,
     vote_probabilities,
 )
 
@@ -73,8 +73,8 @@ class ClassroomModel(BlocModel):
             shocks=shocks,
             parameters=scenario.parameters.with_values({"stubbornness": stubbornness}),
         )
-        built = BlocModel.from_scenario(scenario, data, seed)
-        super().__init__(built.world, built.timeline, seed)
+        world, timeline = scenario_timeline(scenario, data)
+        super().__init__(world, timeline, seed)
         self.us_turn = us_turn
         self.stubbornness = stubbornness
         self.story = scenario
@@ -94,7 +94,7 @@ class Forecast:
     likely: dict[str, str]  # ISO3 -> most likely vote code
 
 
-def next_vote(model: BlocModel):
+def next_vote(model: BlocModel) -> tuple[int, VoteSpec, Draft] | None:
     """The first vote not yet held: (step, VoteSpec, Draft), or None when the story is over."""
     return next(((s, v, d) for s, v, d in model.timeline.votes if s > model.steps), None)
 
@@ -103,31 +103,19 @@ def forecast(
     model: BlocModel, body: str, name: str, cut_points: CutPoints, important: bool
 ) -> Forecast:
     """Expected counts (sum of members' vote probabilities now) rounded to whole members, and
-    the outcome under the chamber's rule; in the Council a permanent member voting No in the
-    expected assignment vetoes."""
+    the outcome under the chamber's rule for the votes that add up to them; in the Council a
+    permanent member voting No in that assignment vetoes."""
     where: Chamber = chamber(body, model.world)
     columns = seats(where, model.world)
     probs = vote_probabilities(
         model.state.positions[0, columns], chamber_absence(where, model.world), cut_points
     )  # (M, 4) Y A N X
-    counts = _whole(probs.sum(axis=0))
-    tally = Tally(yes=counts[0], abstain=counts[1], no=counts[2], not_voting=counts[3])
+    tally = as_tally(_whole(probs.sum(axis=0)))
     # Each seat's vote as the most likely assignment that adds up to the expected tally, so
     # the map and the tally agree (the likeliest vote of each alone would show almost no No).
     codes = assign_to_tally(probs, tally)
     likely = {iso3: VOTE_CODES[code] for iso3, code in zip(where.members, codes, strict=True)}
-    if body == "GA":
-        outcome = ga_outcome(tally, important)
-    else:
-        vetoes = [member for member in where.permanent if likely[member] == "N"]
-        adopted = tally.yes >= SC_REQUIRED_YES and not vetoes
-        relation = ">=" if tally.yes >= SC_REQUIRED_YES else "<"
-        reason = (
-            f"vetoed by {', '.join(vetoes)}"
-            if vetoes
-            else f"{tally.yes} yes {relation} {SC_REQUIRED_YES} required, no veto"
-        )
-        outcome = Outcome(adopted, "SC nine votes and no veto", reason)
+    outcome = where.outcome(codes, important)
     return Forecast(name, body, tally, outcome, likely)
 
 
@@ -270,7 +258,7 @@ selected_state = solara.reactive("USA")
 def NetworkView(model: BlocModel) -> None:
     update_counter.get()  # re-render after every step (Mesa's controller bumps it)
 
-    def pick(datum) -> None:
+    def pick(datum: object) -> None:
         if isinstance(datum, dict) and datum.get("iso3"):
             selected_state.set(datum["iso3"])
 
@@ -348,7 +336,7 @@ def StateView(model: BlocModel) -> None:
 
 MODEL_PARAMS = {
     "us_turn": Slider(label="US turn", value=0.6, min=0.0, max=1.5, step=0.1),
-    "stubbornness": Slider(label="Stubbornness", value=0.5, min=0.0, max=0.95, step=0.05),
+    "stubbornness": Slider(label="Stubbornness", value=0.5, min=0.05, max=0.95, step=0.05),
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from sim.design import Block
 from sim.dynamics import FJState
@@ -49,12 +50,12 @@ class SweepSetup:
 
     root: int
     iso3: tuple[str, ...]
-    positions: np.ndarray  # (N,) at the cut-off
+    positions: np.ndarray  # (N,) at the world's start
     position_noise: float
     last_step: int
     slots: tuple[VoteSlot, ...]
     trajectory: bool
-    start: date  # the cut-off: step 0
+    start: date  # step 0: the world's start (`World.start`, the last roll call used)
     step_days: int
     dtype: str = "float32"
 
@@ -75,19 +76,6 @@ class BlockTask:
 
 # ---------------------------------------------------------------------------------------------
 # The block kernel (runs in the workers)
-
-_blas_limited = False
-
-
-def limit_blas() -> None:
-    """One BLAS thread per worker process: the processes are the parallelism, and a block's
-    numbers must not depend on how many threads summed them."""
-    global _blas_limited
-    if not _blas_limited:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-        _blas_limited = True
 
 
 def expected_counts(
@@ -115,8 +103,17 @@ def expected_counts(
 
 
 def simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, np.ndarray]]:
-    """Run one block (and its paired status-quo baseline): arrays for its block file."""
-    limit_blas()
+    """Run one block (and its paired status-quo baseline): arrays for its block file.
+
+    On one BLAS thread, wherever it runs (a worker, or the caller's process, whose own limits
+    are restored afterwards): the processes are the parallelism, and a block's float32 numbers
+    must not depend on how many threads summed them.
+    """
+    with threadpool_limits(1):
+        return _simulate_block(setup, task)
+
+
+def _simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, np.ndarray]]:
     arrays, codes = _simulate(setup, task, task.shocks)
     if task.baseline_shocks is not None:
         baseline, baseline_codes = _simulate(setup, task, task.baseline_shocks)

@@ -36,7 +36,7 @@ from sim.data import UNData
 from sim.dynamics import MoveToward
 from sim.parameters import Parameters
 from sim.predict import vote_model, world_positions_on
-from sim.resolutions import RESOLUTIONS, Resolution, Tally
+from sim.resolutions import CALIBRATION_TARGET, RESOLUTIONS, Resolution, Tally
 from sim.scenario import TimedShock
 from sim.voting import (
     NOT_VOTING,
@@ -44,11 +44,11 @@ from sim.voting import (
     CutPoints,
     assign_to_tally,
     fit_cut_points,
+    vote_indices,
     vote_probabilities,
 )
 from sim.world import World, build_world, day_after
 
-TARGET = "A/RES/ES-11/7"
 PINNED_TEXT = "A/RES/ES-11/6"
 TURN = {"date": date(2025, 1, 20), "member": "USA", "target": "RUS"}
 PRIOR_SD = 1.5
@@ -128,13 +128,12 @@ class Problem:
 def calibration_problem(data: UNData, data_until: date | None = None) -> Problem:
     """The target's world (roll calls strictly before its date and after no `data_until`) and
     its per-country votes if dated on or before `data_until` (default: all the data)."""
-    target = RESOLUTIONS[TARGET]
+    target = RESOLUTIONS[CALIBRATION_TARGET]
     cutoff = min(target.date, day_after(data_until)) if data_until else target.date
     world = build_world(data, cutoff, Parameters())
     observed = None
     if data_until is None or data_until >= target.date:
-        votes = data.votes_on(TARGET).reindex(list(world.iso3))
-        observed = np.array([VOTE_CODES.index(code) for code in votes], dtype=np.intp)
+        observed = vote_indices(data.votes_on(CALIBRATION_TARGET).reindex(list(world.iso3)))
     return Problem(world, target, observed, RESOLUTIONS[PINNED_TEXT])
 
 
@@ -308,8 +307,7 @@ def in_sample(fit_: Fit, data: UNData) -> Score:
     problem = fit_.problem
     probs, _ = probabilities(problem, fit_.model)
     codes = assign_to_tally(probs, problem.target.tally)
-    votes = data.votes_on(TARGET).reindex(list(problem.world.iso3))
-    observed = np.array([VOTE_CODES.index(code) for code in votes], dtype=np.intp)
+    observed = vote_indices(data.votes_on(CALIBRATION_TARGET).reindex(list(problem.world.iso3)))
     return score(codes, observed, probs)
 
 
@@ -342,7 +340,7 @@ def calibration_toml(fit_: Fit, report: Score, data_until: date | None) -> str:
         f"hold = {_num(model.hold)}",
         "",
         "[fit]",
-        f'target = "{TARGET}"',
+        f'target = "{CALIBRATION_TARGET}"',
         f'objective = "{kind}"',
         f'description = "{_OBJECTIVES[kind]}"',
         f'data_until = "{data_until or "all"}"',
@@ -366,7 +364,7 @@ def calibration_toml(fit_: Fit, report: Score, data_until: date | None) -> str:
         ]
     lines += [
         "[report]",
-        f'vote = "{TARGET}"',
+        f'vote = "{CALIBRATION_TARGET}"',
         f"accuracy = {_num(report.accuracy)}",
         f"accuracy_4 = {_num(report.accuracy_4)}",
         f"log_loss = {_num(report.log_loss)}",

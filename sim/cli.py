@@ -21,8 +21,8 @@ from sim import __version__
 from sim.data import UNData, load_data
 from sim.errors import BlocsimError
 from sim.metrics import affinity, bloc_splits
-from sim.resolutions import Resolution, Tally
-from sim.voting import SC_REQUIRED_YES, Outcome, ga_outcome, sc_outcome
+from sim.resolutions import Resolution
+from sim.voting import ga_outcome, sc_outcome, sc_outcome_from_tally
 
 FORMATS = ("table", "csv", "json")
 
@@ -64,17 +64,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _data_options(parser: argparse.ArgumentParser) -> None:
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
         metavar="DIR",
         help="the UN data directory (default: $BLOCSIM_DATA, else data_dir in blocsim.toml)",
     )
+
+
+def _data_options(parser: argparse.ArgumentParser) -> None:
+    _data_dir_option(parser)
     parser.add_argument(
         "--votes",
         metavar="FILE",
         help="your own roll calls, in the long format of votes_ukraine.csv (see docs/data.md)",
     )
+
+
+def _seed(text: str) -> int:
+    """argparse type of --seed: a whole number >= 0 (numpy's SeedSequence takes no other)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {seed}")
+    return seed
+
+
+def _new_file(out: Path) -> Path:
+    """Check a file to be written before any work: new, in a directory that exists."""
+    if out.exists():
+        raise BlocsimError(
+            "already exists; blocsim never overwrites a file (choose another --out)", file=out
+        )
+    if not out.parent.is_dir():
+        raise BlocsimError(f"directory {out.parent} does not exist", field="--out")
+    return out
 
 
 def _format_option(parser: argparse.ArgumentParser) -> None:
@@ -125,7 +151,7 @@ def _add_run_command(commands: argparse._SubParsersAction) -> None:
     run.add_argument(
         "scenario", metavar="SCENARIO", help="a scenario file, e.g. scenarios/us_realignment.toml"
     )
-    run.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
+    run.add_argument("--seed", type=_seed, help="root seed (default: the scenario's)")
     run.add_argument(
         "--out",
         metavar="DIR",
@@ -145,8 +171,16 @@ def _add_sweep_command(commands: argparse._SubParsersAction) -> None:
         "scenario", nargs="?", metavar="SCENARIO", help="a scenario file with a [sweep] section"
     )
     sweep.add_argument("--runs", type=int, metavar="N", help="total runs (replicates = N / points)")
-    sweep.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes")
-    sweep.add_argument("--seed", type=int, help="root seed (default: the [sweep] or scenario seed)")
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (ignored with --executor dask: the workers are the cluster's)",
+    )
+    sweep.add_argument(
+        "--seed", type=_seed, help="root seed (default: the [sweep] or scenario seed)"
+    )
     sweep.add_argument(
         "--out",
         metavar="DIR",
@@ -240,9 +274,6 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         help="the dynamics to run up to DATE (default: scenarios/us_realignment.toml)",
     )
     predict.add_argument(
-        "--seed", type=int, help="root seed, recorded (the prediction itself draws nothing)"
-    )
-    predict.add_argument(
         "--out", required=True, metavar="FILE.csv", help="the CSV to write (never overwritten)"
     )
     _data_options(predict)
@@ -254,11 +285,7 @@ def _predict(args: argparse.Namespace) -> None:
     from sim.results import write_table
     from sim.scenario import DEFAULT_SCENARIO, load_scenario
 
-    out = Path(args.out)
-    if out.exists():
-        raise BlocsimError(
-            "already exists; blocsim never overwrites a file (choose another --out)", file=out
-        )
+    out = _new_file(Path(args.out))
     day = _date(args.date, "--date")
     until = _date(args.data_until, "--data-until") if args.data_until else None
     seats = 193 if args.body == "GA" else 15
@@ -304,7 +331,7 @@ def _calibrate(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from sim.calibrate import calibration_problem, calibration_toml, fit, in_sample
-    from sim.results import write_atomic
+    from sim.files import write_atomic
 
     out = Path(args.out or "calibration/calibration.toml")
     if out.exists() and not args.force:
@@ -382,8 +409,9 @@ def _add_network_commands(commands: argparse._SubParsersAction) -> None:
         parser.add_argument(
             "--data-until",
             metavar="DATE",
-            default="2025-02-24",
-            help="ties from roll calls strictly before DATE (default: 2025-02-24)",
+            default="2025-02-23",
+            help="ties from roll calls up to and including DATE (default: 2025-02-23, the eve "
+            "of ES-11/7)",
         )
         parser.add_argument(
             "--calibration",
@@ -397,12 +425,13 @@ def _network(args: argparse.Namespace):
     from sim.network import build_network
     from sim.parameters import load_parameters
     from sim.scenario import DEFAULT_CALIBRATION
+    from sim.world import day_after
 
     data = _load(args)
     parameters = load_parameters(
         Path(args.calibration) if args.calibration else DEFAULT_CALIBRATION
     )
-    until = _date(args.data_until, "--data-until")
+    until = day_after(_date(args.data_until, "--data-until"))
     return build_network(data.members, data.roll_calls(), str(until), parameters.ties)
 
 
@@ -448,15 +477,12 @@ def _network_info(args: argparse.Namespace) -> None:
 
 
 def _network_export(args: argparse.Namespace) -> None:
+    from sim.files import partial_path
     from sim.network import export_network
 
-    out = Path(args.out)
-    if out.exists():
-        raise BlocsimError(
-            "already exists; blocsim never overwrites a file (choose another --out)", file=out
-        )
+    out = _new_file(Path(args.out))
     graph = _network(args)
-    partial = out.with_name(f".{out.name}.partial")
+    partial = partial_path(out)
     export_network(graph, partial, args.format)
     partial.replace(out)
     print(f"wrote {graph.number_of_nodes()} members and {graph.number_of_edges()} ties to {out}")
@@ -503,7 +529,7 @@ def _add_app_command(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only fill the offline asset cache (~/.cache/blocsim/solara-assets) and exit",
     )
-    _data_options(app)
+    _data_dir_option(app)
 
 
 def _app(args: argparse.Namespace) -> int:
@@ -536,7 +562,7 @@ def _data_tally(args: argparse.Namespace) -> None:
         permanent = data.members.loc[data.members["unsc_p5"] == 1, "iso3"]
         outcome = sc_outcome(data.votes_on(found.symbol).to_dict(), permanent)
     else:
-        outcome = _sc_outcome_from_tally(tally)
+        outcome = sc_outcome_from_tally(tally)
     source = "per-country votes" if found.in_data else "official tally"
     if args.format == "table":
         verdict = "adopted" if outcome.adopted else "not adopted"
@@ -556,16 +582,6 @@ def _data_tally(args: argparse.Namespace) -> None:
         "subject": found.subject,
     }
     emit(pd.DataFrame([row]), args.format)
-
-
-def _sc_outcome_from_tally(tally: Tally) -> Outcome:
-    """With no vote against, a Council tally alone decides; otherwise a veto may hide in it."""
-    rule = "SC 9 yes and no permanent member against"
-    if tally.yes < SC_REQUIRED_YES:
-        return Outcome(False, rule, f"{tally.yes} yes < {SC_REQUIRED_YES} required")
-    if tally.no:
-        return Outcome(True, rule, "adopted as recorded; who voted no needs per-country votes")
-    return Outcome(True, rule, f"{tally.yes} yes, no vote against")
 
 
 def _data_blocs(args: argparse.Namespace) -> None:

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from sim.dynamics import AddTie, CutTie, MoveToward, SetStubbornness, WeakenCohesion
+from sim.errors import BlocsimError
 from sim.resolutions import RESOLUTIONS, resolution
 from sim.scenario import Scenario, field_reader
 
@@ -161,6 +162,30 @@ def read_sweep(scenario: Scenario, members: pd.DataFrame) -> SweepSpec:
     if not 1 <= block_size <= 100_000:
         raise reader.fail("sweep.block_size", "must be between 1 and 100000")
     noise = reader.number(table, "position_noise", "sweep.position_noise", 0.0, 10.0, 0.0)
+    question, reference = _question(reader, table, scenario)
+    seed = reader.typed(table, "seed", "sweep.seed", int, scenario.seed)
+    if seed < 0:  # numpy's SeedSequence takes no negative seeds
+        where = "sweep.seed" if "seed" in table else "seed"
+        raise reader.fail(where, f"must be a whole number >= 0, not {seed}")
+    drop, history = _baseline(reader, table, scenario)
+    return SweepSpec(
+        design=design,
+        parameters=parameters,
+        points=points,
+        replicates=replicates,
+        seed=seed,
+        block_size=block_size,
+        position_noise=noise,
+        question=question,
+        reference=reference,
+        trajectory=reader.typed(table, "trajectory", "sweep.trajectory", bool, True),
+        baseline_drop=drop,
+        baseline_history=history,
+    )
+
+
+def _question(reader, table: Mapping, scenario: Scenario) -> tuple[str, str]:
+    """The vote the summary answers about and the recorded vote whose Yes count it compares."""
     texts = [vote.name for vote in scenario.votes]
     if not texts:
         raise reader.fail("votes", "a sweep needs at least one [[votes]]")
@@ -170,41 +195,33 @@ def read_sweep(scenario: Scenario, members: pd.DataFrame) -> SweepSpec:
         raise reader.fail("sweep.question", f"no vote named '{question}' in [[votes]]")
     reference = reader.typed(table, "reference", "sweep.reference", str, DEFAULT_REFERENCE)
     try:
-        reference = resolution(reference).symbol
+        return question, resolution(reference).symbol
     except KeyError:
         known = ", ".join(RESOLUTIONS)
         raise reader.fail("sweep.reference", f"unknown resolution (known: {known})") from None
+
+
+def _baseline(reader, table: Mapping, scenario: Scenario) -> tuple[tuple[int, ...] | None, bool]:
+    """`[sweep.baseline]` as (shocks dropped, historical shocks kept); (None, _) without one."""
     baseline = reader.typed(table, "baseline", "sweep.baseline", dict)
-    drop, history = None, scenario.historical_shocks
-    if baseline is not None:
-        reader.known_keys(baseline, {"drop_shocks", "historical_shocks"}, "sweep.baseline")
-        drop = reader.typed(baseline, "drop_shocks", "sweep.baseline.drop_shocks", list, [])
-        for i, index in enumerate(drop):
-            if not isinstance(index, int) or not 0 <= index < len(scenario.shocks):
-                raise reader.fail(
-                    f"sweep.baseline.drop_shocks[{i}]",
-                    f"must index the scenario's [[shocks]] (0..{len(scenario.shocks) - 1})",
-                )
-        history = reader.typed(
-            baseline, "historical_shocks", "sweep.baseline.historical_shocks", bool, history
-        )
-        drop = tuple(sorted(set(drop)))
-        if not drop and history == scenario.historical_shocks:
-            raise reader.fail("sweep.baseline", "the baseline must drop a shock or the history")
-    return SweepSpec(
-        design=design,
-        parameters=parameters,
-        points=points,
-        replicates=replicates,
-        seed=reader.typed(table, "seed", "sweep.seed", int, scenario.seed),
-        block_size=block_size,
-        position_noise=noise,
-        question=question,
-        reference=reference,
-        trajectory=reader.typed(table, "trajectory", "sweep.trajectory", bool, True),
-        baseline_drop=drop,
-        baseline_history=history,
+    history = scenario.historical_shocks
+    if baseline is None:
+        return None, history
+    reader.known_keys(baseline, {"drop_shocks", "historical_shocks"}, "sweep.baseline")
+    drop = reader.typed(baseline, "drop_shocks", "sweep.baseline.drop_shocks", list, [])
+    for i, index in enumerate(drop):
+        if not isinstance(index, int) or not 0 <= index < len(scenario.shocks):
+            raise reader.fail(
+                f"sweep.baseline.drop_shocks[{i}]",
+                f"must index the scenario's [[shocks]] (0..{len(scenario.shocks) - 1})",
+            )
+    history = reader.typed(
+        baseline, "historical_shocks", "sweep.baseline.historical_shocks", bool, history
     )
+    drop = tuple(sorted(set(drop)))
+    if not drop and history == scenario.historical_shocks:
+        raise reader.fail("sweep.baseline", "the baseline must drop a shock or the history")
+    return drop, history
 
 
 def _swept_parameter(
@@ -254,6 +271,8 @@ def _target(reader, name: str, field: str, scenario: Scenario) -> tuple:
         attribute = name.removeprefix("parameters.")
         if attribute == "step_days":
             raise reader.fail(field, "step_days cannot be swept (it moves every vote's step)")
+        if attribute == "discrimination":
+            raise reader.fail(field, "discrimination cannot be swept (texts are fitted once)")
         try:
             scenario.parameters.with_values({attribute: 0.5})
         except KeyError:
@@ -274,7 +293,7 @@ def _target(reader, name: str, field: str, scenario: Scenario) -> tuple:
     return index, attribute, attribute in PER_RUN_FIELDS.get(kind, set()), False
 
 
-def _value(reader, value: object, field: str, kind: type):
+def _value(reader, value: object, field: str, kind: type) -> date | float:
     if kind is date:
         return reader.date_value(value, field)
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -282,10 +301,12 @@ def _value(reader, value: object, field: str, kind: type):
     return float(value)
 
 
-def _check_value(reader, field: str, scenario: Scenario, shock, attribute: str, value) -> None:
+def _check_value(
+    reader, field: str, scenario: Scenario, shock: int | None, attribute: str, value: float | date
+) -> None:
     if shock is None:
-        if attribute.startswith("stubbornness") and not 0 <= value <= 1:
-            raise reader.fail(field, "stubbornness must be between 0 and 1")
+        if attribute.startswith("stubbornness") and not 0 < value <= 1:
+            raise reader.fail(field, "stubbornness must be above 0 and at most 1")
         if attribute.startswith("ties.") and value < 0:
             raise reader.fail(field, "tie weights cannot be negative")
         return
@@ -353,6 +374,10 @@ def plan_sweep(spec: SweepSpec, runs: int | None = None, seed: int | None = None
     are grouped, group by group in order of first appearance; point ids follow that order,
     so each point's runs are consecutive and the tables come out sorted by point.
     """
+    if runs is not None and runs < 1:
+        raise BlocsimError(f"must be at least 1, not {runs}", field="--runs")
+    if seed is not None and seed < 0:
+        raise BlocsimError(f"must be a whole number >= 0, not {seed}", field="--seed")
     seed = spec.seed if seed is None else seed
     rows = _design(spec, seed)
     shared = [i for i, p in enumerate(spec.parameters) if not p.per_run]

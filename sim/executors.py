@@ -18,17 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.batch import BlockTask, SweepSetup, limit_blas, simulate_block
+from sim.batch import BlockTask, SweepSetup, simulate_block
 from sim.errors import BlocsimError
 
 _installed: SweepSetup | None = None
 
 
 def _install(setup: SweepSetup) -> None:
-    """Process-pool initializer: keep the setup, limit BLAS, before any block runs."""
+    """Process-pool initializer: keep the setup, sent once, for every block of this worker."""
     global _installed
     _installed = setup
-    limit_blas()
 
 
 def _run_installed(task: BlockTask) -> tuple[int, dict[str, np.ndarray]]:
@@ -47,11 +46,8 @@ class Executor:
 
 def _run_here(setup: SweepSetup, task: BlockTask) -> concurrent.futures.Future:
     """One worker: run the block now, in this process, as a finished future."""
-    from threadpoolctl import threadpool_limits
-
     future: concurrent.futures.Future = concurrent.futures.Future()
-    with threadpool_limits(1):
-        future.set_result(simulate_block(setup, task))
+    future.set_result(simulate_block(setup, task))
     return future
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
@@ -228,7 +229,9 @@ def trajectory_figure(
     return figure
 
 
-def _fan(ax, dates, table: pd.DataFrame, label: str, color: str, hatch: str, line: str) -> None:
+def _fan(
+    ax: Axes, dates: Sequence, table: pd.DataFrame, label: str, color: str, hatch: str, line: str
+) -> None:
     ax.fill_between(
         dates,
         table["yes_q10"],
@@ -373,7 +376,7 @@ def network_figure(
     return figure
 
 
-def _outline(ax, points: np.ndarray, label: str, style, centre: np.ndarray) -> None:
+def _outline(ax: Axes, points: np.ndarray, label: str, style: str, centre: np.ndarray) -> None:
     """A bloc's core outline: the convex hull of the members nearest the bloc's middle (a
     few members that sit far out with other friends would stretch a full hull over the map),
     named at the vertex farthest from the centre of the map."""
@@ -445,7 +448,7 @@ def adoption_heatmap(table: pd.DataFrame, x: str, y: str, source: str) -> Figure
     return figure
 
 
-def tick(value) -> str:
+def tick(value: object) -> str:
     """A parameter value as a short label (numbers to three figures, dates and text as is)."""
     return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
 

@@ -26,6 +26,7 @@ from sim.scenario import Scenario, VoteSpec
 from sim.voting import (
     VOTE_CODES,
     CutPoints,
+    Draft,
     Outcome,
     VoteRecord,
     as_tally,
@@ -127,13 +128,15 @@ class BlocModel(mesa.Model):
     def from_scenario(
         cls, scenario: Scenario, data: UNData, seed: int | np.random.SeedSequence | None = None
     ) -> BlocModel:
-        """Build the world at the scenario's cut-off and place its shocks and votes."""
+        """Build the world from the roll calls before the scenario's `data_until` and place its
+        shocks and votes."""
         world, timeline = scenario_timeline(scenario, data)
         return cls(world, timeline, scenario.seed if seed is None else seed)
 
     @property
     def date(self) -> date:
-        """The model's calendar date: the cut-off plus the steps taken."""
+        """The model's calendar date: `World.start` (step 0, the date of the last roll call used,
+        not the scenario's `data_until`) plus the steps taken."""
         return self.timeline.date_of(self.steps)
 
     @property
@@ -153,7 +156,7 @@ class BlocModel(mesa.Model):
             self.hold(spec, draft)
         self.running = not self.finished
 
-    def hold(self, spec: VoteSpec, draft) -> HeldVote:
+    def hold(self, spec: VoteSpec, draft: Draft) -> HeldVote:
         """Put a draft to its chamber now; members' `vote` becomes their vote on the text."""
         where = chamber(spec.body, self.world)
         columns = seats(where, self.world)

@@ -31,7 +31,8 @@ BLOC_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 PATRONS: tuple[str, ...] = ("USA", "RUS", "CHN", "FRA", "GBR")
 TIE_TYPES: tuple[str, ...] = (*BLOC_FAMILIES, "un_group", "affinity", "patron", "alignment")
-VOTE_CODES: dict[str, int] = {"Y": 1, "N": 2, "A": 3}
+# Vote letters as nonzero numbers for the agreement counts (0: no vote); not voting.VOTE_CODES.
+_AGREEMENT_CODES: dict[str, int] = {"Y": 1, "N": 2, "A": 3}
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _agreement_counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Counts (N, N) of roll calls both voted on, and of those where they voted alike."""
     dates = pd.to_datetime(history["date"])
-    keep = (dates >= pd.Timestamp(since)) & history["vote"].isin(list(VOTE_CODES))
+    keep = (dates >= pd.Timestamp(since)) & history["vote"].isin(list(_AGREEMENT_CODES))
     if until is not None:
         keep &= dates < pd.Timestamp(until)
     rows = history.loc[keep]
@@ -92,10 +93,10 @@ def _agreement_counts(
     rows, columns = rows[columns >= 0], columns[columns >= 0]
     roll_call = pd.factorize(rows["vote_id"])[0]
     votes = np.zeros((roll_call.max(initial=-1) + 1, len(order)), dtype=np.int8)  # (V, N)
-    votes[roll_call, columns] = rows["vote"].map(VOTE_CODES).to_numpy()
+    votes[roll_call, columns] = rows["vote"].map(_AGREEMENT_CODES).to_numpy()
     voted = (votes > 0).astype(np.float32)
     same = np.zeros((len(order), len(order)), dtype=np.float64)
-    for code in VOTE_CODES.values():
+    for code in _AGREEMENT_CODES.values():
         cast = (votes == code).astype(np.float32)
         same += cast.T @ cast
     return (voted.T @ voted).astype(np.float64), same

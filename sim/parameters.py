@@ -34,6 +34,30 @@ class Parameters:
     step_days: int = 7
     discrimination: float = 1.0
 
+    def __post_init__(self) -> None:
+        """Every way of making parameters (calibration file, scenario, sweep, app) passes here,
+        so a value the dynamics cannot use never reaches them; the field is named dotted."""
+        for name, value in (
+            ("stubbornness", self.stubbornness),
+            *((f"stubbornness_by_group.{g}", v) for g, v in self.stubbornness_by_group.items()),
+        ):
+            if not 0 < value <= 1:
+                raise BlocsimError(f"must be above 0 and at most 1, not {value}", field=name)
+        for tie in fields(TieWeights):
+            value = getattr(self.ties, tie.name)
+            if not value >= 0:
+                raise BlocsimError(f"cannot be negative, not {value}", field=f"ties.{tie.name}")
+        if isinstance(self.step_days, bool) or not isinstance(self.step_days, int | np.integer):
+            raise BlocsimError(
+                f"must be a whole number of days, not {self.step_days!r}", field="step_days"
+            )
+        if self.step_days < 1:
+            raise BlocsimError(f"must be at least 1, not {self.step_days}", field="step_days")
+        if not self.discrimination > 0:
+            raise BlocsimError(
+                f"must be above 0, not {self.discrimination}", field="discrimination"
+            )
+
     def member_stubbornness(self, members: pd.DataFrame) -> np.ndarray:
         """Stubbornness (N,) of each member: the baseline, overridden group by group in order."""
         values = np.full(len(members), self.stubbornness)
@@ -66,7 +90,8 @@ class Parameters:
             elif name == "stubbornness":
                 result = replace(result, stubbornness=float(value))
             elif name == "step_days":
-                result = replace(result, step_days=int(value))
+                whole = isinstance(value, int | np.integer) or float(value).is_integer()
+                result = replace(result, step_days=int(value) if whole else value)
             elif name == "discrimination":
                 result = replace(result, discrimination=float(value))
             else:
@@ -85,24 +110,14 @@ def parameters_from_table(table: Mapping, file: object, prefix: str = "parameter
     for name, value in flat.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise BlocsimError("must be a number", file=file, field=f"{prefix}.{name}")
-        if name.startswith("stubbornness") and not 0 < value <= 1:
-            raise BlocsimError(
-                "stubbornness must be above 0 and at most 1", file=file, field=f"{prefix}.{name}"
-            )
-        if name == "discrimination" and not value > 0:
-            raise BlocsimError(
-                "discrimination must be above 0", file=file, field=f"{prefix}.{name}"
-            )
-        if name.startswith("ties.") and value < 0:
-            raise BlocsimError(
-                "tie weights cannot be negative", file=file, field=f"{prefix}.{name}"
-            )
     try:
         return Parameters().with_values(flat)
     except KeyError as error:
         raise BlocsimError(
             "unknown parameter", file=file, field=f"{prefix}.{error.args[0]}"
         ) from None
+    except BlocsimError as error:
+        raise BlocsimError(error.reason, file=file, field=f"{prefix}.{error.field}") from None
 
 
 def load_parameters(path: Path) -> Parameters:

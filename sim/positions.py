@@ -49,6 +49,8 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from sim.errors import BlocsimError
+
 VOTE_CODE = {"Y": 0, "A": 1, "N": 2}
 ES11_PREFIX = "A/RES/ES-11/"
 # Recorded GA votes on Ukraine before the ES-11 series: territorial integrity (68/262), human
@@ -127,6 +129,11 @@ def estimate_positions(
     n = len(iso3)
     rows = _roll_call_rows(history, ukraine, cutoff, pd.Timestamp(since), index)
     general_rows = rows[~rows["ukraine"]]
+    if general_rows.empty:
+        raise BlocsimError(
+            f"no roll calls before {cutoff.date()} (positions are estimated from the roll "
+            f"calls since {pd.Timestamp(since).date()})"
+        )
     theta, roll_calls = _fit_general_axis(general_rows, n, cutoff, half_life)
     if theta[index["RUS"]] < theta[index["POL"]]:
         theta = -theta

@@ -18,7 +18,13 @@ from sim.agenda import chamber, chamber_absence, path_positions, seats
 from sim.data import UNData
 from sim.resolutions import Tally
 from sim.scenario import Scenario, TimedShock, scenario_shocks
-from sim.voting import VOTE_CODES, CutPoints, assign_to_tally, fit_cut_points, vote_probabilities
+from sim.voting import (
+    VOTE_CODES,
+    CutPoints,
+    assign_to_tally,
+    fit_cut_points,
+    vote_probabilities,
+)
 from sim.world import World, build_world, day_after
 
 
@@ -42,8 +48,9 @@ def predict_votes(
 ) -> Prediction:
     """Predict each member's vote on a text voted on `day` that came out as `tally`.
 
-    Positions use the roll calls up to and including `data_until` (default: `day`), so a vote
-    is never predicted from its own record only when `data_until` is before it.
+    Positions use the roll calls up to and including `data_until` (default: `day`, so the
+    vote's own record, if in the data, is among them); give a `data_until` before `day` to
+    predict the vote without its own record.
     """
     world = build_world(data, day_after(data_until or day), scenario.parameters)
     return predict_on(world, scenario_shocks(scenario, data.members), day, tally, body, polarity)
@@ -101,9 +108,3 @@ def world_positions_on(world: World, shocks: Sequence[TimedShock], day: date) ->
     if day <= world.start:
         return world.positions
     return path_positions(world, shocks, [day])[day]
-
-
-def positions_on(world: World, scenario: Scenario, data: UNData, day: date) -> np.ndarray:
-    """(N,) positions on `day`: the estimate itself if the record reaches it, else the
-    scenario's dynamics from the last roll call to that day."""
-    return world_positions_on(world, scenario_shocks(scenario, data.members), day)

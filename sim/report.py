@@ -26,9 +26,9 @@ from matplotlib.figure import Figure
 from sim import figures
 from sim.errors import BlocsimError
 from sim.results import read_manifest
+from sim.voting import SC_REQUIRED_YES
 
 REPORT_NAME = "report"
-SC_REQUIRED_YES = 9  # the Council's rule, as the tallies' `rule` column states it
 FLIPS_SHOWN = 20
 
 
@@ -135,12 +135,16 @@ def _read(directory: Path, name: str, required: bool = True) -> pd.DataFrame | N
 def threshold_table(tallies: pd.DataFrame) -> pd.DataFrame:
     """Each vote's tally with the mark Yes had to pass, and the verdict in words.
 
-    GA: half (or two thirds) of those present and voting; SC: nine. A veto is named from the
-    tallies' reason column ("vetoed by RUS").
+    GA: half (or two thirds) of those present and voting; SC: nine. Two thirds where the
+    `important` column says so (a sweep's runs), else where the `rule` column names it (a
+    run's tallies). A veto is named from the tallies' reason column ("vetoed by RUS").
     """
     table = tallies.copy()
     voting = table["yes"] + table["no"]
-    two_thirds = table["rule"].str.contains("two-thirds", case=False)
+    if "important" in table:
+        two_thirds = table["important"].astype(bool)
+    else:
+        two_thirds = table["rule"].str.contains("two-thirds", case=False)
     table["threshold"] = np.where(
         table["body"] == "SC",
         float(SC_REQUIRED_YES),
@@ -266,6 +270,8 @@ def _bins(values: pd.Series, most: int = 5) -> pd.Series:
 
 
 def _build_sweep(directory: Path, report: Report) -> None:
+    """The sweep report: one section per figure, all at the design's central point or over
+    every point. Reads the sweep directory's tables only (`docs/sweeps.md`)."""
     points = _read(directory, "points.csv")
     runs = _read(directory, "runs.parquet")
     point = central_point(points)
@@ -275,17 +281,21 @@ def _build_sweep(directory: Path, report: Report) -> None:
         [grouped["adopted"].mean().rename("p_adopted"), grouped["yes"].mean().rename("mean_yes")],
         axis=1,
     ).reset_index()
+    _median_tally_section(report, runs, points, point, adoption)
+    _sweep_trajectory_section(directory, report, point)
+    _heatmap_section(report, points, adoption)
+    _flips_section(directory, report)
+
+
+def _median_tally_section(
+    report: Report, runs: pd.DataFrame, points: pd.DataFrame, point: int, adoption: pd.DataFrame
+) -> None:
+    """Median tallies of the central point against each ballot's threshold (its chamber and
+    rule as the runs table states them), and adoption at every point."""
     one = runs[runs["point"] == point]
-    median = one.groupby(["vote", "name", "on"], sort=False)[
-        ["yes", "no", "abstain", "not_voting"]
-    ].median()
-    median = median.join(
-        one.groupby(["vote", "name", "on"], sort=False)["adopted"].mean().rename("p")
-    )
-    median = median.reset_index()
-    median["body"] = np.where(
-        median[["yes", "no", "abstain", "not_voting"]].sum(axis=1) <= 15, "SC", "GA"
-    )
+    by_ballot = one.groupby(["vote", "name", "on", "body", "important"], sort=False)
+    median = by_ballot[["yes", "no", "abstain", "not_voting"]].median()
+    median = median.join(by_ballot["adopted"].mean().rename("p")).reset_index()
     median["rule"] = ""
     median["reason"] = ""
     median["adopted"] = median["p"] >= 0.5
@@ -307,90 +317,105 @@ def _build_sweep(directory: Path, report: Report) -> None:
             ],
         )
     )
+
+
+def _sweep_trajectory_section(directory: Path, report: Report, point: int) -> None:
+    """The fan of expected Yes over time at the central point, against the status quo's."""
     trajectory = _read(directory, "trajectory.parquet", required=False)
+    if trajectory is None:
+        return
     baseline = _read(directory, "baseline_trajectory.parquet", required=False)
-    if trajectory is not None:
-        scenario = trajectory[trajectory["point"] == point] if "point" in trajectory else trajectory
-        status_quo = None
-        if baseline is not None:
-            same = baseline[baseline["point"] == point] if "point" in baseline else baseline
-            status_quo = (
-                same if not same.empty else baseline[baseline["point"] == baseline["point"].iloc[0]]
-            )
-        data = scenario.assign(path="scenario")
-        if status_quo is not None:
-            data = pd.concat([data, status_quo.assign(path="status quo")], ignore_index=True)
-        report.sections.append(
-            Section(
-                "Votes over time: scenario against the status quo",
-                f"Yes votes across seeds at design point {point}: median and 10-90 % band, "
-                "against the status quo (no scenario shocks).",
-                report.figure(
-                    "trajectory",
-                    figures.trajectory_figure(scenario, report.source, baseline=status_quo),
-                    data,
-                ),
-            )
+    scenario = trajectory[trajectory["point"] == point]
+    status_quo = None
+    if baseline is not None:
+        same = baseline[baseline["point"] == point]
+        status_quo = (
+            same if not same.empty else baseline[baseline["point"] == baseline["point"].iloc[0]]
         )
+    data = scenario.assign(path="scenario")
+    if status_quo is not None:
+        data = pd.concat([data, status_quo.assign(path="status quo")], ignore_index=True)
+    report.sections.append(
+        Section(
+            "Votes over time: scenario against the status quo",
+            f"Yes votes across seeds at design point {point}: median and 10-90 % band, "
+            "against the status quo (no scenario shocks).",
+            report.figure(
+                "trajectory",
+                figures.trajectory_figure(scenario, report.source, baseline=status_quo),
+                data,
+            ),
+        )
+    )
+
+
+def _heatmap_section(report: Report, points: pd.DataFrame, adoption: pd.DataFrame) -> None:
+    """Adoption over the two parameters that explain most of it (two or more varied, four or
+    more points)."""
     varied_names = [c for c in points.columns if c != "point"]
-    if len(varied_names) >= 2 and len(points) >= 4:
-        influence = parameter_influence(adoption, points)
-        measure = "the probability of adoption"
-        if not influence.any():  # every point adopts (or rejects) alike: rank by Yes instead
-            influence = parameter_influence(adoption, points, "mean_yes")
-            measure = "the mean Yes count (adoption does not vary)"
-        x, y = influence.index[:2]
-        merged = adoption.merge(points, on="point")
-        merged[x], merged[y] = _bins(merged[x]), _bins(merged[y])
-        cells = merged.groupby(["vote", x, y], sort=False)[["p_adopted", "mean_yes"]].mean()
-        cells = cells.reset_index()
-        shown_votes = list(dict.fromkeys(cells["vote"]))[:4]
-        cells = cells[cells["vote"].isin(shown_votes)]
-        report.sections.append(
-            Section(
-                "Probability of adoption over the two most influential parameters",
-                f"{x} and {y} explain most of the variation in {measure} (correlation "
-                "ratio); each cell: the share of runs in which the text was adopted, and the "
-                "mean Yes count.",
-                report.figure(
-                    "adoption_heatmap", figures.adoption_heatmap(cells, x, y, report.source), cells
-                ),
-                [
-                    report.table(
-                        "parameter_influence",
-                        influence.rename("eta_squared").rename_axis("parameter").reset_index(),
-                        "Share of the variation in adoption each parameter explains",
-                    )
-                ],
-            )
+    if len(varied_names) < 2 or len(points) < 4:
+        return
+    influence = parameter_influence(adoption, points)
+    measure = "the probability of adoption"
+    if not influence.any():  # every point adopts (or rejects) alike: rank by Yes instead
+        influence = parameter_influence(adoption, points, "mean_yes")
+        measure = "the mean Yes count (adoption does not vary)"
+    x, y = influence.index[:2]
+    merged = adoption.merge(points, on="point")
+    merged[x], merged[y] = _bins(merged[x]), _bins(merged[y])
+    cells = merged.groupby(["vote", x, y], sort=False)[["p_adopted", "mean_yes"]].mean()
+    cells = cells.reset_index()
+    shown_votes = list(dict.fromkeys(cells["vote"]))[:4]
+    cells = cells[cells["vote"].isin(shown_votes)]
+    report.sections.append(
+        Section(
+            "Probability of adoption over the two most influential parameters",
+            f"{x} and {y} explain most of the variation in {measure} (correlation "
+            "ratio); each cell: the share of runs in which the text was adopted, and the "
+            "mean Yes count.",
+            report.figure(
+                "adoption_heatmap", figures.adoption_heatmap(cells, x, y, report.source), cells
+            ),
+            [
+                report.table(
+                    "parameter_influence",
+                    influence.rename("eta_squared").rename_axis("parameter").reset_index(),
+                    "Share of the variation in adoption each parameter explains",
+                )
+            ],
         )
+    )
+
+
+def _flips_section(directory: Path, report: Report) -> None:
+    """The states whose vote on the sweep's question most often differs from the status quo."""
     flips = _read(directory, "flips.csv", required=False)
-    if flips is not None and not flips.empty:
-        if "vote" in flips:  # ranked per vote: show the first (the sweep's question)
-            flips = flips[flips["vote"] == flips["vote"].iloc[0]]
-        top = flips.sort_values("p_flip", ascending=False, kind="stable").head(FLIPS_SHOWN)
-        top = top.assign(
-            label=[
-                f"{textwrap.shorten(n, 32, placeholder='…')} ({i})"
-                for n, i in zip(top["name"], top["iso3"], strict=True)
-            ]
+    if flips is None or flips.empty:
+        return
+    question = flips["vote"].iloc[0]  # `flips.csv` ranks the question's text first
+    flips = flips[flips["vote"] == question]
+    top = flips.sort_values("p_flip", ascending=False, kind="stable").head(FLIPS_SHOWN)
+    top = top.assign(
+        label=[
+            f"{textwrap.shorten(n, 32, placeholder='…')} ({i})"
+            for n, i in zip(top["name"], top["iso3"], strict=True)
+        ]
+    )
+    report.sections.append(
+        Section(
+            "States most likely to flip",
+            f"The {len(top)} states whose vote on {question} most often differs from the "
+            "status quo.",
+            report.figure("flips", figures.flips_figure(top, report.source), top),
+            [
+                report.table(
+                    "flips_top",
+                    top.drop(columns="label"),
+                    "States most likely to change their vote",
+                )
+            ],
         )
-        report.sections.append(
-            Section(
-                "States most likely to flip",
-                f"The {len(top)} states whose vote"
-                + (f" on {flips['vote'].iloc[0]}" if "vote" in flips else "")
-                + " most often differs from the status quo.",
-                report.figure("flips", figures.flips_figure(top, report.source), top),
-                [
-                    report.table(
-                        "flips_top",
-                        top.drop(columns="label"),
-                        "States most likely to change their vote",
-                    )
-                ],
-            )
-        )
+    )
 
 
 BUILDERS: dict[str, Callable[[Path, Report], None]] = {"run": _build_run, "sweep": _build_sweep}

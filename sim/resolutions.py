@@ -141,7 +141,7 @@ RESOLUTIONS: dict[str, Resolution] = {
     )
 }
 
-CALIBRATION_TARGET = "A/RES/ES-11/7"
+CALIBRATION_TARGET = "A/RES/ES-11/7"  # the vote `blocsim calibrate` fits (sim.calibrate)
 
 
 def resolution(symbol: str) -> Resolution:

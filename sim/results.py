@@ -6,9 +6,7 @@ A run directory is staged under a hidden name and renamed into place only when c
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import platform
 import shutil
 import subprocess
@@ -22,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import BlocsimError
+from sim.files import partial_path, write_atomic
 
 RESULTS_DIR = Path("results")
 PACKAGES = ("blocsim", "mesa", "numpy", "pandas", "networkx", "scipy", "pyarrow", "dask")
@@ -56,19 +55,6 @@ def run_directory(out: Path) -> Iterator[Path]:
     staging.rename(out)
 
 
-def partial_path(path: Path) -> Path:
-    """The hidden name `path` is written under until it is complete, then renamed to `path`."""
-    return path.with_name(f".{path.name}.partial-{os.getpid()}")
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write a file so that a reader sees the old content or the whole new one, never a part."""
-    partial = partial_path(path)
-    partial.write_text(text)
-    partial.replace(path)
-    return path
-
-
 def write_table(table: pd.DataFrame, path: Path) -> Path:
     """CSV or Parquet by the file's suffix, written atomically."""
     partial = partial_path(path)
@@ -78,10 +64,6 @@ def write_table(table: pd.DataFrame, path: Path) -> Path:
         table.to_csv(partial, index=False, lineterminator="\n")
     partial.replace(path)
     return path
-
-
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def provenance() -> dict:
@@ -111,11 +93,14 @@ def write_manifest(folder: Path, **fields) -> Path:
 
 
 def read_manifest(folder: Path) -> dict:
+    """The manifest of a run or sweep directory; anything else is a one-line error."""
     path = Path(folder) / "manifest.json"
     try:
         return json.loads(path.read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise BlocsimError("not a run directory (no manifest.json)", file=folder) from None
+    except OSError as error:
+        raise BlocsimError(f"unreadable manifest ({error.strerror})", file=path) from None
     except json.JSONDecodeError as error:
         raise BlocsimError(f"unreadable manifest ({error.msg})", file=path) from None
 

@@ -98,14 +98,6 @@ class Scenario:
     raw: Mapping
     sha256: str
 
-    def step_of(self, day: date) -> int:
-        """Steps from the start (`data_until`) to `day`, one step per `step_days` days."""
-        return (day - self.data_until).days // self.parameters.step_days
-
-    @property
-    def last_step(self) -> int:
-        return max((self.step_of(vote.date) for vote in self.votes), default=0)
-
 
 def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
     """Read and check a scenario file against the member list (for ISO3 codes and blocs)."""
@@ -128,19 +120,23 @@ def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
         merged = _merge(base, overrides)
         parameters = parameters_from_table(merged, path)
     shocks = tuple(
-        reader.shock(entry, f"shocks[{i}]") for i, entry in enumerate(reader.list(raw, "shocks"))
+        reader.shock(entry, f"shocks[{i}]", data_until)
+        for i, entry in enumerate(reader.list(raw, "shocks"))
     )
     votes = tuple(
         reader.vote(entry, f"votes[{i}]", data_until)
         for i, entry in enumerate(reader.list(raw, "votes"))
     )
     historical = reader.typed(raw, "historical_shocks", "historical_shocks", bool, False)
+    seed = reader.typed(raw, "seed", "seed", int, 0)
+    if seed < 0:
+        raise reader.fail("seed", f"must be 0 or more, not {seed}")
     return Scenario(
         path=path,
         name=reader.typed(raw, "name", "name", str, path.stem),
         description=reader.typed(raw, "description", "description", str, ""),
         data_until=data_until,
-        seed=reader.typed(raw, "seed", "seed", int, 0),
+        seed=seed,
         calibration=calibration,
         parameters=parameters,
         historical_shocks=historical,
@@ -152,7 +148,10 @@ def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
 
 
 def load_historical_shocks(calibration: Path, members: pd.DataFrame) -> tuple[TimedShock, ...]:
-    """The calibrated history (the US turn of 2025) kept in a calibration file's `[[shocks]]`."""
+    """The calibrated history (the US turn of 2025) kept in a calibration file's `[[shocks]]`.
+
+    Any date is allowed: a world that starts after a shock has it in its record already, and
+    the timeline leaves it out (`sim.agenda.shocks_by_step`)."""
     with calibration.open("rb") as handle:
         raw = tomllib.load(handle)
     reader = _Reader(calibration, frozenset(members["iso3"]), members)
@@ -296,7 +295,9 @@ class _Reader:
                 raise self.fail(f"{field}.members[{i}]", f"unknown ISO3 code '{code}'")
         return tuple(code.upper() for code in codes)
 
-    def shock(self, entry: Mapping, field: str) -> TimedShock:
+    def shock(self, entry: Mapping, field: str, start: date | None = None) -> TimedShock:
+        """A timed shock; with `start` (a scenario's `data_until`) one dated before it is an
+        error rather than a shock the timeline would silently leave out."""
         kind = self.required(entry, "kind", f"{field}.kind", str)
         if kind not in _SHOCKS:
             raise self.fail(
@@ -305,6 +306,10 @@ class _Reader:
         keys, build = _SHOCKS[kind]
         self.known_keys(entry, {"kind", "date", *keys}, field)
         day = self.date(entry, "date", f"{field}.date", required=True)
+        if start is not None and day < start:
+            raise self.fail(
+                f"{field}.date", f"{day} is before the scenario starts ({start}, data_until)"
+            )
         return TimedShock(day, build(self, entry, field))
 
     def text(self, entry: Mapping, field: str, seats: int) -> TextSpec:

@@ -24,8 +24,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
+from sim.batch import SweepSetup
 from sim.batch_inputs import BlockTasks, sweep_setup
 from sim.block_files import BLOCKS, completed_blocks, discard_partial_blocks, write_block
 from sim.data import UNData
@@ -58,20 +60,27 @@ def run_sweep(
     seed: int | None = None,
     progress: bool = True,
 ) -> SweepResult:
-    """Run a scenario's `[sweep]` into a new sweep directory (see `resume_sweep`)."""
-    spec = read_sweep(scenario, data.members)
-    plan = plan_sweep(spec, runs, seed)
+    """Run a scenario's `[sweep]` into a new sweep directory (see `resume_sweep`).
+
+    Everything that can fail on the user's input (the section, the plan, the world, the
+    executor) is built first: a sweep that cannot start leaves no directory behind.
+    """
+    plan = plan_sweep(read_sweep(scenario, data.members), runs, seed)
     directory = Path(out) if out else default_run_dir(scenario.name, plan.seed, "sweep")
     if directory.exists():
         raise BlocsimError(
             "already exists; blocsim never overwrites a sweep (choose another --out, or --resume)",
             file=directory,
         )
-    (directory / BLOCKS).mkdir(parents=True)
-    shutil.copyfile(scenario.path, directory / "scenario.toml")
-    fields = _manifest_fields(scenario, data, plan, runs)
-    write_manifest(directory, **fields, status="running")
-    return _complete(directory, scenario, data, plan, fields, workers, executor, address, progress)
+    prepared = _prepare(scenario, data, plan, runs)
+    pool = open_executor(executor, workers, address, prepared.setup)
+    try:
+        (directory / BLOCKS).mkdir(parents=True)
+        shutil.copyfile(scenario.path, directory / "scenario.toml")
+        write_manifest(directory, **prepared.fields, status="running")
+        return _complete(directory, prepared, data.members, pool, progress)
+    finally:
+        pool.close()
 
 
 def resume_sweep(
@@ -87,24 +96,75 @@ def resume_sweep(
     manifest = read_manifest(directory)
     if manifest.get("kind") != "sweep":
         raise BlocsimError("not a sweep directory (manifest kind is not 'sweep')", file=directory)
-    source = Path(manifest["scenario"]["file"])
+
+    def entry(*keys: str) -> object:
+        return _manifest_entry(manifest, directory, keys)
+
+    source = Path(entry("scenario", "file"))
     copy = directory / "scenario.toml"
-    if hashlib.sha256(copy.read_bytes()).hexdigest() != manifest["scenario"]["sha256"]:
+    if not copy.is_file():
+        raise BlocsimError("missing: the sweep's copy of its scenario file", file=copy)
+    if hashlib.sha256(copy.read_bytes()).hexdigest() != entry("scenario", "sha256"):
         raise BlocsimError("scenario.toml differs from the manifest's hash", file=copy)
     if not source.is_file() or source.read_bytes() != copy.read_bytes():
         raise BlocsimError(
             "the scenario file has moved or changed since the sweep started; restore it",
             file=source,
         )
-    if manifest["data"]["fingerprint"] != data.fingerprint:
+    if entry("data", "fingerprint") != data.fingerprint:
         raise BlocsimError("the data differ from those the sweep started on", file=directory)
     scenario = load_scenario(source, data.members)
-    spec = read_sweep(scenario, data.members)
-    plan = plan_sweep(spec, manifest["options"]["runs"], manifest["seed"]["root"])
-    if plan.fingerprint() != manifest["plan_sha256"]:
+    runs = entry("options", "runs")
+    plan = plan_sweep(read_sweep(scenario, data.members), runs, entry("seed", "root"))
+    if plan.fingerprint() != entry("plan_sha256"):
         raise BlocsimError("the sweep's plan no longer matches its manifest", file=directory)
-    fields = _manifest_fields(scenario, data, plan, manifest["options"]["runs"])
-    return _complete(directory, scenario, data, plan, fields, workers, executor, address, progress)
+    prepared = _prepare(scenario, data, plan, runs)
+    pool = None
+    if _missing(directory, plan):
+        pool = open_executor(executor, workers, address, prepared.setup)
+    try:
+        return _complete(directory, prepared, data.members, pool, progress)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _manifest_entry(manifest: dict, directory: Path, keys: tuple[str, ...]) -> object:
+    """A manifest field (`keys` a path into it), or a one-line error naming the field missing
+    from a manifest cut short."""
+    value = manifest
+    for depth, key in enumerate(keys):
+        if not isinstance(value, dict) or key not in value:
+            field = ".".join(keys[: depth + 1])
+            raise BlocsimError(
+                "incomplete manifest: missing", file=directory / "manifest.json", field=field
+            )
+        value = value[key]
+    return value
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What a sweep builds before it runs a block: the plan, the kernel's inputs, the manifest."""
+
+    plan: SweepPlan
+    setup: SweepSetup
+    tasks: BlockTasks
+    fields: dict  # the manifest's fields
+    seconds: float  # time taken to build the setup
+
+
+def _prepare(scenario: Scenario, data: UNData, plan: SweepPlan, runs: int | None) -> _Prepared:
+    started = time.perf_counter()
+    setup, tasks = sweep_setup(scenario, data, plan)
+    fields = _manifest_fields(scenario, data, plan, runs)
+    return _Prepared(plan, setup, tasks, fields, time.perf_counter() - started)
+
+
+def _missing(directory: Path, plan: SweepPlan) -> list[Block]:
+    """The plan's blocks without a complete block file."""
+    done = completed_blocks(directory)
+    return [block for block in plan.blocks if block.index not in done]
 
 
 def _manifest_fields(scenario: Scenario, data: UNData, plan: SweepPlan, runs: int | None) -> dict:
@@ -171,45 +231,34 @@ def _manifest_fields(scenario: Scenario, data: UNData, plan: SweepPlan, runs: in
 
 def _complete(
     directory: Path,
-    scenario: Scenario,
-    data: UNData,
-    plan: SweepPlan,
-    fields: dict,
-    workers: int,
-    executor: str,
-    address: str | None,
+    prepared: _Prepared,
+    members: pd.DataFrame,
+    pool: Executor | None,
     progress: bool,
 ) -> SweepResult:
+    """Run the missing blocks on `pool` (None: nothing is missing), assemble, write the manifest."""
+    plan = prepared.plan
     started = time.perf_counter()
-    setup, tasks = sweep_setup(scenario, data, plan)
-    built = time.perf_counter()
-    done = completed_blocks(directory)
-    missing = [block for block in plan.blocks if block.index not in done]
+    missing = _missing(directory, plan)
     discard_partial_blocks(directory)
     run_seconds = 0.0
-    described = "nothing to run"
     if missing:
-        pool = open_executor(executor, workers, address, setup)
-        described = pool.description
-        try:
-            run_seconds = _run_blocks(directory, plan, tasks, pool, missing, progress)
-        finally:
-            pool.close()
+        run_seconds = _run_blocks(directory, plan, prepared.tasks, pool, missing, progress)
     assembled = time.perf_counter()
-    answer = assemble(directory, plan, setup, data.members)
+    answer = assemble(directory, plan, prepared.setup, members)
     finished = time.perf_counter()
     write_manifest(
         directory,
-        **fields,
+        **prepared.fields,
         status="complete",
-        executor=described,
+        executor=pool.description if missing else "nothing to run",
         blocks_run=len(missing),
         blocks_found=len(plan.blocks) - len(missing),
         timings_seconds={
-            "setup": round(built - started, 3),
+            "setup": round(prepared.seconds, 3),
             "blocks": round(run_seconds, 3),
             "assemble": round(finished - assembled, 3),
-            "total": round(finished - started, 3),
+            "total": round(prepared.seconds + finished - started, 3),
             "runs_per_second": round(sum(b.size for b in missing) / run_seconds, 1)
             if run_seconds
             else None,

@@ -4,7 +4,7 @@ Reads only the tallies the tables were streamed into (`sim.sweep_tables`): per t
 how often the text failed or fell below the thresholds, and each member's vote counts.
 
     >>> summary = summary_table(plan, setup, tallies)
-    >>> print("\n".join(answer_lines(plan, summary, None)))
+    >>> print("\n".join(answer_lines(plan, setup, summary, None)))
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.batch import SweepSetup, VoteSlot
 from sim.design import SweepPlan, SweptParameter, plain
-from sim.voting import VOTE_CODES
+from sim.voting import SC_REQUIRED_YES, VOTE_CODES
 
 RANGE_BINS = 5  # a sampled range is summarised in this many equal-width bins
 FAIL_SHARE = 0.5  # a point "fails" when at least this share of its runs fails
@@ -124,34 +124,8 @@ def summary_table(plan: SweepPlan, setup: SweepSetup, tallies: Sequence[Tallies]
                             high=plain(high),
                         )
                     )
-            if one.series != "sweep":
-                continue
-            runs = one.outcomes[t][:, 0]
-            share = one.outcomes[t][:, 1] / np.maximum(runs, 1)
-            failing = share >= FAIL_SHARE
-            inside = everything.copy()
-            box = []
-            for p in plan.spec.parameters:
-                column = plan.points[p.name]
-                if failing.any():
-                    low, high = column[failing].min(), column[failing].max()
-                    inside &= ((column >= low) & (column <= high)).to_numpy()
-                    box.append((p.name, low, high))
-            for name, low, high in box:
-                rows.append(
-                    _row(
-                        one,
-                        t,
-                        inside,
-                        **common,
-                        scope="region",
-                        parameter=name,
-                        low=plain(low),
-                        high=plain(high),
-                        failing_points=int(failing.sum()),
-                        failing_points_in_box=int((failing & inside).sum()),
-                    )
-                )
+            if one.series == "sweep":
+                rows += _region_rows(plan, one, t, common)
     columns = [
         "vote",
         "body",
@@ -180,6 +154,37 @@ def summary_table(plan: SweepPlan, setup: SweepSetup, tallies: Sequence[Tallies]
     for column in ("p_fail", "p_yes_below_half_present", "p_yes_below_reference", "yes_mean"):
         table[column] = table[column].astype(float).round(6)
     return table
+
+
+def _region_rows(plan: SweepPlan, one: Tallies, t: int, common: dict) -> list[dict]:
+    """The box (per parameter, min..max) that holds every point where text t fails in most
+    runs, one row per parameter describing all the points inside it; none if no point fails."""
+    runs = one.outcomes[t][:, 0]
+    failing = one.outcomes[t][:, 1] / np.maximum(runs, 1) >= FAIL_SHARE  # (P,)
+    if not failing.any():
+        return []
+    inside = np.ones(len(plan.points), bool)
+    box = []
+    for p in plan.spec.parameters:
+        column = plan.points[p.name]
+        low, high = column[failing].min(), column[failing].max()
+        inside &= ((column >= low) & (column <= high)).to_numpy()
+        box.append((p.name, low, high))
+    return [
+        _row(
+            one,
+            t,
+            inside,
+            **common,
+            scope="region",
+            parameter=name,
+            low=plain(low),
+            high=plain(high),
+            failing_points=int(failing.sum()),
+            failing_points_in_box=int((failing & inside).sum()),
+        )
+        for name, low, high in box
+    ]
 
 
 def flips_table(
@@ -217,27 +222,42 @@ def flips_table(
     return pd.concat(ordered, ignore_index=True).round(6)
 
 
+def failure_words(slot: VoteSlot) -> str:
+    """What "not adopted" means for a text, in its chamber's rule."""
+    if slot.body == "SC":
+        return f"fewer than {SC_REQUIRED_YES} Yes, or a permanent member's No"
+    if slot.draft.important:
+        return "Yes below two thirds of those present and voting (an important question)"
+    return "Yes <= No (no simple majority of those present and voting)"
+
+
 def answer_lines(
-    plan: SweepPlan, summary: pd.DataFrame, flips: pd.DataFrame | None, top: int = 10
+    plan: SweepPlan,
+    setup: SweepSetup,
+    summary: pd.DataFrame,
+    flips: pd.DataFrame | None,
+    top: int = 10,
 ) -> list[str]:
     """A few lines that answer the sweep's question, for the terminal."""
     spec = plan.spec
+    slot = next(s for s in setup.slots if s.vote == spec.question)
     rows = summary[summary["vote"] == spec.question]
     overall = rows[(rows["series"] == "sweep") & (rows["scope"] == "all")].iloc[0]
     reference = spec.reference_yes
     lines = [
-        f"{spec.question}: Yes <= No (no simple majority of those present and voting) in "
-        f"{overall.p_fail:.1%} of {overall.runs:,} runs; Yes below the 2022-23 level "
-        f"({spec.reference}: {reference}) in {overall.p_yes_below_reference:.1%}; Yes below half "
-        f"of those present in {overall.p_yes_below_half_present:.1%}; median Yes {overall.yes_q50}."
+        f"{spec.question}: not adopted ({failure_words(slot)}) in {overall.p_fail:.1%} of "
+        f"{overall.runs:,} runs; "
+        + _yes_levels(slot, overall, spec.reference, reference)
+        + f"median Yes {overall.yes_q50}."
     ]
     base = rows[(rows["series"] == "baseline") & (rows["scope"] == "all")]
     if len(base):
         b = base.iloc[0]
         lines.append(
-            f"  status quo (baseline without shocks {list(spec.baseline_drop)}): Yes <= No in "
-            f"{b.p_fail:.1%}, below {reference} in {b.p_yes_below_reference:.1%}, "
-            f"below half present in {b.p_yes_below_half_present:.1%}, median Yes {b.yes_q50}."
+            f"  status quo (baseline without shocks {list(spec.baseline_drop)}): not adopted in "
+            f"{b.p_fail:.1%}; "
+            + _yes_levels(slot, b, spec.reference, reference)
+            + f"median Yes {b.yes_q50}."
         )
     region = rows[rows["scope"] == "region"]
     if len(region):
@@ -260,3 +280,14 @@ def answer_lines(
         listed = ", ".join(f"{r.iso3} {r.p_flip:.2f}" for r in first.itertuples())
         lines.append(f"  states that flip first (P(vote differs from the status quo)): {listed}")
     return lines
+
+
+def _yes_levels(slot: VoteSlot, row: pd.Series, symbol: str, reference: int) -> str:
+    """The GA-only shares: Yes below the reference vote's level and below half present."""
+    if slot.body != "GA":
+        return ""
+    return (
+        f"Yes below the 2022-23 level ({symbol}: {reference}) in "
+        f"{row.p_yes_below_reference:.1%}; Yes below half of those present in "
+        f"{row.p_yes_below_half_present:.1%}; "
+    )

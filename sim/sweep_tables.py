@@ -53,6 +53,8 @@ RUNS_SCHEMA = pa.schema(
         ("vote", pa.string()),
         ("name", pa.string()),
         ("on", pa.string()),
+        ("body", pa.string()),
+        ("important", pa.bool_()),
         ("yes", pa.int16()),
         ("no", pa.int16()),
         ("abstain", pa.int16()),
@@ -85,6 +87,8 @@ class _Series:
         )
         slots = setup.slots
         self.ballots = [(s.vote, name) for s in slots for name in s.ballots]
+        self.body = [s.body for s in slots for _ in s.ballots]
+        self.important = [s.draft.important for s in slots for _ in s.ballots]
         self.on = [
             "text" if i == len(s.ballots) - 1 else "amendment"
             for s in slots
@@ -111,6 +115,8 @@ class _Series:
                 "vote": [v for v, _ in self.ballots] * runs,
                 "name": [n for _, n in self.ballots] * runs,
                 "on": self.on * runs,
+                "body": self.body * runs,
+                "important": self.important * runs,
                 "yes": counts[..., 0].reshape(-1),
                 "no": counts[..., 2].reshape(-1),
                 "abstain": counts[..., 1].reshape(-1),
@@ -212,7 +218,7 @@ def assemble(
     if baseline:
         flip_table = flips_table(plan, setup, tallies, flips, members)
         write_table(flip_table, directory / "flips.csv")
-    return answer_lines(plan, summary, flip_table)
+    return answer_lines(plan, setup, summary, flip_table)
 
 
 def _points_table(plan: SweepPlan) -> pd.DataFrame:

@@ -22,7 +22,6 @@ the tally by the ordered logit (no turn, "static positions") give 0.693, the clo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,7 +36,7 @@ from sim.positions import UKRAINE_TEXTS
 from sim.predict import predict_on
 from sim.resolutions import RESOLUTIONS
 from sim.scenario import DEFAULT_CALIBRATION, TimedShock, load_historical_shocks
-from sim.voting import VOTE_CODES, YES
+from sim.voting import VOTE_CODES, YES, vote_indices
 from sim.world import build_world, day_after
 
 HINDCAST_DATA_UNTIL = date(2025, 2, 23)
@@ -93,23 +92,17 @@ def validation_cases(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> l
     return cases
 
 
-def validate(
-    data: UNData,
-    calibration: Path = DEFAULT_CALIBRATION,
-    progress: Callable[[str], None] | None = None,
-) -> Validation:
+def validate(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> Validation:
     """Score blocsim and the baselines on every case."""
     rows, errors = [], []
     for case in validation_cases(data, calibration):
-        if progress is not None:
-            progress(case.name)
         target = RESOLUTIONS[case.vote]
         world = build_world(data, case.cutoff, case.parameters)
         order = list(world.iso3)
-        observed = _codes(data.votes_on(case.vote).reindex(order))
+        observed = vote_indices(data.votes_on(case.vote).reindex(order))
         prediction = predict_on(world, case.shocks, target.date, target.tally)
         probs = prediction.table[[f"p_{code}" for code in VOTE_CODES]].to_numpy()
-        codes = _codes(prediction.table["vote"])
+        codes = vote_indices(prediction.table["vote"])
         ordering = predict_on(world, (), target.date, target.tally)
         ordering_probs = ordering.table[[f"p_{code}" for code in VOTE_CODES]].to_numpy()
         scores = {
@@ -118,7 +111,7 @@ def validate(
             "previous ES-11 vote": score(_previous(data, case.vote, order), observed),
             "1-D ordering cut to tally": score(_ordering(data, case.vote, order), observed),
             "static positions (no turn)": score(
-                _codes(ordering.table["vote"]), observed, ordering_probs
+                vote_indices(ordering.table["vote"]), observed, ordering_probs
             ),
         }
         for predictor, result in scores.items():
@@ -153,10 +146,6 @@ def _row(case: Case, official, predictor: str, result: Score) -> dict:
     }
 
 
-def _codes(votes) -> np.ndarray:
-    return np.array([VOTE_CODES.index(code) for code in votes], dtype=np.intp)
-
-
 def _previous(data: UNData, symbol: str, order: list[str]) -> np.ndarray:
     """Each member's vote on the previous ES-11 vote in the data (X stays X; missing: Yes)."""
     target = RESOLUTIONS[symbol]
@@ -173,7 +162,7 @@ def _previous(data: UNData, symbol: str, order: list[str]) -> np.ndarray:
     else:
         rows = data.history[data.history["vote_id"] == BEFORE_ES11]
         previous = rows.set_index("iso3")["vote"].reindex(order)
-    return _codes(previous.fillna("Y"))
+    return vote_indices(previous.fillna("Y"))
 
 
 def _ordering(data: UNData, symbol: str, order: list[str]) -> np.ndarray:

@@ -9,7 +9,7 @@ Probabilities, draws and chamber rules take one run (N,) or a batch of runs (R, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,6 +24,7 @@ YES, ABSTAIN, NO, NOT_VOTING = range(4)
 POLARITIES = ("same", "reverse")
 
 SC_REQUIRED_YES = 9
+SC_RULE = "SC nine votes and no veto"
 # A logit this far out is a probability below 1e-21: "nobody" without infinities or NaN.
 _FAR_LOGIT = 50.0
 
@@ -196,6 +197,20 @@ def tally_of(codes: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.stack([(codes == code).sum(axis=-1) for code in range(len(VOTE_CODES))], axis=-1)
 
 
+def vote_indices(votes: Iterable[str]) -> np.ndarray:
+    """Vote letters as indices into VOTE_CODES: votes (N,) of Y/A/N/X -> codes (N,) intp.
+
+    >>> vote_indices(["Y", "N", "X"])
+    array([0, 2, 3])
+    """
+    index = {code: i for i, code in enumerate(VOTE_CODES)}
+    letters = list(votes)
+    unknown = sorted({str(v) for v in letters if v not in index})
+    if unknown:
+        raise ValueError(f"votes must be one of {', '.join(VOTE_CODES)}, not {', '.join(unknown)}")
+    return np.array([index[v] for v in letters], dtype=np.intp)
+
+
 def codes_by_member(codes: np.ndarray, members: Sequence[str]) -> dict[str, str]:
     """One run's votes as ISO3 -> vote code: codes (N,)."""
     return {member: VOTE_CODES[code] for member, code in zip(members, codes, strict=True)}
@@ -282,7 +297,21 @@ def sc_outcome(votes: Mapping[str, str], permanent: Collection[str]) -> Outcome:
         reason = f"{yes} yes >= {SC_REQUIRED_YES}, no veto"
     else:
         reason = f"{yes} yes < {SC_REQUIRED_YES} required"
-    return Outcome(adopted, "SC nine votes and no veto", reason)
+    return Outcome(adopted, SC_RULE, reason)
+
+
+def sc_outcome_from_tally(tally: Tally) -> Outcome:
+    """The SC rule on a tally alone (no per-country votes): with no vote against it decides;
+    with some, a veto may hide among them, so the recorded result is taken as it was.
+
+    >>> sc_outcome_from_tally(Tally(10, 0, 5)).reason
+    '10 yes, no vote against'
+    """
+    if tally.yes < SC_REQUIRED_YES:
+        return Outcome(False, SC_RULE, f"{tally.yes} yes < {SC_REQUIRED_YES} required")
+    if tally.no:
+        return Outcome(True, SC_RULE, "adopted as recorded; who voted no needs per-country votes")
+    return Outcome(True, SC_RULE, f"{tally.yes} yes, no vote against")
 
 
 @dataclass(frozen=True)

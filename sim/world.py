@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from sim import positions
 from sim.config import cache_dir
 from sim.data import UNData
 from sim.dynamics import FJState
+from sim.files import partial_path
 from sim.network import TieWeights, row_stochastic, tie_layers
 from sim.parameters import Parameters
 from sim.positions import PositionEstimate, estimate_positions
@@ -43,7 +45,7 @@ class World:
     layers: dict[str, np.ndarray]
     parameters: Parameters
     data_until: date  # the cut-off: roll calls strictly before it were used
-    start: date  # the last roll call used: the date the estimated positions describe
+    start: date  # the last roll call used: the date the positions describe, step 0 of a run
 
     @property
     def iso3(self) -> tuple[str, ...]:
@@ -51,7 +53,7 @@ class World:
 
     @property
     def positions(self) -> np.ndarray:
-        """(N,) positions at the cut-off: low = pro-Ukraine, high = close to Moscow."""
+        """(N,) positions on `start`: low = pro-Ukraine, high = close to Moscow."""
         return self.estimate.position
 
     @property
@@ -115,18 +117,25 @@ def record_end(data: UNData, data_until: date) -> date:
 
 
 def cached_estimate(data: UNData, data_until: date) -> PositionEstimate:
-    """`estimate_positions` on roll calls before `data_until`, from memory or the disk cache."""
+    """`estimate_positions` on roll calls before `data_until`, from memory or the disk cache.
+
+    A cache file that cannot be read (cut short, corrupted) is estimated again and replaced.
+    """
     key = (data.fingerprint, data_until)
     if key in _memory:
         return _memory[key]
-    path = cache_dir() / f"positions-{ESTIMATOR_KEY}-{data.fingerprint}-{data_until}.npz"
-    if path.is_file():
-        estimate = _read_estimate(path)
-    else:
+    path = cache_path(data, data_until)
+    estimate = _read_estimate(path) if path.is_file() else None
+    if estimate is None:
         estimate = estimate_positions(data.members, data.history, data.ukraine, data_until)
         _write_estimate(path, estimate)
     _memory[key] = estimate
     return estimate
+
+
+def cache_path(data: UNData, data_until: date) -> Path:
+    """Where the estimate for these data and cut-off is cached (keyed by the estimator too)."""
+    return cache_dir() / f"positions-{ESTIMATOR_KEY}-{data.fingerprint}-{data_until}.npz"
 
 
 def day_after(day: date) -> date:
@@ -144,7 +153,7 @@ def _layers(data: UNData, data_until: date) -> dict[str, np.ndarray]:
     return _memory[key]
 
 
-def _write_estimate(path, estimate: PositionEstimate) -> None:
+def _write_estimate(path: Path, estimate: PositionEstimate) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {
         f.name: getattr(estimate, f.name)
@@ -156,19 +165,24 @@ def _write_estimate(path, estimate: PositionEstimate) -> None:
         for f in dataclasses.fields(estimate)
         if not isinstance(getattr(estimate, f.name), np.ndarray)
     }
-    partial = path.with_suffix(".partial.npz")
-    np.savez(partial, scalars=json.dumps(scalars, default=str), **arrays)
+    partial = partial_path(path)
+    with partial.open("wb") as handle:  # a handle: np.savez would add ".npz" to a bare name
+        np.savez(handle, scalars=json.dumps(scalars, default=str), **arrays)
     partial.replace(path)
 
 
-def _read_estimate(path) -> PositionEstimate:
-    with np.load(path) as stored:
-        scalars = json.loads(str(stored["scalars"]))
-        arrays = {name: stored[name] for name in stored.files if name != "scalars"}
-    fields = {f.name: f for f in dataclasses.fields(PositionEstimate)}
-    for name, value in scalars.items():
-        if fields[name].type in ("date", date):
-            scalars[name] = date.fromisoformat(value)
-        elif isinstance(value, list):
-            scalars[name] = tuple(value)
-    return PositionEstimate(**arrays, **scalars)
+def _read_estimate(path: Path) -> PositionEstimate | None:
+    """The cached estimate, or None if the file is not one this estimator wrote whole."""
+    try:
+        with np.load(path) as stored:
+            scalars = json.loads(str(stored["scalars"]))
+            arrays = {name: stored[name] for name in stored.files if name != "scalars"}
+        fields = {f.name: f for f in dataclasses.fields(PositionEstimate)}
+        for name, value in scalars.items():
+            if fields[name].type in ("date", date):
+                scalars[name] = date.fromisoformat(value)
+            elif isinstance(value, list):
+                scalars[name] = tuple(value)
+        return PositionEstimate(**arrays, **scalars)
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+        return None

@@ -1,12 +1,100 @@
-"""Shared fixtures: the real UN data, loaded once per test session."""
+"""Shared fixtures: the real UN data, loaded once per test session, and one small real sweep
+(its directory is what `blocsim report` reads, so the sweep and report tests share it)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from sim.data import UNData, load_data
+from sim.scenario import Scenario, load_scenario
+from sim.sweep import SweepResult, run_sweep
+
+# Three texts (a GA text, the same text as an important question, an SC text with an
+# amendment), a grid of 8 points x 40 replicates in blocks of 100 runs, a status-quo baseline.
+# `{sc_date}` is the Security Council vote's date.
+SMALL_SWEEP = """
+name = "small_sweep"
+data_until = "2025-01-01"
+seed = 7
+historical_shocks = false
+
+[[shocks]]
+date = "2025-01-20"
+kind = "move_toward"
+member = "USA"
+target = "RUS"
+fraction = 0.6
+hold = 0.9
+
+[[votes]]
+name = "A/RES/ES-11/7"
+body = "GA"
+date = "2025-02-24"
+like = "A/RES/ES-11/7"
+
+[[votes]]
+name = "A/RES/ES-11/7 (important)"
+body = "GA"
+date = "2025-02-24"
+like = "A/RES/ES-11/7"
+important = true
+
+[[votes]]
+name = "S/RES/2774 (US text)"
+body = "SC"
+date = "{sc_date}"
+like = "S/RES/2774"
+polarity = "reverse"
+  [[votes.amendments]]
+  name = "European amendment"
+  like = "A/RES/ES-11/7"
+
+[sweep]
+design = "grid"
+replicates = 40
+block_size = 100
+position_noise = 0.05
+
+[[sweep.parameters]]
+name = "shocks[0].fraction"
+values = [0.3, 0.9]
+
+[[sweep.parameters]]
+name = "shocks[0].date"
+values = [2025-01-06, 2025-02-03]
+
+[[sweep.parameters]]
+name = "parameters.stubbornness_by_group.eu"
+values = [0.3, 0.7]
+
+[sweep.baseline]
+drop_shocks = [0]
+"""
 
 
 @pytest.fixture(scope="session")
 def data() -> UNData:
     return load_data()
+
+
+@pytest.fixture(scope="session")
+def sweep_template() -> str:
+    """The small sweep's scenario text, to vary; `{sc_date}` is the SC vote's date."""
+    return SMALL_SWEEP
+
+
+@pytest.fixture(scope="session")
+def small_sweep_scenario(tmp_path_factory, data) -> Scenario:
+    path = tmp_path_factory.mktemp("small_sweep") / "sweep.toml"
+    path.write_text(SMALL_SWEEP.format(sc_date="2025-02-24"))
+    return load_scenario(path, data.members)
+
+
+@pytest.fixture(scope="session")
+def small_sweep(small_sweep_scenario, data) -> SweepResult:
+    """The small sweep, one worker, in process: the reference every other run must equal and
+    the directory the report tests read. Treat it as read-only."""
+    out = Path(small_sweep_scenario.path).parent / "serial"
+    return run_sweep(small_sweep_scenario, data, out, progress=False)

@@ -143,3 +143,17 @@ def test_choosing_a_state_shows_its_blocs_and_ties(page):
     card = page.locator(".v-card", has_text="Russian Federation (RUS)")
     card.get_by_text("CSTO").wait_for()
     assert "Listens most to" in card.inner_text()
+
+
+def test_the_least_stubborn_world_still_votes(page):
+    """The Stubbornness slider stops above 0 (anchors divide by it): at its minimum the story
+    runs and the tally is counted."""
+    slider = page.get_by_role("slider").nth(1)
+    slider.focus()
+    slider.press("Home")
+    assert float(slider.get_attribute("aria-valuenow")) > 0
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_text("stubbornness 0.05").wait_for()
+    _step(page, 6)
+    page.get_by_text("Week 6").wait_for()
+    assert [line for line in _tally(page).splitlines() if " yes, " in line]

@@ -8,10 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import networkx as nx
 import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.network import build_network
+from sim.parameters import load_parameters
+from sim.scenario import DEFAULT_CALIBRATION
 
 BLOCSIM = str(Path(sys.executable).with_name("blocsim"))  # the console script of this venv
 
@@ -67,6 +71,12 @@ def test_data_check_reports_what_the_directory_holds(capsys):
         (["data", "affinity", "USA", "XXX"], "field 'ISO3': unknown ISO3 code 'XXX'"),
         (["data", "tally", "ES-11/7", "--data-dir", "/nonexistent"], "data directory not found"),
         (["data", "tally", "ES-11/7", "--votes", "/nonexistent.csv"], "file not found"),
+        (["calibrate", "--data-until", "1990-01-01", "--out", "/nonexistent/c.toml"], "no roll"),
+        (["report", "README.md"], "README.md: not a run directory (no manifest.json)"),
+        (
+            ["network", "export", "--out", "/nonexistent/ties.graphml"],
+            "field '--out': directory /nonexistent does not exist",
+        ),
     ],
 )
 def test_errors_are_one_line_with_status_2(capsys, argv, expected):
@@ -109,6 +119,50 @@ def test_network_info_and_export(capsys, tmp_path):
     assert {"source", "target", "weight", "alliance", "affinity", "patron"} <= set(edges.columns)
     status, _, err = run(capsys, "network", "export", "--format", "csv", "--out", str(csv))
     assert status == 2 and "already exists" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ties.csv", "ties.graphml"]
+
+
+def test_network_data_until_includes_that_day(capsys, tmp_path, data):
+    # ES-11/7 is dated 2025-02-24: "up to and including" it is "strictly before" the 25th
+    csv = tmp_path / "ties.csv"
+    argv = ["network", "export", "--format", "csv", "--data-until", "2025-02-24", "--out", str(csv)]
+    assert run(capsys, *argv)[0] == 0
+    ties = load_parameters(DEFAULT_CALIBRATION).ties
+    graph = build_network(data.members, data.roll_calls(), "2025-02-25", ties)
+    expected = nx.to_pandas_edgelist(graph, source="source", target="target")
+    exported = pd.read_csv(csv)
+    assert len(exported) == len(expected)
+    assert exported["weight"].sum() == pytest.approx(expected["weight"].sum())
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "scenarios/status_quo.toml", "--seed", "-1"], "must be 0 or more, not -1"),
+        (["sweep", "scenarios/us_realignment_sweep.toml", "--seed", "-3"], "must be 0 or more"),
+        (["run", "scenarios/status_quo.toml", "--seed", "one"], "'one' is not a whole number"),
+        (
+            [
+                "predict",
+                "--date",
+                "2025-02-24",
+                "--tally",
+                "93-18-65",
+                "--out",
+                "p.csv",
+                "--seed",
+                "1",
+            ],
+            "unrecognized arguments: --seed 1",
+        ),
+        (["app", "--votes", "mine.csv"], "unrecognized arguments: --votes"),
+    ],
+)
+def test_options_argparse_refuses_exit_with_status_2(capsys, argv, expected):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert expected in capsys.readouterr().err
 
 
 def test_run_prints_each_vote_and_its_outcome(capsys, tmp_path):

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.agenda import path_positions, vote_step
 from sim.errors import BlocsimError
 from sim.model import BlocModel
 from sim.run import run_scenario
-from sim.scenario import load_scenario
+from sim.scenario import load_scenario, scenario_shocks
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +76,17 @@ def test_the_us_turn_moves_the_us_and_its_followers(model, scenario, data):
     assert moved[index["USA"]] > 0  # toward Moscow
     assert moved[index["ISR"]] > 0 and moved[index["PLW"]] > 0  # the US's clients follow
     assert abs(moved[index["RUS"]]) < moved[index["USA"]]
+
+
+def test_the_path_texts_are_fitted_on_is_the_model_s_own_path(model, scenario, data):
+    """`path_positions` (the run that fits cut-points and predicts) steps as the Mesa model:
+    step 0 is World.start, shocks act before their week's update, votes read whole weeks."""
+    days = [held.date for held in model.held]
+    path = path_positions(model.world, scenario_shocks(scenario, data.members), days)
+    for day in days:
+        step = vote_step(day, model.world.start, model.world.parameters.step_days)
+        np.testing.assert_allclose(path[day], model.trajectory[step], atol=1e-12)
+    assert not np.allclose(path[days[-1]], model.trajectory[0])  # the US turn moved them
 
 
 def test_votes_are_held_with_amendments_first_and_chamber_rules(model):

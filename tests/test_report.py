@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -113,109 +113,81 @@ def test_network_marks_each_member_by_its_vote(run_dir, run_report):
 
 
 # --- sweeps ----------------------------------------------------------------------------------
-# A FIXTURE OF THE SWEEP-DIRECTORY CONTRACT (column names fixed with `blocsim sweep`), made up
-# so that the answer is known: adoption depends on `stubbornness` and `fraction`, not `noise`.
+# The report reads a real sweep directory (`small_sweep` in conftest.py), copied so that the
+# report written into it leaves the shared one untouched.
 
 
 @pytest.fixture(scope="module")
-def sweep_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("sweep") / "toy-sweep"
-    folder.mkdir()
-    grid = [(f, s, n) for f in (0.2, 0.6, 1.0) for s in (0.2, 0.5, 0.8) for n in (0.0, 0.1)]
-    points = pd.DataFrame(grid, columns=["shocks[0].fraction", "parameters.stubbornness", "noise"])
-    points.insert(0, "point", range(len(points)))
-    rng = np.random.default_rng(0)
-    runs, trajectory = [], []
-    for point, fraction, stubbornness, _ in points.itertuples(index=False):
-        chance = np.clip(1.2 - fraction - stubbornness / 2, 0, 1)
-        for replicate in range(20):
-            adopted = bool(rng.random() < chance)
-            yes = 80 + int(20 * chance) if adopted else 60
-            runs.append(
-                (
-                    point,
-                    replicate,
-                    "A/RES/ES-11/7",
-                    "A/RES/ES-11/7",
-                    "text",
-                    yes,
-                    50,
-                    43,
-                    20,
-                    adopted,
-                )
-            )
-        for step in range(10):
-            date = f"2025-01-{step + 1:02d}"
-            yes = 93 - 3 * fraction * step
-            trajectory.append((point, "A/RES/ES-11/7", step, date, yes - 5, yes, yes + 5, 18, 65))
-    columns = [
-        "point",
-        "replicate",
-        "vote",
-        "name",
-        "on",
-        "yes",
-        "no",
-        "abstain",
-        "not_voting",
-        "adopted",
-    ]
-    pd.DataFrame(runs, columns=columns).to_parquet(folder / "runs.parquet")
-    track = [
-        "point",
-        "vote",
-        "step",
-        "date",
-        "yes_q10",
-        "yes_q50",
-        "yes_q90",
-        "no_q50",
-        "abstain_q50",
-    ]
-    frame = pd.DataFrame(trajectory, columns=track)
-    frame.to_parquet(folder / "trajectory.parquet")
-    frame.assign(yes_q10=88.0, yes_q50=93.0, yes_q90=98.0).to_parquet(
-        folder / "baseline_trajectory.parquet"
-    )
-    points.to_csv(folder / "points.csv", index=False)
-    flips = pd.DataFrame(
-        {
-            "iso3": [f"S{i:02d}" for i in range(30)],
-            "name": [f"State {i}" for i in range(30)],
-            "p_flip": np.linspace(0.9, 0.05, 30),
-        }
-    )
-    flips.to_csv(folder / "flips.csv", index=False)
-    (folder / "manifest.json").write_text(
-        json.dumps({"kind": "sweep", "scenario": {"name": "toy"}})
-    )
-    (folder / "scenario.toml").write_text('name = "toy"\ndescription = "A made-up sweep."\n')
-    return folder
+def sweep_dir(small_sweep, tmp_path_factory):
+    copy = tmp_path_factory.mktemp("sweep") / small_sweep.directory.name
+    shutil.copytree(small_sweep.directory, copy)
+    return copy
 
 
-def test_sweep_report_has_fan_heatmap_and_flips(sweep_dir):
-    report = write_report(sweep_dir)
+@pytest.fixture(scope="module")
+def sweep_report(sweep_dir):
+    return write_report(sweep_dir)
+
+
+def test_sweep_report_has_fan_heatmap_and_flips(sweep_report):
     for name in ("tallies", "trajectory", "adoption_heatmap", "flips"):
-        assert (report / f"{name}.png").is_file() and (report / f"{name}.svg").is_file()
-    assert (report / "parameter_influence.tex").is_file()
-    cells = pd.read_csv(report / "adoption_heatmap.csv")
-    assert {"shocks[0].fraction", "parameters.stubbornness"} <= set(cells.columns)
-    assert "noise" not in cells.columns
-    figure = figures.adoption_heatmap(cells, "shocks[0].fraction", "parameters.stubbornness", "s")
+        assert (sweep_report / f"{name}.png").is_file() and (sweep_report / f"{name}.svg").is_file()
+    assert (sweep_report / "parameter_influence.tex").is_file()
+    influence = pd.read_csv(sweep_report / "parameter_influence.csv")
+    x, y = influence["parameter"].iloc[:2]
+    cells = pd.read_csv(sweep_report / "adoption_heatmap.csv")
+    assert {"vote", x, y, "p_adopted", "mean_yes"} == set(cells.columns)
+    question = cells[cells["vote"] == cells["vote"].iloc[0]]
+    figure = figures.adoption_heatmap(question, x, y, "s")
     shown = np.asarray(figure.axes[0].images[0].get_array())
-    expected = cells.pivot(
-        index="parameters.stubbornness", columns="shocks[0].fraction", values="p_adopted"
+    np.testing.assert_allclose(
+        shown, question.pivot(index=y, columns=x, values="p_adopted").to_numpy()
     )
-    np.testing.assert_allclose(shown, expected.to_numpy())
-    flips = pd.read_csv(report / "flips.csv")
+    flips = pd.read_csv(sweep_report / "flips.csv")
     assert len(flips) == 20 and flips["p_flip"].is_monotonic_decreasing
+    assert set(flips["vote"]) == {"A/RES/ES-11/7"}  # the sweep's question
     bars = _bars(figures.flips_figure(flips, "s"), "flips")
     assert [bar.get_width() for bar in bars] == pytest.approx(flips["p_flip"].tolist())
 
 
-def test_the_influential_parameters_rank_first(sweep_dir):
+def test_sweep_tallies_take_each_chamber_and_rule_from_the_runs(sweep_dir, sweep_report):
+    """The median tallies' thresholds: half (or, for an important question, two thirds) of
+    those present and voting in the Assembly, nine in the Council, as the runs table says."""
+    table = pd.read_csv(sweep_report / "tallies.csv")
     runs = pd.read_parquet(sweep_dir / "runs.parquet")
-    adoption = runs.groupby(["point", "vote"])["adopted"].mean().rename("p_adopted").reset_index()
-    ranking = parameter_influence(adoption, pd.read_csv(sweep_dir / "points.csv"))
-    assert list(ranking.index[:2]) == ["shocks[0].fraction", "parameters.stubbornness"]
+    expected = runs.drop_duplicates("name").set_index("name")
+    assert table.set_index("name")["body"].to_dict() == expected["body"].to_dict()
+    voting = table["yes"] + table["no"]
+    want = np.where(
+        table["body"] == "SC", 9, np.where(table["important"], voting * 2 / 3, voting / 2)
+    )
+    assert table["threshold"].tolist() == pytest.approx(want.tolist())
+    assert table["important"].any() and (table["body"] == "SC").any()
+    figure = figures.tally_figure(table, "source")
+    for kind in ("yes", "no", "abstain", "not_voting"):
+        widths = [bar.get_width() for bar in _bars(figure, f"tally-{kind}")]
+        assert widths == table[kind].tolist(), kind
+    marks = [
+        line.get_xdata()[0]
+        for ax in figure.axes
+        for line in ax.lines
+        if line.get_gid() == "tally-threshold"
+    ]
+    assert marks == pytest.approx(table["threshold"].tolist())
+
+
+def test_the_influential_parameters_rank_first():
+    """Adoption made to depend on `fraction` and `stubbornness`, not on `noise`."""
+    grid = [(f, s, n) for f in (0.2, 0.6, 1.0) for s in (0.2, 0.5, 0.8) for n in (0.0, 0.1)]
+    points = pd.DataFrame(grid, columns=["fraction", "stubbornness", "noise"])
+    points.insert(0, "point", range(len(points)))
+    adoption = pd.DataFrame(
+        {
+            "point": points["point"],
+            "vote": "A/RES/ES-11/7",
+            "p_adopted": np.clip(1.2 - points["fraction"] - points["stubbornness"] / 2, 0, 1),
+        }
+    )
+    ranking = parameter_influence(adoption, points)
+    assert list(ranking.index[:2]) == ["fraction", "stubbornness"]
+    assert ranking["noise"] == pytest.approx(0)

@@ -111,7 +111,28 @@ def test_blocs_expand_to_members_and_tallies_complete_to_the_chamber(data, tmp_p
         (
             "[parameters]\nstubbornness = 1.5\n",
             None,
-            "field 'parameters.stubbornness': stubbornness must be above 0",
+            "field 'parameters.stubbornness': must be above 0 and at most 1",
+        ),
+        (
+            "[parameters]\nstep_days = 0\n",
+            None,
+            "field 'parameters.step_days': must be at least 1",
+        ),
+        (
+            "[parameters.ties]\npatron = -0.5\n",
+            None,
+            "field 'parameters.ties.patron': cannot be negative",
+        ),
+        (
+            "[parameters.stubbornness_by_group]\neu = 0.0\n",
+            None,
+            "field 'parameters.stubbornness_by_group.eu': must be above 0",
+        ),
+        ("seed = -1\n", None, "field 'seed': must be 0 or more, not -1"),
+        (
+            '[[shocks]]\ndate = "2024-12-01"\nkind = "weaken_bloc"\nbloc = "eu"\nfactor = 0.5\n',
+            None,
+            "field 'shocks[0].date': 2024-12-01 is before the scenario starts (2025-01-01",
         ),
         (
             "[parameters.ties]\nfriendship = 1.0\n",

@@ -3,6 +3,7 @@ byte-identical tables whatever the workers or executor, and resuming a killed sw
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -24,6 +25,7 @@ from sim.errors import BlocsimError
 from sim.model import BlocModel
 from sim.scenario import load_scenario
 from sim.sweep import resume_sweep, run_sweep
+from sim.sweep_summary import answer_lines
 from sim.voting import VOTE_CODES, vote_probabilities
 
 BIN = Path(sys.executable).parent
@@ -39,58 +41,6 @@ TABLES = (
     "flips.csv",
 )
 
-SCENARIO = """
-name = "small_sweep"
-data_until = "2025-01-01"
-seed = 7
-historical_shocks = false
-
-[[shocks]]
-date = "2025-01-20"
-kind = "move_toward"
-member = "USA"
-target = "RUS"
-fraction = 0.6
-hold = 0.9
-
-[[votes]]
-name = "A/RES/ES-11/7"
-body = "GA"
-date = "2025-02-24"
-like = "A/RES/ES-11/7"
-
-[[votes]]
-name = "S/RES/2774 (US text)"
-body = "SC"
-date = "{sc_date}"
-like = "S/RES/2774"
-polarity = "reverse"
-  [[votes.amendments]]
-  name = "European amendment"
-  like = "A/RES/ES-11/7"
-
-[sweep]
-design = "grid"
-replicates = 40
-block_size = 100
-position_noise = 0.05
-
-[[sweep.parameters]]
-name = "shocks[0].fraction"
-values = [0.3, 0.9]
-
-[[sweep.parameters]]
-name = "shocks[0].date"
-values = [2025-01-06, 2025-02-03]
-
-[[sweep.parameters]]
-name = "parameters.stubbornness_by_group.eu"
-values = [0.3, 0.7]
-
-[sweep.baseline]
-drop_shocks = [0]
-"""
-
 
 def write(folder: Path, text: str, name: str = "sweep.toml") -> Path:
     path = folder / name
@@ -103,36 +53,36 @@ def folder(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("sweeps")
 
 
-@pytest.fixture(scope="module")
-def scenario(folder, data):
-    return load_scenario(write(folder, SCENARIO.format(sc_date="2025-02-24")), data.members)
-
-
-@pytest.fixture(scope="module")
-def serial(folder, scenario, data):
-    """The small sweep, one worker, in process: the reference every other run must equal."""
-    return run_sweep(scenario, data, folder / "serial", progress=False)
-
-
 def same_tables(first: Path, second: Path) -> None:
     for name in TABLES:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
-def test_sweep_section_errors_name_the_field(folder, data):
+def test_sweep_section_errors_name_the_field(folder, data, sweep_template):
     cases = {
         'design = "grid"\nfoo = 1': "sweep.foo",
         'design = "sobol"\npoints = 12': "sweep.points",
         'design = "magic"': "sweep.design",
     }
-    base = SCENARIO.split("[sweep]")[0].format(sc_date="2025-02-24")
+    base = sweep_template.split("[sweep]")[0].format(sc_date="2025-02-24")
     for body, field in cases.items():
         text = f'{base}[sweep]\n{body}\n[[sweep.parameters]]\nname = "shocks[0].fraction"\nvalues = [0.1]\n'
         scenario = load_scenario(write(folder, text, "bad.toml"), data.members)
         with pytest.raises(BlocsimError) as caught:
             read_sweep(scenario, data.members)
         assert caught.value.field == field and "\n" not in str(caught.value)
-    bad_name = SCENARIO.replace("shocks[0].fraction", "shocks[3].fraction")
+    varied = {  # a stubbornness of 0 would divide by zero; texts are fitted once
+        'name = "parameters.stubbornness"\nvalues = [0.0, 0.5]': "sweep.parameters[0].values",
+        'name = "parameters.stubbornness"\nrange = [0.0, 0.5]\nsteps = 3': "sweep.parameters[0].range",
+        'name = "parameters.discrimination"\nvalues = [1.0, 2.0]': "sweep.parameters[0].name",
+    }
+    for entry, field in varied.items():
+        text = f"{base}[sweep]\n[[sweep.parameters]]\n{entry}\n"
+        scenario = load_scenario(write(folder, text, "bad.toml"), data.members)
+        with pytest.raises(BlocsimError) as caught:
+            read_sweep(scenario, data.members)
+        assert caught.value.field == field and "\n" not in str(caught.value)
+    bad_name = sweep_template.replace("shocks[0].fraction", "shocks[3].fraction")
     scenario = load_scenario(
         write(folder, bad_name.format(sc_date="2025-02-24"), "bad.toml"), data.members
     )
@@ -141,8 +91,10 @@ def test_sweep_section_errors_name_the_field(folder, data):
     assert caught.value.field == "sweep.parameters[0].name"
 
 
-def test_cli_without_a_sweep_section_is_a_one_line_error(folder):
-    path = write(folder, SCENARIO.split("[sweep]")[0].format(sc_date="2025-02-24"), "plain.toml")
+def test_cli_without_a_sweep_section_is_a_one_line_error(folder, sweep_template):
+    path = write(
+        folder, sweep_template.split("[sweep]")[0].format(sc_date="2025-02-24"), "plain.toml"
+    )
     done = subprocess.run(
         [BIN / "blocsim", "sweep", str(path), "--out", str(folder / "never")],
         capture_output=True,
@@ -152,8 +104,52 @@ def test_cli_without_a_sweep_section_is_a_one_line_error(folder):
     assert done.stderr.strip().count("\n") == 0 and "sweep" in done.stderr
 
 
-def test_blocks_are_whole_points_fixed_by_the_design(scenario, data):
-    spec = read_sweep(scenario, data.members)
+def test_negative_seeds_and_no_runs_are_field_errors(
+    folder, data, sweep_template, small_sweep_scenario
+):
+    text = sweep_template.format(sc_date="2025-02-24").replace(
+        "position_noise = 0.05", "position_noise = 0.05\nseed = -3"
+    )
+    scenario = load_scenario(write(folder, text, "bad.toml"), data.members)
+    with pytest.raises(BlocsimError) as caught:
+        read_sweep(scenario, data.members)
+    assert caught.value.field == "sweep.seed"
+    spec = read_sweep(small_sweep_scenario, data.members)
+    for runs in (0, -5):
+        with pytest.raises(BlocsimError) as caught:
+            plan_sweep(spec, runs=runs)
+        assert caught.value.field == "--runs"
+    with pytest.raises(BlocsimError) as caught:
+        plan_sweep(spec, seed=-1)
+    assert caught.value.field == "--seed"
+
+
+def test_cli_rejects_zero_runs_and_leaves_no_directory(folder, sweep_template):
+    path = write(folder, sweep_template.format(sc_date="2025-02-24"), "zero.toml")
+    out = folder / "zero-runs"
+    done = subprocess.run(
+        [BIN / "blocsim", "sweep", str(path), "--runs", "0", "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "--runs" in done.stderr
+    assert not out.exists()
+
+
+def test_a_sweep_that_cannot_start_leaves_no_directory(folder, small_sweep_scenario, data):
+    out = folder / "never-started"
+    with pytest.raises(BlocsimError) as caught:
+        run_sweep(small_sweep_scenario, data, out, workers=0, progress=False)
+    assert caught.value.field == "--workers"
+    with pytest.raises(BlocsimError) as caught:
+        run_sweep(small_sweep_scenario, data, out, executor="dask", address="", progress=False)
+    assert caught.value.field in ("--address", "--executor")
+    assert not out.exists()
+
+
+def test_blocks_are_whole_points_fixed_by_the_design(small_sweep_scenario, data):
+    spec = read_sweep(small_sweep_scenario, data.members)
     plan = plan_sweep(spec)
     assert len(plan.points) == 8 and plan.runs == 320
     # points sharing a shock date (a block-wide field) are grouped; two points per block
@@ -168,9 +164,9 @@ def test_blocks_are_whole_points_fixed_by_the_design(scenario, data):
     assert plan_sweep(spec).fingerprint() == plan.fingerprint()
 
 
-def test_per_run_stubbornness_is_the_parameters_rule(scenario, data):
-    plan = plan_sweep(read_sweep(scenario, data.members))
-    _, tasks = sweep_setup(scenario, data, plan)
+def test_per_run_stubbornness_is_the_parameters_rule(small_sweep_scenario, data):
+    plan = plan_sweep(read_sweep(small_sweep_scenario, data.members))
+    _, tasks = sweep_setup(small_sweep_scenario, data, plan)
     task = tasks.task(plan.blocks[1])
     for row, point in enumerate(task.block.points):
         values = {
@@ -178,13 +174,15 @@ def test_per_run_stubbornness_is_the_parameters_rule(scenario, data):
                 point, "parameters.stubbornness_by_group.eu"
             ]
         }
-        expected = scenario.parameters.with_values(values).member_stubbornness(data.members)
+        expected = small_sweep_scenario.parameters.with_values(values).member_stubbornness(
+            data.members
+        )
         np.testing.assert_array_equal(task.stubbornness[row], expected)
 
 
-def test_expected_counts_are_the_voting_probabilities(scenario, data):
-    plan = plan_sweep(read_sweep(scenario, data.members))
-    setup, _ = sweep_setup(scenario, data, plan)
+def test_expected_counts_are_the_voting_probabilities(small_sweep_scenario, data):
+    plan = plan_sweep(read_sweep(small_sweep_scenario, data.members))
+    setup, _ = sweep_setup(small_sweep_scenario, data, plan)
     positions = setup.positions[None, :] + np.linspace(-0.3, 0.3, 5)[:, None]  # (5, N)
     for slot in setup.slots:
         seated = positions[:, slot.columns]
@@ -194,9 +192,9 @@ def test_expected_counts_are_the_voting_probabilities(scenario, data):
         np.testing.assert_allclose(got, want, atol=2e-3)
 
 
-def test_a_block_of_one_run_is_the_mesa_model(folder, data):
+def test_a_block_of_one_run_is_the_mesa_model(folder, data, sweep_template):
     """R = 1 in float64: the same positions (expected counts) and the very same votes."""
-    text = SCENARIO.format(sc_date="2025-03-10").replace("position_noise = 0.05", "")
+    text = sweep_template.format(sc_date="2025-03-10").replace("position_noise = 0.05", "")
     text = text.replace("values = [0.3, 0.9]", "values = [0.6]")
     text = text.replace("values = [2025-01-06, 2025-02-03]", "values = [2025-01-20]")
     text = text.replace("parameters.stubbornness_by_group.eu", "shocks[0].hold")
@@ -223,8 +221,8 @@ def test_a_block_of_one_run_is_the_mesa_model(folder, data):
         np.testing.assert_allclose(arrays["trajectory"][0, t, slot.step, 1], expected[0], rtol=1e-5)
 
 
-def test_sweep_directory_holds_the_contract(serial, data):
-    directory = serial.directory
+def test_sweep_directory_holds_the_contract(small_sweep, data):
+    directory = small_sweep.directory
     manifest = json.loads((directory / "manifest.json").read_text())
     assert manifest["kind"] == "sweep" and manifest["status"] == "complete"
     assert manifest["runs"] == 320 and len(manifest["points"]) == 8
@@ -240,19 +238,32 @@ def test_sweep_directory_holds_the_contract(serial, data):
         "vote",
         "name",
         "on",
+        "body",
+        "important",
         "yes",
         "no",
         "abstain",
         "not_voting",
         "adopted",
     ]
-    assert len(runs) == 320 * 3  # the GA text, the SC amendment, the SC text
+    assert len(runs) == 320 * 4  # two GA texts, the SC amendment, the SC text
+    seats = {"A/RES/ES-11/7": 193, "A/RES/ES-11/7 (important)": 193, "S/RES/2774 (US text)": 15}
     assert (
-        runs[["yes", "no", "abstain", "not_voting"]].sum(axis=1)
-        == runs["vote"].map({"A/RES/ES-11/7": 193, "S/RES/2774 (US text)": 15})
+        runs[["yes", "no", "abstain", "not_voting"]].sum(axis=1) == runs["vote"].map(seats)
+    ).all()
+    rules = runs.drop_duplicates("name").set_index("name")[["body", "important"]]
+    assert rules.to_dict("index") == {
+        "A/RES/ES-11/7": {"body": "GA", "important": False},
+        "A/RES/ES-11/7 (important)": {"body": "GA", "important": True},
+        "European amendment": {"body": "SC", "important": False},
+        "S/RES/2774 (US text)": {"body": "SC", "important": False},
+    }
+    important = runs[runs["vote"] == "A/RES/ES-11/7 (important)"]
+    assert (
+        important["adopted"] == (3 * important["yes"] >= 2 * (important["yes"] + important["no"]))
     ).all()
     members = pd.read_parquet(directory / "members.parquet")
-    assert len(members) == 8 * (193 + 15)
+    assert len(members) == 8 * (193 + 193 + 15)
     np.testing.assert_allclose(members[["p_Y", "p_A", "p_N", "p_X"]].sum(axis=1), 1.0)
     trajectory = pd.read_parquet(directory / "trajectory.parquet")
     assert {"point", "vote", "step", "date", "yes_q10", "yes_q50", "yes_q90"} <= set(trajectory)
@@ -263,31 +274,79 @@ def test_sweep_directory_holds_the_contract(serial, data):
     question = flips[flips["vote"] == "A/RES/ES-11/7"]
     assert question["rank"].iloc[0] == 1 and question["iso3"].iloc[0] == "USA"
     assert question["p_flip"].is_monotonic_decreasing
-    assert any("flip first" in line for line in serial.answer)
+    assert any("flip first" in line for line in small_sweep.answer)
 
 
-def test_two_workers_give_byte_identical_tables(folder, scenario, data, serial):
-    pooled = run_sweep(scenario, data, folder / "pooled", workers=2, progress=False)
-    same_tables(serial.directory, pooled.directory)
+def test_the_answer_states_the_rule_of_the_question(small_sweep, small_sweep_scenario, data):
+    """The printed answer names what "not adopted" means for the text asked about."""
+    plan = small_sweep.plan
+    setup, _ = sweep_setup(small_sweep_scenario, data, plan)
+    summary = pd.read_csv(small_sweep.directory / "summary.csv", keep_default_na=False)
+    words = {
+        "A/RES/ES-11/7": "Yes <= No",
+        "A/RES/ES-11/7 (important)": "two thirds",
+        "S/RES/2774 (US text)": "fewer than 9 Yes",
+    }
+    for question, rule in words.items():
+        asked = dataclasses.replace(plan, spec=dataclasses.replace(plan.spec, question=question))
+        line = answer_lines(asked, setup, summary, None)[0]
+        assert line.startswith(question) and rule in line
+        assert ("2022-23 level" in line) == (question != "S/RES/2774 (US text)")
 
 
-def test_blocks_in_reverse_order_then_resume_give_the_same_tables(folder, scenario, data, serial):
+def test_resume_errors_name_the_file_or_field(folder, small_sweep, data):
+    directory = folder / "cut-short"
+    directory.mkdir()
+    (directory / "scenario.toml").write_bytes(
+        (small_sweep.directory / "scenario.toml").read_bytes()
+    )
+    manifest = json.loads((small_sweep.directory / "manifest.json").read_text())
+    del manifest["data"]
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BlocsimError) as caught:
+        resume_sweep(directory, data, progress=False)
+    assert caught.value.field == "data" and caught.value.file == directory / "manifest.json"
+    del manifest["scenario"]["sha256"]
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BlocsimError) as caught:
+        resume_sweep(directory, data, progress=False)
+    assert caught.value.field == "scenario.sha256"
+    (directory / "scenario.toml").unlink()
+    with pytest.raises(BlocsimError) as caught:
+        resume_sweep(directory, data, progress=False)
+    assert caught.value.file == directory / "scenario.toml"
+    done = subprocess.run(
+        [BIN / "blocsim", "sweep", "--resume", str(directory), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr
+
+
+def test_two_workers_give_byte_identical_tables(folder, small_sweep_scenario, data, small_sweep):
+    pooled = run_sweep(small_sweep_scenario, data, folder / "pooled", workers=2, progress=False)
+    same_tables(small_sweep.directory, pooled.directory)
+
+
+def test_blocks_in_reverse_order_then_resume_give_the_same_tables(
+    folder, small_sweep_scenario, data, small_sweep
+):
     """Any order of completion: write half the blocks backwards by hand, resume the rest."""
     directory = folder / "backwards"
     (directory / "blocks").mkdir(parents=True)
     for name in ("manifest.json", "scenario.toml"):
-        (directory / name).write_bytes((serial.directory / name).read_bytes())
-    plan = serial.plan
-    setup, tasks = sweep_setup(scenario, data, plan)
+        (directory / name).write_bytes((small_sweep.directory / name).read_bytes())
+    plan = small_sweep.plan
+    setup, tasks = sweep_setup(small_sweep_scenario, data, plan)
     for block in reversed(plan.blocks[2:]):
         write_block(directory, *simulate_block(setup, tasks.task(block)))
     resumed = resume_sweep(directory, data, progress=False)
     assert resumed.blocks_run == 2
-    same_tables(serial.directory, directory)
+    same_tables(small_sweep.directory, directory)
 
 
-def test_killed_sweep_resumes_to_the_same_tables(folder, data):
-    path = write(folder, SCENARIO.format(sc_date="2026-02-24"), "long.toml")
+def test_killed_sweep_resumes_to_the_same_tables(folder, data, sweep_template):
+    path = write(folder, sweep_template.format(sc_date="2026-02-24"), "long.toml")
     command = [BIN / "blocsim", "sweep", str(path), "--runs", "8000", "--quiet"]
     killed = folder / "killed"
     process = subprocess.Popen([*command, "--out", str(killed)], stdout=subprocess.DEVNULL)
@@ -317,7 +376,7 @@ def completed_blocks_safe(directory: Path) -> set[int]:
     return completed_blocks(directory) if (directory / "blocks").is_dir() else set()
 
 
-def test_dask_cluster_gives_the_same_tables(folder, scenario, data, serial):
+def test_dask_cluster_gives_the_same_tables(folder, small_sweep_scenario, data, small_sweep):
     """A real scheduler and two workers on 127.0.0.1, as a user's cluster would be."""
     cluster = folder / "cluster"
     cluster.mkdir()
@@ -363,12 +422,17 @@ def test_dask_cluster_gives_the_same_tables(folder, scenario, data, serial):
         with Client(address, timeout="20s") as client:
             client.wait_for_workers(2, timeout=30)
         distributed = run_sweep(
-            scenario, data, folder / "dask", executor="dask", address=address, progress=False
+            small_sweep_scenario,
+            data,
+            folder / "dask",
+            executor="dask",
+            address=address,
+            progress=False,
         )
         assert (
             "dask" in json.loads((distributed.directory / "manifest.json").read_text())["executor"]
         )
-        same_tables(serial.directory, distributed.directory)
+        same_tables(small_sweep.directory, distributed.directory)
     finally:
         for worker in workers:
             worker.terminate()

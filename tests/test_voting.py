@@ -26,7 +26,9 @@ from sim.voting import (
     ga_outcome,
     sc_adopted,
     sc_outcome,
+    sc_outcome_from_tally,
     tally_of,
+    vote_indices,
     vote_probabilities,
     vote_resolution,
 )
@@ -233,6 +235,27 @@ def test_eight_yes_fail_in_the_council():
     votes = council_votes(**dict.fromkeys(("DZA", "PAK", "SOM", "GUY", "PAN", "SLE", "KOR"), "A"))
     assert sc_adopted(votes, P5) == (False, [])
     assert sc_outcome(votes, P5).reason == "8 yes < 9 required"
+
+
+@pytest.mark.parametrize(
+    ("tally", "adopted", "reason"),
+    [
+        (S_RES_2774, True, "10 yes, no vote against"),
+        (Tally(8, 0, 7, 0), False, "8 yes < 9 required"),
+        (Tally(12, 2, 1, 0), True, "adopted as recorded; who voted no needs per-country votes"),
+    ],
+)
+def test_a_council_tally_alone_decides_only_without_votes_against(tally, adopted, reason):
+    outcome = sc_outcome_from_tally(tally)
+    assert (outcome.adopted, outcome.reason) == (adopted, reason)
+    assert outcome.rule == sc_outcome(council_votes(), P5).rule
+
+
+def test_vote_letters_become_vote_code_indices():
+    assert vote_indices(["Y", "A", "N", "X"]).tolist() == [YES, ABSTAIN, NO, NOT_VOTING]
+    assert [VOTE_CODES[i] for i in vote_indices("XNY")] == ["X", "N", "Y"]
+    with pytest.raises(ValueError, match="not Q"):
+        vote_indices(["Y", "Q"])
 
 
 def test_the_vectorised_council_rule_agrees_with_the_mapping_rule():
