@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.results import partial_path
+from sim.files import partial_path
 
 BLOCKS = "blocks"  # the folder of block files inside a sweep directory
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -43,8 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line, like every other error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="blocsim",
         description="Agent-based simulation of UN voting blocs, calibrated on the General "
         "Assembly vote of 24 Feb 2025 on A/RES/ES-11/7 (93-18-65).",
@@ -170,13 +178,20 @@ def _add_sweep_command(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument(
         "scenario", nargs="?", metavar="SCENARIO", help="a scenario file with a [sweep] section"
     )
-    sweep.add_argument("--runs", type=int, metavar="N", help="total runs (replicates = N / points)")
+    sweep.add_argument(
+        "--runs",
+        type=int,
+        metavar="N",
+        help="total runs: each design point gets ceil(N / points) replicates "
+        "(default: the file's replicates per point)",
+    )
     sweep.add_argument(
         "--workers",
         type=int,
         default=1,
         metavar="N",
-        help="worker processes (ignored with --executor dask: the workers are the cluster's)",
+        help="worker processes for the local executor (default 1: in this process; "
+        "ignored with --executor dask, where the cluster's workers run the blocks)",
     )
     sweep.add_argument(
         "--seed", type=_seed, help="root seed (default: the [sweep] or scenario seed)"
@@ -189,7 +204,12 @@ def _add_sweep_command(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument(
         "--resume", metavar="DIR", help="finish an interrupted sweep: run only its missing blocks"
     )
-    sweep.add_argument("--executor", choices=("local", "dask"), default="local")
+    sweep.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local processes (default) or an existing dask.distributed cluster",
+    )
     sweep.add_argument(
         "--address",
         metavar="tcp://HOST:PORT",
@@ -248,7 +268,9 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         commands,
         "predict",
         _predict,
-        "predict each member's vote on a text from its date and tally (one row per member)",
+        "predict each member's vote on a text from its date and tally (one row per member); "
+        "the votes are the most likely joint assignment that adds up to the tally exactly, so a "
+        "member's vote can differ from its single most probable one (the p_ columns)",
     )
     predict.add_argument("--date", required=True, metavar="DATE", help="the day of the vote")
     predict.add_argument(
@@ -400,7 +422,12 @@ def _add_network_commands(commands: argparse._SubParsersAction) -> None:
     export = _command(
         sub, "export", _network_export, "write the network as GraphML or a CSV edge list"
     )
-    export.add_argument("--format", choices=("graphml", "csv"), default="graphml")
+    export.add_argument(
+        "--format",
+        choices=("graphml", "csv"),
+        default="graphml",
+        help="GraphML with every attribute (default) or a CSV edge list",
+    )
     export.add_argument(
         "--out", metavar="FILE", required=True, help="the file to write (never overwritten)"
     )
@@ -469,7 +496,8 @@ def _network_info(args: argparse.Namespace) -> None:
         f"{scalars['nodes']} members, {scalars['edges']} ties, density {scalars['density']:.3f}, "
         f"modularity {scalars['modularity']:.3f}"
     )
-    print("ties by type: " + ", ".join(f"{k} {v}" for k, v in summary["ties_by_type"].items()))
+    kinds = ", ".join(f"{k} {v}" for k, v in summary["ties_by_type"].items())
+    print(f"ties by type (a tie can be of several types): {kinds}")
     print("\ncommunities (greedy modularity):")
     emit(communities, "table")
     print("\nmost central (weighted PageRank: most listened to):")
@@ -596,13 +624,12 @@ def _data_blocs(args: argparse.Namespace) -> None:
 
 
 def _data_affinity(args: argparse.Namespace) -> None:
+    since = _date(args.since, "--since") if args.since else None
     data = _load(args)
     try:
-        result = affinity(data, args.first.upper(), args.second.upper(), since=args.since)
-    except KeyError as error:
+        result = affinity(data, args.first.upper(), args.second.upper(), since=since)
+    except (KeyError, ValueError) as error:
         raise BlocsimError(error.args[0], field="ISO3") from None
-    except ValueError:
-        raise BlocsimError(f"unreadable date '{args.since}'", field="--since") from None
     emit(pd.DataFrame([result]), args.format)
 
 

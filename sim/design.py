@@ -304,11 +304,11 @@ def _value(reader, value: object, field: str, kind: type) -> date | float:
 def _check_value(
     reader, field: str, scenario: Scenario, shock: int | None, attribute: str, value: float | date
 ) -> None:
-    if shock is None:
-        if attribute.startswith("stubbornness") and not 0 < value <= 1:
-            raise reader.fail(field, "stubbornness must be above 0 and at most 1")
-        if attribute.startswith("ties.") and value < 0:
-            raise reader.fail(field, "tie weights cannot be negative")
+    if shock is None:  # the parameters' own checks, so a sweep and a scenario agree
+        try:
+            scenario.parameters.with_values({attribute: value})
+        except BlocsimError as error:
+            raise reader.fail(field, error.reason) from None
         return
     if attribute == "date":
         if value < scenario.data_until:

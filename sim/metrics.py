@@ -5,6 +5,8 @@ Plain functions over the loader's long tables; `X` (not voting) is missing every
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
 from sim.data import BLOCS, UN_GROUPS, UNData
@@ -51,7 +53,7 @@ def bloc_splits(data: UNData, symbol: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def affinity(data: UNData, first: str, second: str, since: str | None = None) -> dict:
+def affinity(data: UNData, first: str, second: str, since: date | str | None = None) -> dict:
     """Agreement rate and S-score (Signorino and Ritter) over roll calls both states voted on.
 
     The S-score places Y, A, N at 1, 0.5, 0 and is 1 minus twice the mean distance: 1 for
@@ -60,6 +62,8 @@ def affinity(data: UNData, first: str, second: str, since: str | None = None) ->
     for code in (first, second):
         if code not in data.iso3:
             raise KeyError(f"unknown ISO3 code '{code}'")
+    if first == second:
+        raise ValueError(f"give two different states, not {first} twice")
     votes = data.roll_calls()
     votes = votes[votes["vote"] != "X"]
     if since is not None:

@@ -107,6 +107,8 @@ def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
         raw = tomllib.loads(content.decode("utf-8"))
     except FileNotFoundError:
         raise BlocsimError("scenario file not found", file=path) from None
+    except OSError as error:
+        raise BlocsimError(f"cannot read the scenario file ({error.strerror})", file=path) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise BlocsimError(f"not valid TOML ({error})", file=path) from None
     reader = _Reader(path, frozenset(members["iso3"]), members)

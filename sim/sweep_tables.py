@@ -23,7 +23,8 @@ from sim.batch import SweepSetup
 from sim.block_files import completed_blocks, read_block
 from sim.design import Block, SweepPlan, plain
 from sim.errors import BlocsimError
-from sim.results import partial_path, write_table
+from sim.files import partial_path
+from sim.results import write_table
 from sim.sweep_summary import Tallies, answer_lines, flips_table, member_zeros, summary_table
 from sim.voting import VOTE_CODES
 

@@ -171,3 +171,28 @@ def test_run_prints_each_vote_and_its_outcome(capsys, tmp_path):
     assert "GA A/RES/ES-11/7:" in out and "SC S/RES/2774 (US text):" in out
     assert "SC   amendment: European amendment" in out
     assert f"run directory: {tmp_path / 'r'}" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["data", "affinity", "USA", "USA"], "give two different states, not USA twice"),
+        (["data", "affinity", "USA", "ISR", "--since", "2030-13-01"], "'2030-13-01' is not a date"),
+        (["run", "scenarios"], "scenarios: cannot read the scenario file"),
+    ],
+)
+def test_more_user_errors_are_one_line(capsys, argv, expected):
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and expected in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["frobnicate"], ["run", "--seed", "abc", "scenarios/status_quo.toml"], ["network", "export"]],
+)
+def test_usage_mistakes_are_one_line_with_status_2(capsys, argv):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert err.startswith("blocsim") and err.count("\n") == 1 and "--help" in err

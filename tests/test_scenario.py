@@ -9,8 +9,9 @@ import pytest
 
 from sim.dynamics import MoveToward, WeakenCohesion
 from sim.errors import BlocsimError
+from sim.parameters import load_parameters
 from sim.resolutions import Tally
-from sim.scenario import load_scenario, scenario_shocks
+from sim.scenario import load_historical_shocks, load_scenario, scenario_shocks
 
 SCENARIOS = sorted(Path("scenarios").glob("*.toml"))
 
@@ -159,3 +160,14 @@ def test_bad_scenario_is_one_line_naming_file_and_field(data, tmp_path, extra, r
 def test_missing_scenario_file(data, tmp_path):
     with pytest.raises(BlocsimError, match="scenario file not found"):
         load_scenario(tmp_path / "nowhere.toml", data.members)
+
+
+def test_sweep_scenario_centres_on_the_calibrated_turn(data):
+    """The sweep varies the US turn around the calibrated one: the two files must not drift."""
+    sweep = load_scenario("scenarios/us_realignment_sweep.toml", data.members)
+    calibrated = load_historical_shocks(sweep.calibration, data.members)
+    assert [s.shock for s in sweep.shocks] == [s.shock for s in calibrated]
+    assert sweep.parameters == load_parameters(sweep.calibration)
+    swept = {entry["name"]: entry["values"] for entry in sweep.raw["sweep"]["parameters"]}
+    assert calibrated[0].shock.fraction in swept["shocks[0].fraction"]
+    assert sweep.parameters.stubbornness in swept["parameters.stubbornness"]
