@@ -334,6 +334,7 @@ def StateView(model: BlocModel) -> None:
         solara.Markdown(f"**Listens most to**\n\n{ties}")
 
 
+APP_TITLE = "blocsim classroom: how a US turn spreads through the UN"
 MODEL_PARAMS = {
     "us_turn": Slider(label="US turn", value=0.6, min=0.0, max=1.5, step=0.1),
     "stubbornness": Slider(label="Stubbornness", value=0.5, min=0.05, max=0.95, step=0.05),
@@ -347,8 +348,9 @@ def Page() -> None:
     height, which the network and the tallies overflow."""
     model = solara.use_reactive(solara.use_memo(ClassroomModel, []))
     parameters = solara.use_reactive({})
+    solara.Title(APP_TITLE)  # the browser tab's title
     with solara.AppBar():
-        solara.AppBarTitle("blocsim classroom: how a US turn spreads through the UN")
+        solara.AppBarTitle(APP_TITLE)
     with solara.Sidebar(), solara.Column():
         with solara.Card("Controls"):
             ModelController(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -130,8 +131,24 @@ def app_command(port: int) -> list[str]:
     ]
 
 
+def check_port(port: int) -> None:
+    """Raise a `BlocsimError` (field `--port`) unless `port` is a port number free on HOST:
+    checked by binding it, before the app is announced, so a port in use is one line, not a
+    server that starts and dies."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise BlocsimError(f"port {port} is not a port number (1-65535)", field="--port")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            raise BlocsimError(
+                f"port {port} on {HOST} is in use; choose another with --port", field="--port"
+            ) from None
+
+
 def serve(port: int = DEFAULT_PORT, data_dir: str | None = None) -> int:
     """Start the classroom app in this process; it runs until stopped (Ctrl-C)."""
+    check_port(port)
     try:
         import mesa.visualization  # noqa: F401
         import solara  # noqa: F401

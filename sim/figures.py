@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -42,6 +43,8 @@ BLOC_OUTLINES = {  # bloc flag -> (label, line style); a few large, well-known g
 }
 CORE_SHARE = 0.8  # bloc outlines enclose the 80 % of members nearest the bloc's middle
 LAYOUT_SEED = 20250224
+TIES_IN_LAYOUT = 3  # the network layout pulls each member toward its 3 strongest ties
+TIES_DRAWN = 2  # and draws its 2 strongest (more would grey out the map)
 
 
 def add_source(figure: Figure, source: str) -> None:
@@ -49,16 +52,22 @@ def add_source(figure: Figure, source: str) -> None:
     figure.text(0.01, 0.005, source, fontsize=7, color="#333333", ha="left", va="bottom")
 
 
-def tally_figure(table: pd.DataFrame, source: str) -> Figure:
-    """Each vote's tally as a stacked bar against its adoption threshold, one panel per chamber.
+def tally_figure(table: pd.DataFrame, source: str, caption: str | None = None) -> Figure:
+    """Each vote's tally as a stacked bar against its adoption threshold, one panel per chamber,
+    `caption` (e.g. which design point of a sweep it shows) under them if given.
 
     table: one row per vote (amendments before their text) with label, body, yes, no,
     abstain, not_voting, threshold, verdict.
     """
     bodies = [body for body in ("GA", "SC") if (table["body"] == body).any()]
     heights = [int((table["body"] == body).sum()) + 1 for body in bodies]
-    figure = Figure(figsize=(9, 1.0 + 0.6 * sum(heights)), layout="constrained")
-    figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96), hspace=0.08)
+    caption_lines = textwrap.wrap(caption, 120) if caption else []
+    height = 1.0 + 0.6 * sum(heights) + 0.17 * len(caption_lines)
+    figure = Figure(figsize=(9, height), layout="constrained")
+    caption_top = 0.04 + (0.17 * len(caption_lines) + 0.1 * bool(caption_lines)) / height
+    if caption_lines:  # between the panels and the source line
+        figure.text(0.01, 0.04 + 0.05 / height, "\n".join(caption_lines), fontsize=8.5, va="bottom")
+    figure.get_layout_engine().set(rect=(0, caption_top, 1, 1 - caption_top), hspace=0.08)
     axes = figure.subplots(len(bodies), 1, squeeze=False, height_ratios=heights)[:, 0]
     for ax, body in zip(axes, bodies, strict=True):
         rows = table[table["body"] == body].reset_index(drop=True)
@@ -157,10 +166,11 @@ def trajectory_figure(
     source: str,
     baseline: pd.DataFrame | None = None,
     held: pd.DataFrame | None = None,
+    title: str | None = None,
 ) -> Figure:
-    """Votes over time, one panel per text: a fan (median, 10-90 %) of Yes across seeds
-    against the status quo's when `baseline` is given (sweeps), else expected-count lines
-    (one run).
+    """Votes over time, one panel per text: a fan (median, 10-90 %, the band outlined so that
+    a narrow one still shows) of Yes across seeds against the status quo's when `baseline` is
+    given (sweeps), else expected-count lines (one run); `title` above the legend.
 
     scenario/baseline: long tables with vote, date and either yes/no/abstain (one run) or
     yes_q10/yes_q50/yes_q90/no_q50/abstain_q50 (sweeps). held: vote, date, yes, no, abstain
@@ -169,17 +179,26 @@ def trajectory_figure(
     votes = list(dict.fromkeys(scenario["vote"]))
     columns = min(2, len(votes))
     rows = int(np.ceil(len(votes) / columns))
-    figure = Figure(figsize=(5.2 * columns, 3.3 * rows + 0.6))
+    title_lines = textwrap.wrap(title, int(75 * columns)) if title else []
+    title_height = 0.17 * len(title_lines)  # inches
+    figure = Figure(figsize=(5.2 * columns, 3.3 * rows + 0.6 + title_height))
+    if title_lines:
+        figure.text(0.01, 0.99, "\n".join(title_lines), fontsize=8.5, ha="left", va="top")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     fan = "yes_q50" in scenario.columns
     for ax, vote in zip(axes, votes, strict=False):
         own = scenario[scenario["vote"] == vote]
         dates = pd.to_datetime(own["date"])
         if fan:
-            _fan(ax, dates, own, "scenario", "#1f3b73", "////", "-")
+            fans = [(dates, own, "scenario", "#1f3b73", "////", "-")]
             if baseline is not None and (baseline["vote"] == vote).any():
                 base = baseline[baseline["vote"] == vote]
-                _fan(ax, pd.to_datetime(base["date"]), base, "status quo", "#7f7f7f", "..", "--")
+                fans.append(
+                    (pd.to_datetime(base["date"]), base, "status quo", "#7f7f7f", "..", "--")
+                )
+            for one_fan in fans:
+                _fan(ax, *one_fan)
+            _zoom_on_narrow_bands(ax, fans)
         else:
             for kind in ("yes", "no", "abstain"):
                 style = STYLE[kind]
@@ -223,14 +242,75 @@ def trajectory_figure(
             Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="black", ls="none")
         )
         labels.append("as held (this run)" if not fan else "median as held")
-    figure.legend(handles, labels, loc="upper center", ncol=4, fontsize=8, frameon=False)
-    figure.tight_layout(rect=(0, 0.04, 1, 1 - 0.5 / figure.get_figheight()))
+    below_title = 1 - (title_height + 0.05 * bool(title_lines)) / figure.get_figheight()
+    figure.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, below_title),
+        ncol=4,
+        fontsize=8,
+        frameon=False,
+    )
+    figure.tight_layout(rect=(0, 0.04, 1, below_title - 0.5 / figure.get_figheight()))
     add_source(figure, source)
     return figure
 
 
+# Inset spots tried, in axes fractions (x, y, width, height), for a zoom on narrow bands.
+_INSET_SPOTS = [(0.3, 0.3, 0.66, 0.36), (0.3, 0.05, 0.66, 0.36), (0.3, 0.58, 0.66, 0.36)]
+NARROW_BAND = 0.04  # a band below this share of the axis' height gets a zoomed inset
+
+
+def _zoom_on_narrow_bands(ax: Axes, fans: list[tuple]) -> None:
+    """An inset that zooms on the Yes fans when their 10-90 % bands are too narrow to see at
+    the panel's scale, placed in the first free spot of the panel (none free: no inset)."""
+    low, high = ax.get_ylim()
+    widest = max(float((t["yes_q90"] - t["yes_q10"]).max()) for _, t, *_ in fans)
+    if widest >= NARROW_BAND * (high - low):
+        return
+    to_axes = ax.transData + ax.transAxes.inverted()
+    lines = np.vstack(
+        [
+            to_axes.transform(np.column_stack([mdates.date2num(dates), t[column]]))
+            for dates, t, *_ in fans
+            for column in ("yes_q50", "no_q50")
+            if column in t
+        ]
+    )
+    for x, y, width, height in _INSET_SPOTS:
+        inside = (
+            (lines[:, 0] > x - 0.02)
+            & (lines[:, 0] < x + width + 0.02)
+            & (lines[:, 1] > y - 0.04)
+            & (lines[:, 1] < y + height + 0.04)
+        )
+        if not inside.any():
+            break
+    else:
+        return
+    inset = ax.inset_axes((x, y, width, height))
+    for one_fan in fans:
+        _fan(inset, *one_fan, no=False)
+    bottom = min(float(t["yes_q10"].min()) for _, t, *_ in fans)
+    top = max(float(t["yes_q90"].max()) for _, t, *_ in fans)
+    margin = max(0.5, 0.1 * (top - bottom))
+    inset.set_ylim(bottom - margin, top + margin)
+    inset.tick_params(labelsize=6)
+    inset.set_xticks([])
+    inset.set_title("Yes, zoomed: the 10-90 % bands", fontsize=7, loc="left")
+    ax.indicate_inset_zoom(inset, edgecolor="#555555")
+
+
 def _fan(
-    ax: Axes, dates: Sequence, table: pd.DataFrame, label: str, color: str, hatch: str, line: str
+    ax: Axes,
+    dates: Sequence,
+    table: pd.DataFrame,
+    label: str,
+    color: str,
+    hatch: str,
+    line: str,
+    no: bool = True,
 ) -> None:
     ax.fill_between(
         dates,
@@ -243,6 +323,8 @@ def _fan(
         linewidth=0,
         label=f"Yes, 10-90 % ({label})",
     )
+    for edge in ("yes_q10", "yes_q90"):  # a band a vote or two wide is no wider than the line
+        ax.plot(dates, table[edge], color=color, linestyle=line, linewidth=0.7, alpha=0.9)
     ax.plot(
         dates,
         table["yes_q50"],
@@ -251,7 +333,7 @@ def _fan(
         linewidth=2,
         label=f"Yes, median ({label})",
     )
-    if "no_q50" in table:
+    if no and "no_q50" in table:
         ax.plot(
             dates,
             table["no_q50"],
@@ -266,11 +348,11 @@ def _fan(
 
 
 def network_layout(ties: pd.DataFrame, members: Sequence[str]) -> dict[str, np.ndarray]:
-    """A fixed, seeded spring layout of the members on their three strongest ties each, so the
-    same run always draws the same map."""
+    """A fixed, seeded spring layout of the members on their `TIES_IN_LAYOUT` strongest ties
+    each, so the same run always draws the same map."""
     graph = nx.Graph()
     graph.add_nodes_from(members)
-    strongest = ties.sort_values("weight", ascending=False).groupby("source").head(3)
+    strongest = ties.sort_values("weight", ascending=False).groupby("source").head(TIES_IN_LAYOUT)
     for row in strongest.itertuples():
         weight = row.weight + (
             graph[row.source][row.target]["weight"]
@@ -285,7 +367,8 @@ def network_figure(
     nodes: pd.DataFrame, ties: pd.DataFrame, source: str, title: str, focus: str = "USA"
 ) -> Figure:
     """The influence network on a fixed layout: members marked by their vote, a few blocs
-    outlined, `focus` (the US) and its strongest ties highlighted.
+    outlined, `focus` (the US) and its strongest ties highlighted. Labels are placed last, on
+    the final layout, each where it overlaps no label placed before it.
 
     nodes: iso3, name, blocs, x, y, vote (Y/A/N/X). ties: source, target, weight.
     """
@@ -293,14 +376,19 @@ def network_figure(
     ax = figure.add_subplot()
     where = {row.iso3: (row.x, row.y) for row in nodes.itertuples()}
     centre = nodes[["x", "y"]].to_numpy().mean(axis=0)
-    strongest = ties.sort_values("weight", ascending=False).groupby("source").head(2)
+    strongest = ties.sort_values("weight", ascending=False).groupby("source").head(TIES_DRAWN)
     for row in strongest.itertuples():
         (x0, y0), (x1, y1) = where[row.source], where[row.target]
         ax.plot([x0, x1], [y0, y1], color="#bbbbbb", linewidth=0.4, zorder=1)
+    outlines = []  # (label, line style, hull) of the outlines drawn
     for bloc, (label, style) in BLOC_OUTLINES.items():
         inside = nodes[nodes["blocs"].fillna("").str.split().apply(lambda b, bloc=bloc: bloc in b)]
-        if len(inside) >= 3:
-            _outline(ax, inside[["x", "y"]].to_numpy(), label, style, centre)
+        hull = _core_hull(inside[["x", "y"]].to_numpy()) if len(inside) >= 3 else None
+        if hull is not None:
+            ax.add_patch(
+                Polygon(hull, closed=True, fill=False, linestyle=style, linewidth=1.2, zorder=2)
+            )
+            outlines.append((label, style, hull))
     for code, kind in CODE_KIND.items():
         chosen = nodes[nodes["vote"] == code]
         style = STYLE[kind]
@@ -316,40 +404,18 @@ def network_figure(
             label=f"{style['label']} ({len(chosen)})",
             gid=f"network-{kind}",
         )
+    own = ties[ties["source"] == focus].nlargest(5, "weight") if focus in where else ties[:0]
+    for row in own.itertuples():
+        ax.annotate(
+            "",
+            xy=where[row.target],
+            xytext=where[focus],
+            arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.6},
+            zorder=4,
+        )
     if focus in where:
-        own = ties[ties["source"] == focus].nlargest(5, "weight")
-        offsets = [(6, 6), (6, -12), (-30, 6), (-30, -12), (6, 16)]
-        for row, offset in zip(own.itertuples(), offsets, strict=False):
-            (x0, y0), (x1, y1) = where[focus], where[row.target]
-            ax.annotate(
-                "",
-                xy=(x1, y1),
-                xytext=(x0, y0),
-                arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.6},
-                zorder=4,
-            )
-            ax.annotate(
-                row.target,
-                (x1, y1),
-                xytext=offset,
-                textcoords="offset points",
-                fontsize=7,
-                fontweight="bold",
-                zorder=5,
-                bbox={"facecolor": "white", "alpha": 0.85, "pad": 0.8, "lw": 0},
-            )
         ax.scatter(
             *where[focus], s=260, facecolors="none", edgecolors="black", linewidths=2, zorder=5
-        )
-        ax.annotate(
-            "United States",
-            where[focus],
-            xytext=(10, -16),
-            textcoords="offset points",
-            fontsize=9,
-            fontweight="bold",
-            zorder=6,
-            bbox={"facecolor": "white", "alpha": 0.85, "pad": 1, "lw": 0},
         )
         shares = ", ".join(f"{row.target} {row.weight:.0%}" for row in own.itertuples())
         ax.text(
@@ -365,54 +431,139 @@ def network_figure(
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel("Layout: seeded spring layout of each member's three strongest ties")
+    ax.set_xlabel(
+        f"Layout: seeded spring layout of each member's {TIES_IN_LAYOUT} strongest ties; "
+        f"lines: its {TIES_DRAWN} strongest"
+    )
     ax.set_aspect("equal", adjustable="datalim")
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="black", marker=">", lw=1.6))
     labels.append("the US's five strongest ties")
+    for label, style, _ in outlines:
+        handles.append(Line2D([], [], color="black", linestyle=style, lw=1.2))
+        labels.append(f"{label} (core members)")
     ax.legend(handles, labels, loc="lower left", fontsize=7, framealpha=0.9)
     figure.tight_layout(rect=(0, 0.03, 1, 1))
+    placer = _LabelPlacer(ax)
+    box = {"facecolor": "white", "alpha": 0.85, "lw": 0}
+    if focus in where:
+        placer.place(
+            "United States",
+            [(where[focus], d) for d in _DIRECTIONS],
+            fontsize=9,
+            gap=10,  # clear of the ring around the US
+            fontweight="bold",
+            zorder=6,
+            bbox={**box, "pad": 1},
+        )
+    for row in own.itertuples():
+        placer.place(
+            row.target,
+            [(where[row.target], d) for d in _DIRECTIONS],
+            fontsize=7,
+            fontweight="bold",
+            zorder=5,
+            bbox={**box, "pad": 0.8},
+        )
+    for label, _, hull in outlines:  # outward from the map's centre, farthest vertex first
+        outward = sorted(hull, key=lambda vertex: -np.linalg.norm(vertex - centre))
+        placer.place(
+            label,
+            [(vertex, vertex - centre) for vertex in outward],
+            fontsize=9,
+            style="italic",
+            fontweight="bold",
+            zorder=6,
+            bbox={**box, "pad": 1},
+        )
     add_source(figure, source)
     return figure
 
 
-def _outline(ax: Axes, points: np.ndarray, label: str, style: str, centre: np.ndarray) -> None:
+# Where a label may go around its point, most preferred first: below right, then around.
+_DIRECTIONS = [(1, -1), (1, 1), (-1, -1), (-1, 1), (1, 0), (-1, 0), (0, -1), (0, 1)]
+
+
+class _LabelPlacer:
+    """Labels placed one by one, each at the first candidate spot where it overlaps no label
+    placed before (else where it overlaps least). Sizes are estimated from the font size, in
+    points on the axes' final layout."""
+
+    def __init__(self, ax: Axes) -> None:
+        self.ax = ax
+        self.placed: list[tuple[np.ndarray, np.ndarray]] = []  # (centre, half size), points
+        ax.autoscale_view()
+        ax.apply_aspect()
+
+    def place(
+        self, text: str, candidates: Sequence[tuple], fontsize: float, gap: float = 5, **style
+    ) -> None:
+        """`candidates`: (anchor in data coordinates, direction to move the label away); the
+        label's near edge stays `gap` points from its anchor (clear of the marker)."""
+        half = np.array([0.33 * fontsize * len(text) + 2, 0.7 * fontsize + 1])
+        points_per_pixel = 72 / self.ax.figure.dpi
+        best = None
+        for anchor, direction in candidates:
+            step = np.asarray(direction, float)
+            offset = step / (np.abs(step).max() or 1) * (half + gap)
+            centre = self.ax.transData.transform(anchor) * points_per_pixel + offset
+            overlap = sum(
+                np.prod(np.clip(half + other_half - np.abs(centre - other), 0, None))
+                for other, other_half in self.placed
+            )
+            if best is None or overlap < best[0]:
+                best = (overlap, anchor, offset, centre)
+            if overlap == 0:
+                break
+        _, anchor, offset, centre = best
+        self.ax.annotate(
+            text,
+            anchor,
+            xytext=tuple(offset),
+            textcoords="offset points",
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            **style,
+        )
+        self.placed.append((centre, half))
+
+
+def _core_hull(points: np.ndarray) -> np.ndarray | None:
     """A bloc's core outline: the convex hull of the members nearest the bloc's middle (a
-    few members that sit far out with other friends would stretch a full hull over the map),
-    named at the vertex farthest from the centre of the map."""
+    few members that sit far out with other friends would stretch a full hull over the map);
+    None when fewer than three members make the core."""
     from scipy.spatial import ConvexHull
 
     middle = np.median(points, axis=0)
     distance = np.linalg.norm(points - middle, axis=1)
     core = points[distance <= np.quantile(distance, CORE_SHARE)]
     if len(core) < 3:
-        return
+        return None
     padded = middle + (core - middle) * 1.08
-    hull = padded[ConvexHull(padded).vertices]
-    ax.add_patch(Polygon(hull, closed=True, fill=False, linestyle=style, linewidth=1.2, zorder=2))
-    outward = hull[np.argmax(np.linalg.norm(hull - centre, axis=1))]
-    direction = outward - centre
-    ax.annotate(
-        label,
-        outward,
-        xytext=tuple(12 * direction / (np.linalg.norm(direction) or 1)),
-        textcoords="offset points",
-        ha="center",
-        va="center",
-        fontsize=9,
-        style="italic",
-        fontweight="bold",
-        bbox={"facecolor": "white", "alpha": 0.85, "pad": 1, "lw": 0},
-        zorder=6,
-    )
+    return padded[ConvexHull(padded).vertices]
 
 
-def adoption_heatmap(table: pd.DataFrame, x: str, y: str, source: str) -> Figure:
+def flat_adoption(p_adopted: pd.Series) -> str:
+    """Words for a text whose adoption does not vary over the points ("adopted in every run at
+    every point"), else ""."""
+    if (p_adopted == 1).all():
+        return "adopted in every run at every point"
+    if (p_adopted == 0).all():
+        return "adopted in no run at any point"
+    return ""
+
+
+def adoption_heatmap(
+    table: pd.DataFrame, x: str, y: str, source: str, labels: tuple[str, str] | None = None
+) -> Figure:
     """Probability of adoption over two parameters, one panel per text; each cell also gives
-    the mean Yes count, which still varies where every run adopts the text.
+    the mean Yes count, which still varies where every run adopts the text (a panel of one
+    colour says so in its title). `labels`: the axes' names for x and y (default: x and y).
 
     table: vote, x, y (bin labels or values), p_adopted, mean_yes.
     """
+    x_label, y_label = labels or (x, y)
     votes = list(dict.fromkeys(table["vote"]))
     figure = Figure(figsize=(4.6 * len(votes) + 1.2, 4.4), layout="constrained")
     figure.get_layout_engine().set(rect=(0, 0.05, 1, 0.95))
@@ -440,9 +591,10 @@ def adoption_heatmap(table: pd.DataFrame, x: str, y: str, source: str) -> Figure
             range(grid.shape[1]), [tick(v) for v in grid.columns], fontsize=7, rotation=30
         )
         ax.set_yticks(range(grid.shape[0]), [tick(v) for v in grid.index], fontsize=7)
-        ax.set_xlabel(x)
-        ax.set_title(vote, fontsize=9, loc="left")
-    axes[0].set_ylabel(y)
+        ax.set_xlabel(textwrap.fill(x_label, 60), fontsize=9)
+        flat = flat_adoption(own["p_adopted"])
+        ax.set_title(f"{vote}\n{flat}" if flat else vote, fontsize=9, loc="left")
+    axes[0].set_ylabel(textwrap.fill(y_label, 45), fontsize=9)
     figure.colorbar(image, ax=list(axes), label="Probability of adoption (cell: and mean Yes)")
     add_source(figure, source)
     return figure

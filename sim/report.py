@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from sim import figures
 from sim.errors import BlocsimError
 from sim.results import read_manifest
+from sim.sweep_summary import parameter_list_words, parameter_words, status_quo_words
 from sim.voting import SC_REQUIRED_YES
 
 REPORT_NAME = "report"
@@ -48,7 +49,12 @@ class Report:
 
     folder: Path
     source: str
+    scenario: dict = field(default_factory=dict)  # the directory's scenario.toml, as read
     sections: list[Section] = field(default_factory=list)
+
+    def words(self, parameter: str) -> str:
+        """A swept parameter named by what it means in this scenario."""
+        return parameter_words(parameter, self.scenario.get("shocks", ()))
 
     def figure(self, name: str, drawn: Figure, data: pd.DataFrame) -> str:
         """PNG and SVG of a figure, and the table it was drawn from beside it."""
@@ -82,7 +88,7 @@ def write_report(directory: str | Path, force: bool = False) -> Path:
     staging.mkdir()
     try:
         scenario = _scenario(directory)
-        report = Report(staging, source_line(manifest, scenario))
+        report = Report(staging, source_line(manifest, scenario), scenario)
         BUILDERS[kind](directory, report)
         _write_markdown(report, manifest, scenario)
     except BaseException:
@@ -182,7 +188,7 @@ def _build_run(directory: Path, report: Report) -> None:
     )
     expected = _read(directory, "expected.csv", required=False)
     if expected is not None:
-        texts = expected[expected["on"] == "text"].reset_index(drop=True)
+        texts = _yes_no_abstain(expected[expected["on"] == "text"].reset_index(drop=True))
         held = tallies[tallies["on"] == "text"][["vote", "date", "yes", "no", "abstain"]]
         report.sections.append(
             Section(
@@ -195,6 +201,17 @@ def _build_run(directory: Path, report: Report) -> None:
             )
         )
     _network_section(directory, report, tallies)
+
+
+def _yes_no_abstain(table: pd.DataFrame) -> pd.DataFrame:
+    """The vote columns in the order every table of the report uses: yes, no, abstain, then
+    not_voting, where the first of them stood."""
+    kinds = [c for c in ("yes", "no", "abstain", "not_voting") if c in table]
+    if not kinds:
+        return table
+    others = [c for c in table.columns if c not in kinds]
+    at = min(table.columns.get_loc(c) for c in kinds)
+    return table[[*others[:at], *kinds, *others[at:]]]
 
 
 def _network_section(directory: Path, report: Report, tallies: pd.DataFrame) -> None:
@@ -218,8 +235,11 @@ def _network_section(directory: Path, report: Report, tallies: pd.DataFrame) -> 
     report.sections.append(
         Section(
             "The influence network",
-            f"Members marked by their vote on {vote}; lines: each member's two strongest ties; "
-            "outlines: blocs; arrows: the states the United States listens to most.",
+            f"Members marked by their vote on {vote}; positions: a seeded spring layout of "
+            f"each member's {figures.TIES_IN_LAYOUT} strongest ties; lines: each member's "
+            f"{figures.TIES_DRAWN} strongest ties; outlines: the core of a few blocs (80 % of "
+            "their members nearest the bloc's middle); arrows: the states the United States "
+            "listens to most.",
             report.figure(
                 "network", figures.network_figure(nodes, ties, report.source, title), nodes
             ),
@@ -281,14 +301,36 @@ def _build_sweep(directory: Path, report: Report) -> None:
         [grouped["adopted"].mean().rename("p_adopted"), grouped["yes"].mean().rename("mean_yes")],
         axis=1,
     ).reset_index()
-    _median_tally_section(report, runs, points, point, adoption)
-    _sweep_trajectory_section(directory, report, point)
+    where = _point_words(report, points, point)  # (which point, its values)
+    _median_tally_section(report, runs, points, point, adoption, where)
+    _sweep_trajectory_section(directory, report, point, where)
     _heatmap_section(report, points, adoption)
     _flips_section(directory, report)
 
 
+def _point_words(report: Report, points: pd.DataFrame, point: int) -> tuple[str, str]:
+    """Which design point the one-point figures show and why that one: a name for it, and its
+    parameter values in words."""
+    varied = [c for c in points.columns if c != "point"]
+    if not varied or len(points) == 1:
+        return f"design point {point}, the sweep's only point", ""
+    chosen = points[points["point"] == point].iloc[0]
+    named = parameter_list_words(varied, report.scenario.get("shocks", ()))
+    values = [f"{words} {figures.tick(chosen[c])}" for words, c in zip(named, varied, strict=True)]
+    return (
+        f"design point {point} of {len(points)}, the point nearest the middle of every varied "
+        "parameter's values",
+        ", ".join(values[:-1]) + f" and {values[-1]}" if len(values) > 1 else values[0],
+    )
+
+
 def _median_tally_section(
-    report: Report, runs: pd.DataFrame, points: pd.DataFrame, point: int, adoption: pd.DataFrame
+    report: Report,
+    runs: pd.DataFrame,
+    points: pd.DataFrame,
+    point: int,
+    adoption: pd.DataFrame,
+    where: tuple[str, str],
 ) -> None:
     """Median tallies of the central point against each ballot's threshold (its chamber and
     rule as the runs table states them), and adoption at every point."""
@@ -301,13 +343,24 @@ def _median_tally_section(
     median["adopted"] = median["p"] >= 0.5
     tallies = threshold_table(median)
     tallies["verdict"] = [f"adopted in {p:.0%} of runs" for p in median["p"]]
-    chosen = points[points["point"] == point].iloc[0]
-    varied = ", ".join(f"{c} = {figures.tick(chosen[c])}" for c in points.columns if c != "point")
+    name, values = where
+    title = f"Median tallies over the {one['replicate'].nunique()} runs of {name}" + (
+        f": {values}." if values else "."
+    )
+    chosen = (
+        f" The one-point figures of this report show it as the sweep's typical world: of "
+        f"all its points, it lies nearest the middle of every parameter's values ({values})."
+        if values
+        else ""
+    )
     report.sections.append(
         Section(
             "Median tallies against the adoption threshold",
-            f"Median over the replicates of design point {point} ({varied or 'the only point'}).",
-            report.figure("tallies", figures.tally_figure(tallies, report.source), tallies),
+            f"Median tallies over the {one['replicate'].nunique()} runs of design point "
+            f"{point}.{chosen}",
+            report.figure(
+                "tallies", figures.tally_figure(tallies, report.source, caption=title), tallies
+            ),
             [
                 report.table(
                     "adoption_by_point",
@@ -319,7 +372,9 @@ def _median_tally_section(
     )
 
 
-def _sweep_trajectory_section(directory: Path, report: Report, point: int) -> None:
+def _sweep_trajectory_section(
+    directory: Path, report: Report, point: int, where: tuple[str, str]
+) -> None:
     """The fan of expected Yes over time at the central point, against the status quo's."""
     trajectory = _read(directory, "trajectory.parquet", required=False)
     if trajectory is None:
@@ -335,14 +390,31 @@ def _sweep_trajectory_section(directory: Path, report: Report, point: int) -> No
     data = scenario.assign(path="scenario")
     if status_quo is not None:
         data = pd.concat([data, status_quo.assign(path="status quo")], ignore_index=True)
+    widths = (data["yes_q90"] - data["yes_q10"]).groupby(data["path"]).max()
+    band = " and ".join(f"{width:.1f} votes in the {path}" for path, width in widths.items())
+    baseline = report.scenario.get("sweep", {}).get("baseline", {})
+    status_quo_text = status_quo_words(
+        baseline.get("drop_shocks", ()), report.scenario.get("shocks", ())
+    )
+    name, values = where
+    title = (
+        f"At {name}"
+        + (f": {values}" if values else "")
+        + (f". The 10-90 % band is at most {band}.")
+    )
     report.sections.append(
         Section(
             "Votes over time: scenario against the status quo",
-            f"Yes votes across seeds at design point {point}: median and 10-90 % band, "
-            "against the status quo (no scenario shocks).",
+            f"Expected Yes votes over time across the runs of design point {point} (the "
+            "point of the median tallies above): the median, and the band from the 10th to "
+            f"the 90th percentile, shaded and outlined; at its widest the band is {band} (an "
+            "inset zooms in on Yes where the bands are too narrow to see at full scale). "
+            f"Against the status quo: {status_quo_text}.",
             report.figure(
                 "trajectory",
-                figures.trajectory_figure(scenario, report.source, baseline=status_quo),
+                figures.trajectory_figure(
+                    scenario, report.source, baseline=status_quo, title=title
+                ),
                 data,
             ),
         )
@@ -356,25 +428,47 @@ def _heatmap_section(report: Report, points: pd.DataFrame, adoption: pd.DataFram
     if len(varied_names) < 2 or len(points) < 4:
         return
     influence = parameter_influence(adoption, points)
-    measure = "the probability of adoption"
+    measure, why = "the probability of adoption", ""
     if not influence.any():  # every point adopts (or rejects) alike: rank by Yes instead
         influence = parameter_influence(adoption, points, "mean_yes")
-        measure = "the mean Yes count (adoption does not vary)"
+        measure = "the mean Yes count"
+        why = " Adoption does not vary over the points, so they are ranked by how they move Yes."
     x, y = influence.index[:2]
+    shocks = report.scenario.get("shocks", ())
     merged = adoption.merge(points, on="point")
     merged[x], merged[y] = _bins(merged[x]), _bins(merged[y])
     cells = merged.groupby(["vote", x, y], sort=False)[["p_adopted", "mean_yes"]].mean()
     cells = cells.reset_index()
     shown_votes = list(dict.fromkeys(cells["vote"]))[:4]
     cells = cells[cells["vote"].isin(shown_votes)]
+    flat = {
+        vote: figures.flat_adoption(p_adopted)
+        for vote, p_adopted in cells.groupby("vote", sort=False)["p_adopted"]
+    }
+    if all(flat.values()) and len(set(flat.values())) == 1:
+        flat_text = (
+            f" Every text shown was {next(iter(flat.values()))}: the panels have one colour, "
+            "and only the mean Yes counts vary."
+        )
+    else:
+        flat_text = "".join(
+            f" {vote} was {words}: its panel has one colour, and only its mean Yes counts vary."
+            for vote, words in flat.items()
+            if words
+        )
     report.sections.append(
         Section(
             "Probability of adoption over the two most influential parameters",
-            f"{x} and {y} explain most of the variation in {measure} (correlation "
-            "ratio); each cell: the share of runs in which the text was adopted, and the "
-            "mean Yes count.",
+            f"Of the parameters varied, {' and '.join(parameter_list_words([x, y], shocks))} "
+            f"explain most of the variation in {measure} (correlation ratio).{why} Each cell: "
+            "the share of runs in which the text was adopted (its colour), and the mean Yes "
+            f"count.{flat_text}",
             report.figure(
-                "adoption_heatmap", figures.adoption_heatmap(cells, x, y, report.source), cells
+                "adoption_heatmap",
+                figures.adoption_heatmap(
+                    cells, x, y, report.source, labels=(report.words(x), report.words(y))
+                ),
+                cells,
             ),
             [
                 report.table(

@@ -123,7 +123,8 @@ def tie_table(model: BlocModel, per_member: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", "target", "weight"])
 
 
-EXPECTED_COLUMNS = ("yes", "abstain", "no", "not_voting")  # VOTE_CODES order: Y A N X
+EXPECTED_COLUMNS = ("yes", "no", "abstain", "not_voting")  # the order of tallies.csv
+COUNT_NAMES = dict(zip(VOTE_CODES, ("yes", "abstain", "no", "not_voting"), strict=True))
 
 
 def expected_table(model: BlocModel) -> pd.DataFrame:
@@ -145,7 +146,11 @@ def expected_table(model: BlocModel) -> pd.DataFrame:
                         "vote": spec.name,
                         "on": on,
                         "name": name,
-                        **dict(zip(EXPECTED_COLUMNS, counts.round(3), strict=True)),
+                        **{
+                            COUNT_NAMES[c]: n
+                            for c, n in zip(VOTE_CODES, counts.round(3), strict=True)
+                        },
                     }
                 )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table[[*table.columns.drop(list(EXPECTED_COLUMNS)), *EXPECTED_COLUMNS]]

@@ -9,7 +9,8 @@ how often the text failed or fell below the thresholds, and each member's vote c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -223,12 +224,103 @@ def flips_table(
 
 
 def failure_words(slot: VoteSlot) -> str:
-    """What "not adopted" means for a text, in its chamber's rule."""
+    """What "not adopted" means for a text in its chamber's rule: "it fails when ..."."""
     if slot.body == "SC":
-        return f"fewer than {SC_REQUIRED_YES} Yes, or a permanent member's No"
+        return f"it has fewer than {SC_REQUIRED_YES} Yes, or a permanent member votes No"
     if slot.draft.important:
-        return "Yes below two thirds of those present and voting (an important question)"
-    return "Yes <= No (no simple majority of those present and voting)"
+        return "Yes is below two thirds of those present and voting: an important question"
+    return "Yes <= No, no simple majority of those present and voting"
+
+
+def shock_words(shock: Mapping) -> str:
+    """A scenario's `[[shocks]]` table, as written in the file, in words.
+
+    >>> shock_words({"kind": "move_toward", "member": "USA", "target": "RUS"})
+    "USA's turn toward RUS"
+    """
+    kind, member = shock.get("kind"), shock.get("member")
+    who = shock.get("bloc") or ", ".join(shock.get("members", ())) or "its members"
+    words = {
+        "move_toward": f"{member}'s turn toward {shock.get('target')}",
+        "add_tie": f"{member}'s new tie to {shock.get('neighbour')}",
+        "cut_tie": f"{member}'s cut tie to {shock.get('neighbour')}",
+        "set_stubbornness": f"the stubbornness set for {who}",
+        "weaken_bloc": f"the weakening of {who}'s ties",
+    }
+    return words.get(kind, f"the scenario's {kind} shock")
+
+
+# What a shock's field measures, said of the shock ("the size of USA's turn toward RUS").
+_SHOCK_FIELD_WORDS = {
+    "fraction": "the size of {shock}",
+    "hold": "{member}'s stubbornness after {shock}",
+    "date": "the date of {shock}",
+    "value": "the value of {shock}",
+    "share": "the weight of {shock}",
+    "factor": "the factor of {shock}",
+}
+_PARAMETER_WORDS = {
+    "stubbornness": "every member's stubbornness",
+    "step_days": "the days in one step",
+    "discrimination": "how sharply positions decide votes",
+}
+
+
+def parameter_words(name: str, shocks: Sequence[Mapping] = (), again: bool = False) -> str:
+    """A swept parameter named by what it means, its name in brackets; `shocks` are the
+    scenario's `[[shocks]]` tables (without them a shock is named by its number). `again`:
+    the shock was just named, so "its date" rather than "the date of USA's turn toward RUS".
+
+    >>> parameter_words("shocks[0].date", [{"kind": "move_toward", "member": "USA", ...}])
+    "the date of USA's turn toward RUS (shocks[0].date)"
+    """
+    found = re.fullmatch(r"shocks\[(\d+)\]\.(\w+)", name)
+    if found:
+        index, attribute = int(found[1]), found[2]
+        shock = shocks[index] if index < len(shocks) else {}
+        if again:
+            words = f"its {attribute}"
+        else:
+            described = shock_words(shock) if shock else f"shock {index + 1} of the scenario"
+            pattern = _SHOCK_FIELD_WORDS.get(attribute, "the " + attribute + " of {shock}")
+            words = pattern.format(shock=described, member=shock.get("member", "the member"))
+        return f"{words} ({name})"
+    dotted = name.removeprefix("parameters.")
+    if dotted.startswith("stubbornness_by_group."):
+        group = dotted.removeprefix("stubbornness_by_group.")
+        label = group.upper() if len(group) <= 5 and group.islower() else group
+        return f"the stubbornness of {label} members ({name})"
+    if dotted.startswith("ties."):
+        return f"the weight of {dotted.removeprefix('ties.').replace('_', ' ')} ties ({name})"
+    return f"{_PARAMETER_WORDS[dotted]} ({name})" if dotted in _PARAMETER_WORDS else name
+
+
+def status_quo_words(
+    drop: Sequence[int], shocks: Sequence[Mapping] = (), history: bool | None = None
+) -> str:
+    """What the baseline changes in the scenario, e.g. "the same runs without USA's turn toward
+    RUS" (`drop`: indices into the scenario's `[[shocks]]`; `history`: whether the baseline
+    has the calibrated history of shocks, None where it is the scenario's)."""
+    dropped = [
+        shock_words(shocks[i]) if i < len(shocks) else f"shock {i + 1} of the scenario"
+        for i in drop
+    ]
+    changes = [f"without {' and '.join(dropped)}"] if dropped else []
+    if history is not None:
+        changes.append(f"{'with' if history else 'without'} the calibrated history of shocks")
+    return " ".join(["the same runs", ", ".join(changes)]).strip()
+
+
+def value_words(low: object, high: object) -> str:
+    """A marginal bin or box side: one value as a value, a range as "from x to y"."""
+    low_text, high_text = _value_text(low), _value_text(high)
+    if low_text == high_text:
+        return low_text
+    return f"from {low_text} to {high_text}"
+
+
+def _value_text(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float | int | np.number) else str(value)
 
 
 def answer_lines(
@@ -237,49 +329,74 @@ def answer_lines(
     summary: pd.DataFrame,
     flips: pd.DataFrame | None,
     top: int = 10,
+    shocks: Sequence[Mapping] = (),
 ) -> list[str]:
-    """A few lines that answer the sweep's question, for the terminal."""
+    """A few lines that answer the sweep's question, for the terminal, worded for a reader
+    who has not seen the scenario file. `shocks`: the scenario's `[[shocks]]` tables, to name
+    what the swept parameters and the status quo change."""
     spec = plan.spec
     slot = next(s for s in setup.slots if s.vote == spec.question)
     rows = summary[summary["vote"] == spec.question]
     overall = rows[(rows["series"] == "sweep") & (rows["scope"] == "all")].iloc[0]
     reference = spec.reference_yes
     lines = [
-        f"{spec.question}: not adopted ({failure_words(slot)}) in {overall.p_fail:.1%} of "
-        f"{overall.runs:,} runs; "
+        f"{spec.question}: not adopted in {overall.p_fail:.1%} of {overall.runs:,} runs "
+        f"(it fails when {failure_words(slot)}); "
         + _yes_levels(slot, overall, spec.reference, reference)
         + f"median Yes {overall.yes_q50}."
     ]
     base = rows[(rows["series"] == "baseline") & (rows["scope"] == "all")]
     if len(base):
         b = base.iloc[0]
+        drop = spec.baseline_drop or ()
+        history = None if drop else spec.baseline_history  # a baseline changes one or both
+        status_quo = status_quo_words(drop, shocks, history)
         lines.append(
-            f"  status quo (baseline without shocks {list(spec.baseline_drop)}): not adopted in "
-            f"{b.p_fail:.1%}; "
+            f"  the status quo ({status_quo}): not adopted in {b.p_fail:.1%}; "
             + _yes_levels(slot, b, spec.reference, reference)
             + f"median Yes {b.yes_q50}."
         )
     region = rows[rows["scope"] == "region"]
     if len(region):
         first = region.iloc[0]
-        box = ", ".join(f"{r.parameter} {r.low}..{r.high}" for r in region.itertuples())
+        named = parameter_list_words(list(region["parameter"]), shocks)
+        box = "; ".join(
+            f"{words} is {value_words(r.low, r.high)}"
+            for words, r in zip(named, region.itertuples(), strict=True)
+        )
         lines.append(
-            f"  it fails in most runs at {int(first.failing_points)} of {len(plan.points)} points, "
-            f"all within {box} ({int(first.failing_points_in_box)} of the {int(first.points)} "
-            f"points in that box fail; p_fail there {first.p_fail:.1%})."
+            f"  it is not adopted in most runs at {int(first.failing_points)} of "
+            f"{len(plan.points)} design points, all of them where {box}; over all "
+            f"{int(first.points)} points with those values it is not adopted in "
+            f"{first.p_fail:.1%} of runs."
         )
     else:
         marginal = rows[(rows["series"] == "sweep") & (rows["scope"] == "marginal")]
         worst = marginal.sort_values(["p_fail", "yes_mean"], ascending=[False, True]).iloc[0]
         lines.append(
-            f"  no point of this sweep fails in most runs; lowest Yes where {worst.parameter} is "
-            f"{worst.low}..{worst.high} (mean Yes {worst.yes_mean:.1f}, p_fail {worst.p_fail:.1%})."
+            "  it is adopted in most runs at every design point; Yes is lowest where "
+            f"{parameter_words(worst.parameter, shocks)} is {value_words(worst.low, worst.high)} "
+            f"(mean Yes {worst.yes_mean:.1f} over {int(worst.runs):,} runs, not adopted in "
+            f"{worst.p_fail:.1%})."
         )
     if flips is not None:
         first = flips[flips["vote"] == spec.question].head(top)
         listed = ", ".join(f"{r.iso3} {r.p_flip:.2f}" for r in first.itertuples())
-        lines.append(f"  states that flip first (P(vote differs from the status quo)): {listed}")
+        lines.append(
+            "  states that flip first (the share of runs in which their vote differs from "
+            f"the status quo's): {listed}"
+        )
     return lines
+
+
+def parameter_list_words(parameters: Sequence[str], shocks: Sequence[Mapping] = ()) -> list[str]:
+    """Parameters in words for a list, "its date" where the one before named the same shock."""
+    named, previous = [], None
+    for name in parameters:
+        shock = name.split(".")[0] if name.startswith("shocks[") else None
+        named.append(parameter_words(name, shocks, again=shock is not None and shock == previous))
+        previous = shock
+    return named
 
 
 def _yes_levels(slot: VoteSlot, row: pd.Series, symbol: str, reference: int) -> str:
@@ -287,7 +404,7 @@ def _yes_levels(slot: VoteSlot, row: pd.Series, symbol: str, reference: int) -> 
     if slot.body != "GA":
         return ""
     return (
-        f"Yes below the 2022-23 level ({symbol}: {reference}) in "
-        f"{row.p_yes_below_reference:.1%}; Yes below half of those present in "
+        f"Yes below its 2022-23 level ({reference} Yes on {symbol}) in "
+        f"{row.p_yes_below_reference:.1%} of runs, below half of those present in "
         f"{row.p_yes_below_half_present:.1%}; "
     )

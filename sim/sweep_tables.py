@@ -11,6 +11,7 @@ finished in, fixes every byte.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -219,7 +220,8 @@ def assemble(
     if baseline:
         flip_table = flips_table(plan, setup, tallies, flips, members)
         write_table(flip_table, directory / "flips.csv")
-    return answer_lines(plan, setup, summary, flip_table)
+    shocks = tomllib.loads((directory / "scenario.toml").read_text()).get("shocks", [])
+    return answer_lines(plan, setup, summary, flip_table, shocks=shocks)
 
 
 def _points_table(plan: SweepPlan) -> pd.DataFrame:

@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from sim.assets import HOST, check_port, serve
+from sim.cli import main
+from sim.errors import BlocsimError
+
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI") == "true"
 
@@ -157,3 +161,44 @@ def test_the_least_stubborn_world_still_votes(page):
     _step(page, 6)
     page.get_by_text("Week 6").wait_for()
     assert [line for line in _tally(page).splitlines() if " yes, " in line]
+
+
+def test_the_browser_tab_has_the_apps_title(page):
+    from sim.app import APP_TITLE
+
+    assert page.title() == APP_TITLE
+
+
+# --- the port, checked before the app is announced (no browser needed) ----------------------
+
+
+def test_a_port_in_use_is_one_line_before_anything_starts(capsys):
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(BlocsimError) as caught:
+            serve(port)
+        assert caught.value.field == "--port"
+        assert f"port {port} on {HOST} is in use; choose another with --port" in str(caught.value)
+        assert main(["app", "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert "http://" not in out, "announced an app that could not start"
+    assert err.count("\n") == 1 and "in use" in err
+
+
+@pytest.mark.parametrize("port", [0, -1, 65536, 100_000])
+def test_a_port_outside_1_to_65535_is_refused(port, capsys):
+    with pytest.raises(BlocsimError, match="1-65535") as caught:
+        check_port(port)
+    assert caught.value.field == "--port"
+    assert main(["app", "--port", str(port)]) == 2
+    assert "http://" not in capsys.readouterr().out
+
+
+def test_a_free_port_passes_and_stays_free():
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    check_port(port)
+    check_port(port)  # the check itself leaves nothing bound

@@ -7,6 +7,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.patches import Polygon
 
 from sim import figures
 from sim.cli import main
@@ -191,3 +193,76 @@ def test_the_influential_parameters_rank_first():
     ranking = parameter_influence(adoption, points)
     assert list(ranking.index[:2]) == ["fraction", "stubbornness"]
     assert ranking["noise"] == pytest.approx(0)
+
+
+def test_run_report_words_agree_with_the_figures(run_dir, run_report):
+    """report.md describes the network as the figure draws it, and every vote table lists
+    yes, no, abstain in that order."""
+    markdown = (run_report / "report.md").read_text()
+    assert f"each member's {figures.TIES_IN_LAYOUT} strongest ties" in markdown
+    assert f"lines: each member's {figures.TIES_DRAWN} strongest ties" in markdown
+    for name in ("tallies.csv", "trajectory.csv", "tally_table.csv"):
+        columns = list(pd.read_csv(run_report / name, nrows=0).columns)
+        order = [c for c in columns if c in ("yes", "no", "abstain")]
+        assert order == ["yes", "no", "abstain"], name
+
+
+def test_network_labels_do_not_overlap(run_dir, run_report):
+    """The US, its strongest ties and every bloc outline drawn get a label of their own."""
+    nodes = pd.read_csv(run_report / "network.csv", keep_default_na=False)
+    figure = figures.network_figure(nodes, pd.read_csv(run_dir / "network.csv"), "s", "t")
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    texts = [t for t in figure.axes[0].texts if t.get_text()]
+    labels = {t.get_text() for t in texts}
+    bloc_labels = labels & {label for label, _ in figures.BLOC_OUTLINES.values()}
+    outlines = [p for p in figure.axes[0].patches if isinstance(p, Polygon)]
+    assert "United States" in labels and len(outlines) == len(bloc_labels) > 0
+    boxes = [t.get_window_extent(renderer) for t in texts if "listens most" not in t.get_text()]
+    for i, box in enumerate(boxes):
+        for other in boxes[i + 1 :]:
+            assert not box.overlaps(other), "two labels overlap"
+
+
+def test_sweep_report_says_which_point_and_why(sweep_dir, sweep_report):
+    """The one-point figures name the design point, its values in words and why it was
+    chosen; the fan's band width is stated; a heat map of one colour is explained."""
+    markdown = (sweep_report / "report.md").read_text()
+    points = pd.read_csv(sweep_dir / "points.csv")
+    trajectory = pd.read_csv(sweep_report / "trajectory.csv")
+    point = int(trajectory["point"].iloc[0])
+    assert f"design point {point}" in markdown
+    assert "nearest the middle of every parameter's values" in markdown
+    assert "the size of USA's turn toward RUS (shocks[0].fraction)" in markdown
+    assert "its date (shocks[0].date)" in markdown
+    chosen = points[points["point"] == point].iloc[0]
+    assert f"(shocks[0].date) {chosen['shocks[0].date']}" in markdown
+    widest = (trajectory["yes_q90"] - trajectory["yes_q10"]).groupby(trajectory["path"]).max()
+    assert f"at its widest the band is {widest['scenario']:.1f} votes in the scenario" in markdown
+    assert "the status quo: the same runs without USA's turn toward RUS" in markdown
+    cells = pd.read_csv(sweep_report / "adoption_heatmap.csv")
+    for vote, shares in cells.groupby("vote")["p_adopted"]:
+        if (shares == 1).all():
+            assert "adopted in every run at every point" in markdown, vote
+
+
+def test_a_narrow_fan_is_zoomed_and_outlined():
+    """A 10-90 % band a vote or two wide on a 0-100 axis gets an inset that shows it."""
+    dates = pd.date_range("2025-01-01", periods=20, freq="7D").strftime("%Y-%m-%d")
+    fan = pd.DataFrame(
+        {
+            "vote": "A",
+            "date": dates,
+            "yes_q10": 90.0,
+            "yes_q50": 90.8,
+            "yes_q90": 91.6,
+            "no_q50": 15.0,
+            "abstain_q50": 60.0,
+        }
+    )
+    figure = figures.trajectory_figure(
+        fan, "s", baseline=fan.assign(yes_q50=99.0, yes_q10=98.5, yes_q90=99.5)
+    )
+    panel = figure.axes[0]
+    assert panel.child_axes, "no zoomed inset for a narrow band"
+    low, high = panel.child_axes[0].get_ylim()
+    assert high - low < 20

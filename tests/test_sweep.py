@@ -294,6 +294,69 @@ def test_the_answer_states_the_rule_of_the_question(small_sweep, small_sweep_sce
         assert ("2022-23 level" in line) == (question != "S/RES/2774 (US text)")
 
 
+def test_the_answer_is_worded_for_a_reader(small_sweep, small_sweep_scenario, data):
+    """Parameters and the status quo are named by what they mean in the scenario; a single
+    value is printed as a value, not as a range."""
+    plan = small_sweep.plan
+    setup, _ = sweep_setup(small_sweep_scenario, data, plan)
+    summary = pd.read_csv(small_sweep.directory / "summary.csv", keep_default_na=False)
+    shocks = small_sweep_scenario.raw["shocks"]
+    text = "\n".join(answer_lines(plan, setup, summary, None, shocks=shocks))
+    assert "the status quo (the same runs without USA's turn toward RUS)" in text
+    assert "baseline without shocks" not in text and ".." not in text
+    marginal = summary[(summary["scope"] == "marginal") & (summary["vote"] == "A/RES/ES-11/7")]
+    worst = marginal.sort_values(["p_fail", "yes_mean"], ascending=[False, True]).iloc[0]
+    assert f"({worst.parameter}) is {worst.low} (mean Yes" in text
+    words = {
+        "shocks[0].fraction": "the size of USA's turn toward RUS (shocks[0].fraction)",
+        "shocks[0].date": "the date of USA's turn toward RUS (shocks[0].date)",
+        "parameters.stubbornness_by_group.eu": "the stubbornness of EU members",
+    }
+    assert words[worst.parameter] in text
+
+
+def test_the_failing_region_is_worded_with_values(small_sweep, small_sweep_scenario, data):
+    """Where the question fails at some points, the box around them reads as values: "its date
+    (shocks[0].date) is 2025-01-06", "... is from 0.3 to 0.9"."""
+    plan = small_sweep.plan
+    setup, _ = sweep_setup(small_sweep_scenario, data, plan)
+    summary = pd.read_csv(small_sweep.directory / "summary.csv", keep_default_na=False)
+    first = summary[(summary["vote"] == "A/RES/ES-11/7") & (summary["series"] == "sweep")].iloc[0]
+    box = [
+        ("shocks[0].fraction", 0.3, 0.9),
+        ("shocks[0].date", "2025-01-06", "2025-01-06"),
+        ("parameters.stubbornness_by_group.eu", 0.7, 0.7),
+    ]
+    region = pd.DataFrame(
+        [
+            {
+                **first.to_dict(),
+                "scope": "region",
+                "parameter": name,
+                "low": low,
+                "high": high,
+                "points": 4,
+                "p_fail": 0.6,
+                "failing_points": 2,
+                "failing_points_in_box": 2,
+            }
+            for name, low, high in box
+        ]
+    )
+    lines = answer_lines(
+        plan,
+        setup,
+        pd.concat([summary, region]),
+        None,
+        shocks=small_sweep_scenario.raw["shocks"],
+    )
+    line = lines[2]
+    assert line.strip().startswith("it is not adopted in most runs at 2 of 8 design points")
+    assert "the size of USA's turn toward RUS (shocks[0].fraction) is from 0.3 to 0.9" in line
+    assert "its date (shocks[0].date) is 2025-01-06;" in line
+    assert "the stubbornness of EU members (parameters.stubbornness_by_group.eu) is 0.7" in line
+
+
 def test_resume_errors_name_the_file_or_field(folder, small_sweep, data):
     directory = folder / "cut-short"
     directory.mkdir()
