@@ -18,7 +18,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from sim.design import Block
-from sim.dynamics import FJState
+from sim.dynamics import FJState, rest_anchors
 from sim.voting import VOTE_CODES, YES, Chamber, CutPoints, Draft, vote_resolution
 
 # ---------------------------------------------------------------------------------------------
@@ -145,8 +145,7 @@ def _simulate(
         start += (setup.position_noise * rng.standard_normal((runs, size))).astype(dtype)
     stubbornness = np.repeat(task.stubbornness.astype(dtype), block.runs, axis=0)  # (R, N)
     influence = task.influence.astype(dtype)
-    # Every run starts at rest, as in `World.anchors`: its anchors make its start an equilibrium.
-    anchors = (start - (1 - stubbornness) * (start @ influence.T)) / stubbornness
+    anchors = rest_anchors(start, stubbornness, influence)  # every run starts at rest
     state = FJState.start(start, anchors, stubbornness, influence, setup.iso3)
     slots = setup.slots
     record = setup.trajectory and block.trajectory

@@ -14,13 +14,14 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.special import expit, logit
 
 from sim.agenda import Timeline, chamber, chamber_absence, scenario_timeline, seats, shocks_by_step
 from sim.batch import BlockTask, SweepSetup, VoteSlot
-from sim.data import UN_GROUPS, UNData
+from sim.data import UNData
 from sim.design import Block, SweepPlan
+from sim.parameters import group_mask
 from sim.scenario import Scenario, TimedShock, load_historical_shocks
+from sim.voting import absence_probability
 from sim.world import World
 
 
@@ -40,13 +41,7 @@ class BlockTasks:
         base = scenario.parameters
         swept = {p.attribute: 0.5 for p in self.spec.parameters if p.shock is None}
         self.group_order = list(base.with_values(swept).stubbornness_by_group)
-        members = world.members
-        self.masks = {
-            group: (
-                (members["un_group"] == group) if group in UN_GROUPS else (members[group] == 1)
-            ).to_numpy()
-            for group in self.group_order
-        }
+        self.masks = {group: group_mask(world.members, group) for group in self.group_order}
 
     def task(self, block: Block) -> BlockTask:
         rows = self.plan.points.iloc[block.points]
@@ -126,7 +121,7 @@ def sweep_setup(
         columns = seats(chamber_, world)
         absence = chamber_absence(chamber_, world)
         cut = draft.cut_points
-        present = 1.0 - expit(logit(absence) + cut.absence_shift)
+        present = 1.0 - absence_probability(absence, cut.absence_shift)
         slots.append(
             VoteSlot(step, spec.name, spec.body, draft, chamber_, columns, absence, present)
         )

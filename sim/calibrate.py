@@ -42,8 +42,10 @@ from sim.voting import (
     NOT_VOTING,
     VOTE_CODES,
     CutPoints,
+    as_tally,
     assign_to_tally,
     fit_cut_points,
+    tally_counts,
     vote_indices,
     vote_probabilities,
 )
@@ -165,7 +167,7 @@ def log_likelihood(problem: Problem, model: Model) -> float:
         probs, _ = probabilities(problem, model)
         return float(np.log(probs[np.arange(len(probs)), problem.observed]).sum())
     expected = pinned_probabilities(problem, model).sum(axis=0)  # (4,) in VOTE_CODES order
-    counts = _counts(problem.target.tally)
+    counts = tally_counts(problem.target.tally)
     return float(np.sum(counts * np.log(expected / expected.sum())))
 
 
@@ -291,12 +293,11 @@ def score(codes: np.ndarray, observed: np.ndarray, probs: np.ndarray | None = No
     if probs is not None:
         chosen = np.clip(probs[np.arange(len(observed)), observed], 1e-15, None)
         log_loss = float(-np.log(chosen).mean())
-    counts = np.bincount(codes, minlength=len(VOTE_CODES))
     return Score(
         accuracy=float(right[voted].mean()),
         accuracy_4=float(right.mean()),
         log_loss=log_loss,
-        predicted=Tally(int(counts[0]), int(counts[2]), int(counts[1]), int(counts[3])),
+        predicted=as_tally(np.bincount(codes, minlength=len(VOTE_CODES))),
         voters=int(voted.sum()),
     )
 
@@ -383,11 +384,6 @@ _OBJECTIVES = {
     "tally": "log-likelihood of the target's tally with the abstain band of "
     f"{PINNED_TEXT} (per-country votes not used), plus a normal prior (sd prior_sd)",
 }
-
-
-def _counts(tally: Tally) -> np.ndarray:
-    """Counts (4,) in VOTE_CODES order."""
-    return np.array([tally.yes, tally.abstain, tally.no, tally.not_voting], dtype=float)
 
 
 def _num(value: float) -> str:

@@ -35,6 +35,17 @@ def fj_step(
     return listened
 
 
+def rest_anchors(
+    positions: np.ndarray, stubbornness: np.ndarray, influence: np.ndarray
+) -> np.ndarray:
+    """Anchors that make `positions` a fixed point of `fj_step`: a = (theta - (1 - S) W theta) / S.
+
+    positions (..., N), stubbornness (N,) or (..., N) (all above 0), influence W (N, N). Estimated
+    positions come from votes already shaped by the network, so they are a state of rest.
+    """
+    return (positions - (1 - stubbornness) * (positions @ influence.T)) / stubbornness
+
+
 @dataclass
 class FJState:
     """The arrays one block of runs evolves; shocks edit them in place.

@@ -62,10 +62,7 @@ class Parameters:
         """Stubbornness (N,) of each member: the baseline, overridden group by group in order."""
         values = np.full(len(members), self.stubbornness)
         for group, value in self.stubbornness_by_group.items():
-            if group in UN_GROUPS:
-                values[(members["un_group"] == group).to_numpy()] = value
-            else:
-                values[(members[group] == 1).to_numpy()] = value
+            values[group_mask(members, group)] = value
         return values
 
     def to_dict(self) -> dict:
@@ -97,6 +94,12 @@ class Parameters:
             else:
                 raise KeyError(name)
         return result
+
+
+def group_mask(members: pd.DataFrame, group: str) -> np.ndarray:
+    """(N,) bool: the members of a bloc flag (e.g. 'eu') or a UN regional group."""
+    column = members["un_group"] == group if group in UN_GROUPS else members[group] == 1
+    return column.to_numpy()
 
 
 def parameters_from_table(table: Mapping, file: object, prefix: str = "parameters") -> Parameters:

@@ -36,7 +36,7 @@ from sim.positions import UKRAINE_TEXTS
 from sim.predict import predict_on
 from sim.resolutions import RESOLUTIONS
 from sim.scenario import DEFAULT_CALIBRATION, TimedShock, load_historical_shocks
-from sim.voting import VOTE_CODES, YES, vote_indices
+from sim.voting import ABSTAIN, NO, NOT_VOTING, VOTE_CODES, YES, vote_indices
 from sim.world import build_world, day_after
 
 HINDCAST_DATA_UNTIL = date(2025, 2, 23)
@@ -116,7 +116,7 @@ def validate(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> Validatio
         }
         for predictor, result in scores.items():
             rows.append(_row(case, target.tally, predictor, result))
-        wrong = (codes != observed) & (observed != VOTE_CODES.index("X"))
+        wrong = (codes != observed) & (observed != NOT_VOTING)
         names = data.members.set_index("iso3")["name"].reindex(order).to_numpy()
         errors.append(
             pd.DataFrame(
@@ -180,9 +180,9 @@ def _ordering(data: UNData, symbol: str, order: list[str]) -> np.ndarray:
     codes = np.full(len(order), YES)
     members = np.arange(len(order))
     not_voting = members[np.argsort(-absent.to_numpy(), kind="stable")][: tally.not_voting]
-    codes[not_voting] = VOTE_CODES.index("X")
+    codes[not_voting] = NOT_VOTING
     rest = np.setdiff1d(members, not_voting)
     ranked = rest[np.argsort(record[rest], kind="stable")]
-    codes[ranked[tally.yes : tally.yes + tally.abstain]] = VOTE_CODES.index("A")
-    codes[ranked[tally.yes + tally.abstain :]] = VOTE_CODES.index("N")
+    codes[ranked[tally.yes : tally.yes + tally.abstain]] = ABSTAIN
+    codes[ranked[tally.yes + tally.abstain :]] = NO
     return codes

@@ -77,6 +77,12 @@ def vote_probabilities(
     )
 
 
+def absence_probability(absence: np.ndarray, absence_shift: float) -> np.ndarray:
+    """(N,) probability of not voting on a text: each member's propensity moved by the text's
+    logit `absence_shift` (attendance differs from vote to vote)."""
+    return expit(logit(np.asarray(absence, dtype=float)) + absence_shift)
+
+
 def _ordered_probabilities(
     positions: np.ndarray,
     absence: np.ndarray,
@@ -94,7 +100,7 @@ def _ordered_probabilities(
     no_edge = np.where(sign > 0, upper, lower)
     p_yes = expit(sign * discrimination * (yes_edge - positions))  # (..., N) among voters
     p_yes_or_abstain = expit(sign * discrimination * (no_edge - positions))
-    p_absent = expit(logit(np.asarray(absence, dtype=float)) + absence_shift)  # (N,)
+    p_absent = absence_probability(absence, absence_shift)  # (N,)
     present = 1.0 - p_absent
     return np.stack(
         [
@@ -124,7 +130,7 @@ def fit_cut_points(
     absence = np.asarray(absence, dtype=float)
     _check_fit_inputs(positions, absence, tally)
     absence_shift = _fit_absence_shift(absence, tally.not_voting)
-    present = 1.0 - expit(logit(absence) + absence_shift)  # (N,)
+    present = 1.0 - absence_probability(absence, absence_shift)  # (N,)
     sign = 1.0 if polarity == "same" else -1.0
 
     def expected_on_yes_side(edge: float) -> float:
@@ -216,6 +222,11 @@ def codes_by_member(codes: np.ndarray, members: Sequence[str]) -> dict[str, str]
     return {member: VOTE_CODES[code] for member, code in zip(members, codes, strict=True)}
 
 
+def tally_counts(tally: Tally) -> np.ndarray:
+    """A Tally as counts (4,) in VOTE_CODES order: the inverse of `as_tally`."""
+    return np.array([tally.yes, tally.abstain, tally.no, tally.not_voting])
+
+
 def as_tally(counts: np.ndarray) -> Tally:
     """A Tally from one run's counts (4,) in VOTE_CODES order."""
     return Tally(
@@ -232,7 +243,7 @@ def assign_to_tally(probs: np.ndarray, tally: Tally) -> np.ndarray:
     Maximises the summed log-probability over members x vote slots (each code repeated by its
     count), so predicted votes add up to the official record.
     """
-    counts = (tally.yes, tally.abstain, tally.no, tally.not_voting)  # VOTE_CODES order
+    counts = tally_counts(tally)
     if tally.members != probs.shape[0]:
         raise ValueError(f"tally counts {tally.members} members, probabilities {probs.shape[0]}")
     slot_codes = np.repeat(np.arange(len(VOTE_CODES)), counts)  # (N,)

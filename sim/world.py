@@ -21,7 +21,7 @@ import pandas as pd
 from sim import positions
 from sim.config import cache_dir
 from sim.data import UNData
-from sim.dynamics import FJState
+from sim.dynamics import FJState, rest_anchors
 from sim.files import partial_path
 from sim.network import TieWeights, row_stochastic, tie_layers
 from sim.parameters import Parameters
@@ -79,21 +79,24 @@ class World:
         Without shocks nothing moves; a shock's effect is then the model's answer alone.
         """
         parameters = parameters or self.parameters
-        stubbornness = self.stubbornness(parameters)
-        listened = self.influence(parameters.ties) @ self.positions
-        return (self.positions - (1 - stubbornness) * listened) / stubbornness
+        return rest_anchors(
+            self.positions, self.stubbornness(parameters), self.influence(parameters.ties)
+        )
 
     def initial_state(
         self, runs: int = 1, dtype: type = np.float64, parameters: Parameters | None = None
     ) -> FJState:
         """The (runs, N) Friedkin-Johnsen state at the start, every run at rest."""
         parameters = parameters or self.parameters
+        stubbornness = self.stubbornness(parameters)
+        influence = self.influence(parameters.ties)
+        anchors = rest_anchors(self.positions, stubbornness, influence)
         positions = np.broadcast_to(self.positions, (runs, len(self.positions))).astype(dtype)
         return FJState.start(
             positions,
-            self.anchors(parameters).astype(dtype),
-            self.stubbornness(parameters).astype(dtype),
-            self.influence(parameters.ties).astype(dtype),
+            anchors.astype(dtype),
+            stubbornness.astype(dtype),
+            influence.astype(dtype),
             self.iso3,
         )
 
