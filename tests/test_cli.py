@@ -60,7 +60,7 @@ def test_affinity_usa_is_closer_to_israel_than_to_russia(capsys):
 
 def test_data_check_reports_what_the_directory_holds(capsys):
     status, out, _ = run(capsys, "data", "check")
-    assert status == 0 and "valid" in out and "408052" in out
+    assert status == 0 and "valid" in out and "413842" in out
 
 
 @pytest.mark.parametrize(
