@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 LOAD = (
-    "import time; from sim.data import load_data; "
+    "import time; from sim.data.loader import load_data; "
     "t = time.perf_counter(); load_data(); print(time.perf_counter() - t)"
 )
 

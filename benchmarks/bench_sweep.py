@@ -36,9 +36,9 @@ _world: dict = {}
 def world() -> dict:
     """Positions, anchors, stubbornness and the influence graph, built once per process."""
     if not _world:
-        from sim.agenda import scenario_timeline
-        from sim.data import load_data
-        from sim.scenario import load_scenario
+        from sim.data.loader import load_data
+        from sim.model.agenda import scenario_timeline
+        from sim.model.scenario import load_scenario
 
         data = load_data()
         scenario = load_scenario(SCENARIO, data.members)
@@ -98,7 +98,7 @@ class FJModel(mesa.Model):
             self.running = False
 
     def vote(self) -> None:
-        from sim.voting import VOTE_CODES, draw_votes, vote_probabilities
+        from sim.model.voting import VOTE_CODES, draw_votes, vote_probabilities
 
         _, _, draft = self.w["slot"]
         positions = np.array([agent.position for agent in self.by_node])
@@ -112,7 +112,7 @@ class FJModel(mesa.Model):
 
 def check_same_rule() -> None:
     """The agent-by-agent reading of the rule and the kernel give the same positions."""
-    from sim.dynamics import FJState
+    from sim.model.dynamics import FJState
 
     model = FJModel(rng=3)
     w = model.w
@@ -154,9 +154,9 @@ def bench_mesa_in_process(runs: int) -> float:
 
 
 def bench_sweep(runs: int, workers: int) -> tuple[float, float, dict]:
-    from sim.data import load_data
-    from sim.scenario import load_scenario
-    from sim.sweep import run_sweep
+    from sim.data.loader import load_data
+    from sim.model.scenario import load_scenario
+    from sim.sweep.runner import run_sweep
 
     data = load_data()
     scenario = load_scenario(SCENARIO, data.members)

@@ -19,11 +19,11 @@ from typing import NoReturn
 import pandas as pd
 
 from sim import __version__
-from sim.data import UNData, load_data
+from sim.data.loader import UNData, load_data
+from sim.data.metrics import affinity, bloc_splits
+from sim.data.resolutions import Resolution
 from sim.errors import BlocsimError
-from sim.metrics import affinity, bloc_splits
-from sim.resolutions import Resolution
-from sim.voting import ga_outcome, sc_outcome, sc_outcome_from_tally
+from sim.model.voting import ga_outcome, sc_outcome, sc_outcome_from_tally
 
 FORMATS = ("table", "csv", "json")
 
@@ -220,8 +220,8 @@ def _add_sweep_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> None:
-    from sim.scenario import load_scenario
-    from sim.sweep import resume_sweep, run_sweep
+    from sim.model.scenario import load_scenario
+    from sim.sweep.runner import resume_sweep, run_sweep
 
     data = _load(args)
     where = {"workers": args.workers, "executor": args.executor, "address": args.address}
@@ -247,8 +247,8 @@ def _sweep(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from sim.run import run_scenario
-    from sim.scenario import load_scenario
+    from sim.model.run import run_scenario
+    from sim.model.scenario import load_scenario
 
     data = _load(args)
     scenario = load_scenario(args.scenario, data.members)
@@ -302,10 +302,10 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from sim.predict import predict_votes
-    from sim.resolutions import Tally
+    from sim.data.resolutions import Tally
+    from sim.fit.predict import predict_votes
+    from sim.model.scenario import DEFAULT_SCENARIO, load_scenario
     from sim.results import write_table
-    from sim.scenario import DEFAULT_SCENARIO, load_scenario
 
     out = _new_file(Path(args.out))
     day = _date(args.date, "--date")
@@ -352,8 +352,8 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
 def _calibrate(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from sim.calibrate import calibration_problem, calibration_toml, fit, in_sample
     from sim.files import write_atomic
+    from sim.fit.calibrate import calibration_problem, calibration_toml, fit, in_sample
 
     out = Path(args.out or "calibration/calibration.toml")
     if out.exists() and not args.force:
@@ -400,8 +400,8 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    from sim.scenario import DEFAULT_CALIBRATION
-    from sim.validate import validate
+    from sim.fit.validate import validate
+    from sim.model.scenario import DEFAULT_CALIBRATION
 
     data = _load(args)
     result = validate(data, Path(args.calibration) if args.calibration else DEFAULT_CALIBRATION)
@@ -449,10 +449,10 @@ def _add_network_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _network(args: argparse.Namespace):
-    from sim.network import build_network
-    from sim.parameters import load_parameters
-    from sim.scenario import DEFAULT_CALIBRATION
-    from sim.world import day_after
+    from sim.model.network import build_network
+    from sim.model.parameters import load_parameters
+    from sim.model.scenario import DEFAULT_CALIBRATION
+    from sim.model.world import day_after
 
     data = _load(args)
     parameters = load_parameters(
@@ -463,7 +463,7 @@ def _network(args: argparse.Namespace):
 
 
 def _network_info(args: argparse.Namespace) -> None:
-    from sim.network import network_summary
+    from sim.model.network import network_summary
 
     summary = network_summary(_network(args))
     scalars = {k: v for k, v in summary.items() if not isinstance(v, pd.DataFrame | dict)}
@@ -506,7 +506,7 @@ def _network_info(args: argparse.Namespace) -> None:
 
 def _network_export(args: argparse.Namespace) -> None:
     from sim.files import partial_path
-    from sim.network import export_network
+    from sim.model.network import export_network
 
     out = _new_file(Path(args.out))
     graph = _network(args)
@@ -535,13 +535,13 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from sim.report import write_report
+    from sim.outputs.report import write_report
 
     print(f"report: {write_report(args.directory, force=args.force)}")
 
 
 def _add_app_command(commands: argparse._SubParsersAction) -> None:
-    from sim.assets import DEFAULT_PORT
+    from sim.outputs.assets import DEFAULT_PORT
 
     app = _command(
         commands,
@@ -561,7 +561,7 @@ def _add_app_command(commands: argparse._SubParsersAction) -> None:
 
 
 def _app(args: argparse.Namespace) -> int:
-    from sim.assets import prepare_assets, serve
+    from sim.outputs.assets import prepare_assets, serve
 
     if args.prepare_assets:
         print(f"assets: {prepare_assets()}")

@@ -1,6 +1,6 @@
 """Atomic file writes: a reader sees a whole file or none, never a half-written one.
 
-Upstream of everything that writes (the positions cache in `sim.world`, run directories in
+Upstream of everything that writes (the positions cache in `sim.model.world`, run directories in
 `sim.results`, the CLI's single files), so the one naming rule for partial files lives here.
 """
 

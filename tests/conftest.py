@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.data import UNData, load_data
-from sim.scenario import Scenario, load_scenario
-from sim.sweep import SweepResult, run_sweep
+from sim.data.loader import UNData, load_data
+from sim.model.scenario import Scenario, load_scenario
+from sim.sweep.runner import SweepResult, run_sweep
 
 # Three texts (a GA text, the same text as an important question, an SC text with an
 # amendment), a grid of 8 points x 40 replicates in blocks of 100 runs, a status-quo baseline.

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.assets import HOST, check_port, serve
 from sim.cli import main
 from sim.errors import BlocsimError
+from sim.outputs.assets import HOST, check_port, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI") == "true"
@@ -40,7 +40,7 @@ def app_url():
         pytest.skip("chromium not installed (apt-get install chromium)")
     _require("solara")
     _require("playwright")
-    from sim.assets import app_command, app_environment, prepare_assets
+    from sim.outputs.assets import app_command, app_environment, prepare_assets
 
     prepare_assets()
     with socket.socket() as probe:
@@ -164,7 +164,7 @@ def test_the_least_stubborn_world_still_votes(page):
 
 
 def test_the_browser_tab_has_the_apps_title(page):
-    from sim.app import APP_TITLE
+    from sim.outputs.app import APP_TITLE
 
     assert page.title() == APP_TITLE
 

@@ -9,7 +9,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from sim.calibrate import (
+from sim.cli import main
+from sim.fit.calibrate import (
     FREE,
     calibration_problem,
     fit,
@@ -19,10 +20,9 @@ from sim.calibrate import (
     probabilities,
     read_fit,
 )
-from sim.cli import main
-from sim.parameters import load_parameters
-from sim.scenario import DEFAULT_CALIBRATION, load_historical_shocks
-from sim.voting import draw_votes
+from sim.model.parameters import load_parameters
+from sim.model.scenario import DEFAULT_CALIBRATION, load_historical_shocks
+from sim.model.voting import draw_votes
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.network import build_network
-from sim.parameters import load_parameters
-from sim.scenario import DEFAULT_CALIBRATION
+from sim.model.network import build_network
+from sim.model.parameters import load_parameters
+from sim.model.scenario import DEFAULT_CALIBRATION
 
 BLOCSIM = str(Path(sys.executable).with_name("blocsim"))  # the console script of this venv
 

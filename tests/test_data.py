@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.data import BLOCS, UKRAINE_FILE, count_votes, load_data, read_votes
+from sim.data.loader import BLOCS, UKRAINE_FILE, count_votes, load_data, read_votes
+from sim.data.resolutions import RESOLUTIONS, Tally
 from sim.errors import BlocsimError
-from sim.resolutions import RESOLUTIONS, Tally
 
 
 def test_members_are_the_193_with_their_blocs(data):

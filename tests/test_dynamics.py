@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.data import UNData
-from sim.dynamics import (
+from sim.data.loader import UNData
+from sim.errors import BlocsimError
+from sim.model.dynamics import (
     AddTie,
     CutTie,
     FJState,
@@ -17,8 +18,7 @@ from sim.dynamics import (
     fj_step,
     run_dynamics,
 )
-from sim.errors import BlocsimError
-from sim.network import build_network, influence_matrix
+from sim.model.network import build_network, influence_matrix
 
 N = 193
 

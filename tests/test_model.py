@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agenda import path_positions, vote_step
 from sim.errors import BlocsimError
-from sim.model import BlocModel
-from sim.run import run_scenario
-from sim.scenario import load_scenario, scenario_shocks
+from sim.model.agenda import path_positions, vote_step
+from sim.model.model import BlocModel
+from sim.model.run import run_scenario
+from sim.model.scenario import load_scenario, scenario_shocks
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.data import UNData
+from sim.data.loader import UNData
 from sim.errors import BlocsimError
-from sim.network import (
+from sim.model.network import (
     TIE_TYPES,
     TieWeights,
     build_network,
@@ -150,7 +150,7 @@ def test_unknown_export_format_is_a_user_error(graph: nx.DiGraph, tmp_path) -> N
 
 
 def test_alignment_ties_find_who_follows_washington_in_particular(data):
-    from sim.network import alignment_ties
+    from sim.model.network import alignment_ties
 
     ties = alignment_ties(data.roll_calls(), data.members, "2025-02-24")
     order = data.members["iso3"].tolist()

@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from sim.errors import BlocsimError
-from sim.network import TieWeights
-from sim.parameters import Parameters, load_parameters
-from sim.scenario import DEFAULT_CALIBRATION
+from sim.model.network import TieWeights
+from sim.model.parameters import Parameters, load_parameters
+from sim.model.scenario import DEFAULT_CALIBRATION
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import BlocsimError
-from sim.positions import estimate_positions
+from sim.model.positions import estimate_positions
 
 CUTOFF = "2025-02-24"  # the day of ES-11/7: the hindcast's cut-off
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.predict import predict_votes
-from sim.resolutions import RESOLUTIONS, Tally
-from sim.scenario import load_scenario
+from sim.data.resolutions import RESOLUTIONS, Tally
+from sim.fit.predict import predict_votes
+from sim.model.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")

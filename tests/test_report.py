@@ -10,12 +10,12 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import Polygon
 
-from sim import figures
 from sim.cli import main
 from sim.errors import BlocsimError
-from sim.report import parameter_influence, threshold_table, write_report
-from sim.run import run_scenario
-from sim.scenario import load_scenario
+from sim.model.run import run_scenario
+from sim.model.scenario import load_scenario
+from sim.outputs import figures
+from sim.outputs.report import parameter_influence, threshold_table, write_report
 
 
 @pytest.fixture(scope="module")

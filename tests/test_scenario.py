@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sim.dynamics import MoveToward, WeakenCohesion
+from sim.data.resolutions import Tally
 from sim.errors import BlocsimError
-from sim.parameters import load_parameters
-from sim.resolutions import Tally
-from sim.scenario import load_historical_shocks, load_scenario, scenario_shocks
+from sim.model.dynamics import MoveToward, WeakenCohesion
+from sim.model.parameters import load_parameters
+from sim.model.scenario import load_historical_shocks, load_scenario, scenario_shocks
 
 SCENARIOS = sorted(Path("scenarios").glob("*.toml"))
 

@@ -17,16 +17,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch import expected_counts, simulate_block
-from sim.batch_inputs import sweep_setup
-from sim.block_files import completed_blocks, write_block
-from sim.design import plan_sweep, read_sweep
 from sim.errors import BlocsimError
-from sim.model import BlocModel
-from sim.scenario import load_scenario
-from sim.sweep import resume_sweep, run_sweep
-from sim.sweep_summary import answer_lines
-from sim.voting import VOTE_CODES, vote_probabilities
+from sim.model.model import BlocModel
+from sim.model.scenario import load_scenario
+from sim.model.voting import VOTE_CODES, vote_probabilities
+from sim.sweep.batch import expected_counts, simulate_block
+from sim.sweep.blocks import completed_blocks, write_block
+from sim.sweep.design import plan_sweep, read_sweep
+from sim.sweep.inputs import sweep_setup
+from sim.sweep.runner import resume_sweep, run_sweep
+from sim.sweep.summary import answer_lines
 
 BIN = Path(sys.executable).parent
 TABLES = (

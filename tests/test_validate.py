@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sim.cli import main
-from sim.validate import PREDICTORS, validate
+from sim.fit.validate import PREDICTORS, validate
 
 
 @pytest.fixture(scope="module")

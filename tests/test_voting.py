@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.resolutions import Tally
-from sim.voting import (
+from sim.data.resolutions import Tally
+from sim.model.voting import (
     ABSTAIN,
     NO,
     NOT_VOTING,

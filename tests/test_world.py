@@ -6,8 +6,8 @@ from datetime import date
 
 import numpy as np
 
-from sim import world
-from sim.world import cache_path, cached_estimate
+from sim.model import world
+from sim.model.world import cache_path, cached_estimate
 
 CUTOFF = date(2025, 2, 24)
 

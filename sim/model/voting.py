@@ -17,7 +17,7 @@ import numpy as np
 from scipy.optimize import brentq, linear_sum_assignment
 from scipy.special import expit, logit
 
-from sim.resolutions import Tally
+from sim.data.resolutions import Tally
 
 VOTE_CODES = ("Y", "A", "N", "X")
 YES, ABSTAIN, NO, NOT_VOTING = range(4)

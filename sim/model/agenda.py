@@ -17,11 +17,11 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from sim.data import UNData
-from sim.dynamics import run_dynamics
-from sim.parameters import load_parameters
-from sim.resolutions import RESOLUTIONS
-from sim.scenario import (
+from sim.data.loader import UNData
+from sim.data.resolutions import RESOLUTIONS
+from sim.model.dynamics import run_dynamics
+from sim.model.parameters import load_parameters
+from sim.model.scenario import (
     Scenario,
     TextSpec,
     TimedShock,
@@ -29,8 +29,8 @@ from sim.scenario import (
     load_historical_shocks,
     scenario_shocks,
 )
-from sim.voting import Amendment, Chamber, CutPoints, Draft, fit_cut_points
-from sim.world import World, build_world
+from sim.model.voting import Amendment, Chamber, CutPoints, Draft, fit_cut_points
+from sim.model.world import World, build_world
 
 # Council members are never absent: a tiny absence keeps the ordered logit well defined.
 COUNCIL_ABSENCE = 1e-12

@@ -9,7 +9,7 @@ from datetime import date
 
 import pandas as pd
 
-from sim.data import BLOCS, UN_GROUPS, UNData
+from sim.data.loader import BLOCS, UN_GROUPS, UNData
 
 VOTE_SCALE = {"Y": 1.0, "A": 0.5, "N": 0.0}  # an abstention sits halfway between yes and no
 

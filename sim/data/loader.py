@@ -2,7 +2,7 @@
 
 Everything is checked on load: 193 unique ISO3 codes, vote codes only Y/N/A/X, one vote per
 member per roll call, readable dates, and every ES-11 roll call's counts equal to its official
-tally (`sim.resolutions`). A bad file is reported as one `BlocsimError` naming the file, the line
+tally (`sim.data.resolutions`). A bad file is reported as one `BlocsimError` naming the file, the line
 and the field. The long history file is cached in columnar form outside the repository, keyed
 by its checksum, so loading everything again takes a fraction of a second.
 """
@@ -18,8 +18,8 @@ import pandas as pd
 
 from sim.config import HOW_TO_POINT, cache_dir
 from sim.config import data_dir as resolve_data_dir
+from sim.data.resolutions import RESOLUTIONS, Resolution, Tally, resolution
 from sim.errors import BlocsimError
-from sim.resolutions import RESOLUTIONS, Resolution, Tally, resolution
 
 MEMBERS_FILE = "members.csv"
 UKRAINE_FILE = "votes_ukraine.csv"

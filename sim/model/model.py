@@ -3,7 +3,7 @@
 The public object model for one run, for inspection and for the classroom. The model holds
 the state as numpy arrays (one run of the (R, N) Friedkin-Johnsen kernel, R = 1); each agent
 is a view into them, so reading an agent costs nothing and stepping costs one matrix product.
-Sweeps call the same kernel on blocks of runs directly (`sim.batch`).
+Sweeps call the same kernel on blocks of runs directly (`sim.sweep.batch`).
 
     >>> model = BlocModel.from_scenario(load_scenario("scenarios/us_realignment.toml", data.members), data)
     >>> model.run_model()              # steps until the last vote is held
@@ -19,11 +19,11 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.agenda import Timeline, chamber, chamber_absence, scenario_timeline, seats
-from sim.data import BLOCS, UNData
-from sim.resolutions import Tally
-from sim.scenario import Scenario, VoteSpec
-from sim.voting import (
+from sim.data.loader import BLOCS, UNData
+from sim.data.resolutions import Tally
+from sim.model.agenda import Timeline, chamber, chamber_absence, scenario_timeline, seats
+from sim.model.scenario import Scenario, VoteSpec
+from sim.model.voting import (
     VOTE_CODES,
     CutPoints,
     Draft,
@@ -33,7 +33,7 @@ from sim.voting import (
     vote_probabilities,
     vote_resolution,
 )
-from sim.world import World
+from sim.model.world import World
 
 
 class MemberState(mesa.Agent):

@@ -141,7 +141,7 @@ RESOLUTIONS: dict[str, Resolution] = {
     )
 }
 
-CALIBRATION_TARGET = "A/RES/ES-11/7"  # the vote `blocsim calibrate` fits (sim.calibrate)
+CALIBRATION_TARGET = "A/RES/ES-11/7"  # the vote `blocsim calibrate` fits (sim.fit.calibrate)
 
 
 def resolution(symbol: str) -> Resolution:

@@ -1,4 +1,4 @@
-"""A sweep's inputs to the batched kernel (`sim.batch`), built from the scenario and its plan.
+"""A sweep's inputs to the batched kernel (`sim.sweep.batch`), built from the scenario and its plan.
 
 The world and the timeline are built once, exactly as `BlocModel.from_scenario` builds them;
 from them come the setup every block shares (sent to each worker once) and, block by block in
@@ -15,14 +15,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sim.agenda import Timeline, chamber, chamber_absence, scenario_timeline, seats, shocks_by_step
-from sim.batch import BlockTask, SweepSetup, VoteSlot
-from sim.data import UNData
-from sim.design import Block, SweepPlan
-from sim.parameters import group_mask
-from sim.scenario import Scenario, TimedShock, load_historical_shocks
-from sim.voting import absence_probability
-from sim.world import World
+from sim.data.loader import UNData
+from sim.model.agenda import (
+    Timeline,
+    chamber,
+    chamber_absence,
+    scenario_timeline,
+    seats,
+    shocks_by_step,
+)
+from sim.model.parameters import group_mask
+from sim.model.scenario import Scenario, TimedShock, load_historical_shocks
+from sim.model.voting import absence_probability
+from sim.model.world import World
+from sim.sweep.batch import BlockTask, SweepSetup, VoteSlot
+from sim.sweep.design import Block, SweepPlan
 
 
 class BlockTasks:
@@ -113,7 +120,7 @@ def sweep_setup(
     scenario: Scenario, data: UNData, plan: SweepPlan, dtype: str = "float32"
 ) -> tuple[SweepSetup, BlockTasks]:
     """The worker setup and the parent's task builder: the world and timeline are built exactly
-    as `BlocModel.from_scenario` builds them (`sim.agenda.scenario_timeline`)."""
+    as `BlocModel.from_scenario` builds them (`sim.model.agenda.scenario_timeline`)."""
     world, timeline = scenario_timeline(scenario, data)
     slots = []
     for step, spec, draft in timeline.votes:

@@ -32,13 +32,13 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 
-from sim.data import UNData
-from sim.dynamics import MoveToward
-from sim.parameters import Parameters
-from sim.predict import vote_model, world_positions_on
-from sim.resolutions import CALIBRATION_TARGET, RESOLUTIONS, Resolution, Tally
-from sim.scenario import TimedShock
-from sim.voting import (
+from sim.data.loader import UNData
+from sim.data.resolutions import CALIBRATION_TARGET, RESOLUTIONS, Resolution, Tally
+from sim.fit.predict import vote_model, world_positions_on
+from sim.model.dynamics import MoveToward
+from sim.model.parameters import Parameters
+from sim.model.scenario import TimedShock
+from sim.model.voting import (
     NOT_VOTING,
     VOTE_CODES,
     CutPoints,
@@ -49,7 +49,7 @@ from sim.voting import (
     vote_indices,
     vote_probabilities,
 )
-from sim.world import World, build_world, day_after
+from sim.model.world import World, build_world, day_after
 
 PINNED_TEXT = "A/RES/ES-11/6"
 TURN = {"date": date(2025, 1, 20), "member": "USA", "target": "RUS"}

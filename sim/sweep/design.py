@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import qmc
 
-from sim.dynamics import AddTie, CutTie, MoveToward, SetStubbornness, WeakenCohesion
+from sim.data.resolutions import RESOLUTIONS, resolution
 from sim.errors import BlocsimError
-from sim.resolutions import RESOLUTIONS, resolution
-from sim.scenario import Scenario, field_reader
+from sim.model.dynamics import AddTie, CutTie, MoveToward, SetStubbornness, WeakenCohesion
+from sim.model.scenario import Scenario, field_reader
 
 DESIGNS = ("grid", "latin_hypercube", "sobol")
 BLOCK_SIZE = 1000

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.data import BLOCS, BODIES, UN_GROUPS
-from sim.dynamics import AddTie, CutTie, MoveToward, SetStubbornness, Shock, WeakenCohesion
+from sim.data.loader import BLOCS, BODIES, UN_GROUPS
+from sim.data.resolutions import RESOLUTIONS, Tally, resolution
 from sim.errors import BlocsimError
-from sim.parameters import Parameters, load_parameters, parameters_from_table
-from sim.resolutions import RESOLUTIONS, Tally, resolution
-from sim.voting import POLARITIES
+from sim.model.dynamics import AddTie, CutTie, MoveToward, SetStubbornness, Shock, WeakenCohesion
+from sim.model.parameters import Parameters, load_parameters, parameters_from_table
+from sim.model.voting import POLARITIES
 
 SEATS = {"GA": 193, "SC": 15}
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 DEFAULT_CALIBRATION = REPOSITORY / "calibration" / "default.toml"
 DEFAULT_SCENARIO = REPOSITORY / "scenarios" / "us_realignment.toml"
 TOP_KEYS = {
@@ -153,7 +153,7 @@ def load_historical_shocks(calibration: Path, members: pd.DataFrame) -> tuple[Ti
     """The calibrated history (the US turn of 2025) kept in a calibration file's `[[shocks]]`.
 
     Any date is allowed: a world that starts after a shock has it in its record already, and
-    the timeline leaves it out (`sim.agenda.shocks_by_step`)."""
+    the timeline leaves it out (`sim.model.agenda.shocks_by_step`)."""
     with calibration.open("rb") as handle:
         raw = tomllib.load(handle)
     reader = _Reader(calibration, frozenset(members["iso3"]), members)

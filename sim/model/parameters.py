@@ -17,9 +17,9 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from sim.data import BLOCS, UN_GROUPS
+from sim.data.loader import BLOCS, UN_GROUPS
 from sim.errors import BlocsimError
-from sim.network import TieWeights
+from sim.model.network import TieWeights
 
 STUBBORNNESS_GROUPS = (*BLOCS, *UN_GROUPS)
 

@@ -1,10 +1,10 @@
 """Scenario sweeps: run a scenario's `[sweep]` into a sweep directory, or resume one.
 
-A sweep varies some of a scenario's parameters over a design (`sim.design`), runs every point
-`replicates` times in blocks of runs on the batched kernel (`sim.batch`), in this process, a
-local process pool or on dask (`sim.executors`), writes each block's file as it finishes
-(`sim.block_files`), and assembles the tables and the answer to its question at the end
-(`sim.sweep_tables`). See `docs/sweeps.md`.
+A sweep varies some of a scenario's parameters over a design (`sim.sweep.design`), runs every point
+`replicates` times in blocks of runs on the batched kernel (`sim.sweep.batch`), in this process, a
+local process pool or on dask (`sim.sweep.executors`), writes each block's file as it finishes
+(`sim.sweep.blocks`), and assembles the tables and the answer to its question at the end
+(`sim.sweep.tables`). See `docs/sweeps.md`.
 
 Reproducible by construction: which runs form a block is fixed by the design and the block size
 (never by the worker count), block b draws from `SeedSequence(root, spawn_key=(1, b))`, BLAS runs
@@ -27,16 +27,16 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from sim.batch import SweepSetup
-from sim.batch_inputs import BlockTasks, sweep_setup
-from sim.block_files import BLOCKS, completed_blocks, discard_partial_blocks, write_block
-from sim.data import UNData
-from sim.design import BLOCK_KEY, DESIGN_KEY, Block, SweepPlan, plain, plan_sweep, read_sweep
+from sim.data.loader import UNData
 from sim.errors import BlocsimError
-from sim.executors import Executor, open_executor
+from sim.model.scenario import Scenario, load_scenario
 from sim.results import default_run_dir, read_manifest, write_manifest
-from sim.scenario import Scenario, load_scenario
-from sim.sweep_tables import assemble
+from sim.sweep.batch import SweepSetup
+from sim.sweep.blocks import BLOCKS, completed_blocks, discard_partial_blocks, write_block
+from sim.sweep.design import BLOCK_KEY, DESIGN_KEY, Block, SweepPlan, plain, plan_sweep, read_sweep
+from sim.sweep.executors import Executor, open_executor
+from sim.sweep.inputs import BlockTasks, sweep_setup
+from sim.sweep.tables import assemble
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """One block of sweep runs on the batched Friedkin-Johnsen kernel: R runs as (R, N) arrays.
 
-A block is stepped by the one kernel of `sim.dynamics` in the Mesa model's step order, its
-votes cast by `sim.voting`, and reduced to the arrays of its block file: tallies per run,
+A block is stepped by the one kernel of `sim.model.dynamics` in the Mesa model's step order, its
+votes cast by `sim.model.voting`, and reduced to the arrays of its block file: tallies per run,
 member vote counts and expected-count quantiles per point. This module is what a worker (a
 local process or a dask worker) needs; it never builds a world or reads the UN data.
 
@@ -17,9 +17,9 @@ from datetime import date, timedelta
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sim.design import Block
-from sim.dynamics import FJState, rest_anchors
-from sim.voting import VOTE_CODES, YES, Chamber, CutPoints, Draft, vote_resolution
+from sim.model.dynamics import FJState, rest_anchors
+from sim.model.voting import VOTE_CODES, YES, Chamber, CutPoints, Draft, vote_resolution
+from sim.sweep.design import Block
 
 # ---------------------------------------------------------------------------------------------
 # What a worker needs: the constant setup (sent once) and one task per block
@@ -83,7 +83,7 @@ def expected_counts(
 ) -> np.ndarray:
     """Expected Yes, No, Abstain counts of a text for each run: positions (R, M) -> (R, 3).
 
-    The ordered logit of `sim.voting.vote_probabilities` summed over members, in the positions'
+    The ordered logit of `sim.model.voting.vote_probabilities` summed over members, in the positions'
     dtype, as logistic(x) = (1 + tanh(x / 2)) / 2: a sweep evaluates it at every step of every
     run, and tanh is an order of magnitude faster than `expit` on float32.
     """
@@ -135,7 +135,7 @@ def _simulate(
     setup: SweepSetup, task: BlockTask, shocks: Mapping[int, list]
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     """The Mesa model's step order on (R, N) arrays: shocks due at k act, everyone updates,
-    then the votes due at k + 1 are held (`sim.agenda.Timeline`)."""
+    then the votes due at k + 1 are held (`sim.model.agenda.Timeline`)."""
     block = task.block
     dtype = np.dtype(setup.dtype)
     runs, size = block.size, len(setup.iso3)

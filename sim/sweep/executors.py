@@ -1,6 +1,6 @@
 """Where a sweep's blocks run: in this process, a local process pool, or a dask cluster.
 
-Every executor is a `concurrent.futures` submit of `sim.batch.simulate_block`, with the setup
+Every executor is a `concurrent.futures` submit of `sim.sweep.batch.simulate_block`, with the setup
 sent to each worker once and BLAS on one thread, so where a block ran never changes its numbers.
 
     >>> pool = open_executor("local", 2, None, setup)
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.batch import BlockTask, SweepSetup, simulate_block
 from sim.errors import BlocsimError
+from sim.sweep.batch import BlockTask, SweepSetup, simulate_block
 
 _installed: SweepSetup | None = None
 

@@ -8,7 +8,7 @@ parameter they take effect when the model is rebuilt with Reset. Built from Mesa
 parts (its model controller and parameter sliders) in a fixed layout of our own.
 
 Each browser session gets its own model (a model built at module level would be shared by the
-whole class). Run it with `blocsim app`, which serves it offline (`sim.assets`).
+whole class). Run it with `blocsim app`, which serves it offline (`sim.outputs.assets`).
 """
 
 from __future__ import annotations
@@ -26,15 +26,14 @@ from mesa.visualization import Slider
 from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
-from sim.agenda import chamber, chamber_absence, scenario_timeline, seats
-from sim.data import UNData, load_data
-from sim.dynamics import MoveToward
-from sim.figures import STYLE, network_layout
-from sim.model import BlocModel
-from sim.resolutions import Tally
-from sim.run import tie_table
-from sim.scenario import Scenario, VoteSpec, load_scenario
-from sim.voting import (
+from sim.data.loader import UNData, load_data
+from sim.data.resolutions import Tally
+from sim.model.agenda import chamber, chamber_absence, scenario_timeline, seats
+from sim.model.dynamics import MoveToward
+from sim.model.model import BlocModel
+from sim.model.run import tie_table
+from sim.model.scenario import Scenario, VoteSpec, load_scenario
+from sim.model.voting import (
     VOTE_CODES,
     Chamber,
     CutPoints,
@@ -44,8 +43,9 @@ from sim.voting import (
     assign_to_tally,
     vote_probabilities,
 )
+from sim.outputs.figures import STYLE, network_layout
 
-CLASSROOM = Path(__file__).resolve().parent.parent / "scenarios" / "classroom.toml"
+CLASSROOM = Path(__file__).resolve().parents[2] / "scenarios" / "classroom.toml"
 VOTE_WORDS = {"Y": "Yes", "A": "Abstain", "N": "No", "X": "Not voting"}
 SHAPES = {"Y": "circle", "A": "triangle-up", "N": "square", "X": "cross"}
 

@@ -115,10 +115,10 @@ def estimate_positions(
 ) -> PositionEstimate:
     """Fit positions and absence propensities from the roll calls dated strictly before `until`.
 
-    `members`, `history`, `ukraine` are the loader's tables (`sim.data.load_data`); an ES-11
+    `members`, `history`, `ukraine` are the loader's tables (`sim.data.loader.load_data`); an ES-11
     vote found in both history and ukraine is counted once. Half-lives are in years.
 
-    Example (with `data = sim.data.load_data()`)::
+    Example (with `data = sim.data.loader.load_data()`)::
 
         est = estimate_positions(data.members, data.history, data.ukraine, "2025-02-24")
         est.of("RUS") > est.of("POL")  # True

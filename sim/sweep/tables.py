@@ -1,7 +1,7 @@
 """A sweep's tables, assembled from its block files in block order.
 
 One streaming pass (memory: one block) writes `runs`, `members` and `trajectory` Parquet tables
-(and their `baseline_` twins) and fills the tallies `sim.sweep_summary` answers the question
+(and their `baseline_` twins) and fills the tallies `sim.sweep.summary` answers the question
 from; then `points.csv`, `summary.csv` and `flips.csv`. Block order, not the order blocks
 finished in, fixes every byte.
 
@@ -20,14 +20,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.batch import SweepSetup
-from sim.block_files import completed_blocks, read_block
-from sim.design import Block, SweepPlan, plain
 from sim.errors import BlocsimError
 from sim.files import partial_path
+from sim.model.voting import VOTE_CODES
 from sim.results import write_table
-from sim.sweep_summary import Tallies, answer_lines, flips_table, member_zeros, summary_table
-from sim.voting import VOTE_CODES
+from sim.sweep.batch import SweepSetup
+from sim.sweep.blocks import completed_blocks, read_block
+from sim.sweep.design import Block, SweepPlan, plain
+from sim.sweep.summary import Tallies, answer_lines, flips_table, member_zeros, summary_table
 
 
 class _ParquetStream:
@@ -47,7 +47,7 @@ class _ParquetStream:
         os.replace(self.partial, self.path)
 
 
-QUANTILES = ("yes_q10", "yes_q50", "yes_q90", "no_q50", "abstain_q50")  # `sim.batch` order
+QUANTILES = ("yes_q10", "yes_q50", "yes_q90", "no_q50", "abstain_q50")  # `sim.sweep.batch` order
 RUNS_SCHEMA = pa.schema(
     [
         ("point", pa.int32()),

@@ -5,7 +5,7 @@ per-type components (``alliance``, ``regional``, ``coalition``, ``caucus``, ``un
 ``affinity``, ``patron``, ``alignment``) kept on the edge, so a reader can see why two states are tied.
 ``influence_matrix`` turns the graph into the row-stochastic W of the Friedkin-Johnsen
 dynamics; tie edits during a run (cut, add, weaken a bloc) are matrix edits in
-``sim.dynamics``, so the graph here is always the network as built from the record.
+``sim.model.dynamics``, so the graph here is always the network as built from the record.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.data import BLOCS
+from sim.data.loader import BLOCS
 from sim.errors import BlocsimError
 
 # Bloc flags of members.csv grouped into families; each family has one tie weight.

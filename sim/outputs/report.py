@@ -1,7 +1,7 @@
 """`blocsim report DIR`: figures and tables for a paper from a run or sweep directory.
 
-The report reads the directory's files only (the run-directory contract in `sim.run` and
-`sim.sweep`) and knows nothing of how they were made. Each figure is drawn from a table
+The report reads the directory's files only (the run-directory contract in `sim.model.run` and
+`sim.sweep.runner`) and knows nothing of how they were made. Each figure is drawn from a table
 written beside it (`<figure>.csv`), so what a reader sees is what the table says. Everything
 lands in `DIR/report/`, staged under a hidden name and renamed into place when complete.
 
@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import figures
 from sim.errors import BlocsimError
+from sim.model.voting import SC_REQUIRED_YES
+from sim.outputs import figures
 from sim.results import read_manifest
-from sim.sweep_summary import parameter_list_words, parameter_words, status_quo_words
-from sim.voting import SC_REQUIRED_YES
+from sim.sweep.summary import parameter_list_words, parameter_words, status_quo_words
 
 REPORT_NAME = "report"
 FLIPS_SHOWN = 20

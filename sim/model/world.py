@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import positions
 from sim.config import cache_dir
-from sim.data import UNData
-from sim.dynamics import FJState, rest_anchors
+from sim.data.loader import UNData
 from sim.files import partial_path
-from sim.network import TieWeights, row_stochastic, tie_layers
-from sim.parameters import Parameters
-from sim.positions import PositionEstimate, estimate_positions
+from sim.model import positions
+from sim.model.dynamics import FJState, rest_anchors
+from sim.model.network import TieWeights, row_stochastic, tie_layers
+from sim.model.parameters import Parameters
+from sim.model.positions import PositionEstimate, estimate_positions
 
 # Cached estimates are keyed by the estimator's own source, so a changed estimator never
 # reads an old estimate.

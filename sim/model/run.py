@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.data import UNData
-from sim.model import BlocModel
+from sim.data.loader import UNData
+from sim.model.model import BlocModel
+from sim.model.scenario import Scenario
+from sim.model.voting import VOTE_CODES
 from sim.results import default_run_dir, run_directory, write_manifest, write_table
-from sim.scenario import Scenario
-from sim.voting import VOTE_CODES
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,18 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from sim.agenda import chamber, chamber_absence, path_positions, seats
-from sim.data import UNData
-from sim.resolutions import Tally
-from sim.scenario import Scenario, TimedShock, scenario_shocks
-from sim.voting import (
+from sim.data.loader import UNData
+from sim.data.resolutions import Tally
+from sim.model.agenda import chamber, chamber_absence, path_positions, seats
+from sim.model.scenario import Scenario, TimedShock, scenario_shocks
+from sim.model.voting import (
     VOTE_CODES,
     CutPoints,
     assign_to_tally,
     fit_cut_points,
     vote_probabilities,
 )
-from sim.world import World, build_world, day_after
+from sim.model.world import World, build_world, day_after
 
 
 @dataclass(frozen=True)

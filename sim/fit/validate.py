@@ -1,7 +1,7 @@
 """How well blocsim predicts real votes it was not fitted on, beside honest baselines.
 
 Every case predicts one ES-11 vote from its date and official tally, with positions from the
-roll calls strictly before a cut-off, through the one prediction path (`sim.predict.predict_on`).
+roll calls strictly before a cut-off, through the one prediction path (`sim.fit.predict.predict_on`).
 Cases:
 - ES-11/7 in sample: positions include ES-11/7's own record (what `blocsim predict` does
   with data up to the vote); the calibrated parameters.
@@ -29,15 +29,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.calibrate import Score, calibration_problem, fit, score
-from sim.data import UNData
-from sim.parameters import Parameters, load_parameters
-from sim.positions import UKRAINE_TEXTS
-from sim.predict import predict_on
-from sim.resolutions import RESOLUTIONS
-from sim.scenario import DEFAULT_CALIBRATION, TimedShock, load_historical_shocks
-from sim.voting import ABSTAIN, NO, NOT_VOTING, VOTE_CODES, YES, vote_indices
-from sim.world import build_world, day_after
+from sim.data.loader import UNData
+from sim.data.resolutions import RESOLUTIONS
+from sim.fit.calibrate import Score, calibration_problem, fit, score
+from sim.fit.predict import predict_on
+from sim.model.parameters import Parameters, load_parameters
+from sim.model.positions import UKRAINE_TEXTS
+from sim.model.scenario import DEFAULT_CALIBRATION, TimedShock, load_historical_shocks
+from sim.model.voting import ABSTAIN, NO, NOT_VOTING, VOTE_CODES, YES, vote_indices
+from sim.model.world import build_world, day_after
 
 HINDCAST_DATA_UNTIL = date(2025, 2, 23)
 LEAVE_ONE_OUT = ("A/RES/ES-11/1", "A/RES/ES-11/2", "A/RES/ES-11/4", "A/RES/ES-11/6")

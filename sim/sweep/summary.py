@@ -1,6 +1,6 @@
 """The answer to a sweep's question: `summary.csv`, `flips.csv` and the lines the command prints.
 
-Reads only the tallies the tables were streamed into (`sim.sweep_tables`): per text and point,
+Reads only the tallies the tables were streamed into (`sim.sweep.tables`): per text and point,
 how often the text failed or fell below the thresholds, and each member's vote counts.
 
     >>> summary = summary_table(plan, setup, tallies)
@@ -17,9 +17,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from sim.batch import SweepSetup, VoteSlot
-from sim.design import SweepPlan, SweptParameter, plain
-from sim.voting import SC_REQUIRED_YES, VOTE_CODES
+from sim.model.voting import SC_REQUIRED_YES, VOTE_CODES
+from sim.sweep.batch import SweepSetup, VoteSlot
+from sim.sweep.design import SweepPlan, SweptParameter, plain
 
 RANGE_BINS = 5  # a sampled range is summarised in this many equal-width bins
 FAIL_SHARE = 0.5  # a point "fails" when at least this share of its runs fails

@@ -1,0 +1,1 @@
+"""What is learnt from the record: prediction from a tally, calibration, validation."""

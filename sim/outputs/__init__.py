@@ -1,0 +1,1 @@
+"""What readers see: figures and tables for papers, and the classroom app."""

@@ -1,0 +1,1 @@
+"""How many runs are made: designs, blocks, executors, and the tables and answer of a sweep."""
