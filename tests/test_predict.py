@@ -79,7 +79,9 @@ def test_predict_errors(tmp_path, capsys, argv, expected):
 
 
 def test_predict_into_a_missing_directory_fails_before_any_work(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("sim.cli.load_data", lambda *_: pytest.fail("data loaded before --out"))
+    monkeypatch.setattr(
+        "sim.cli.common.load_data", lambda *_: pytest.fail("data loaded before --out")
+    )
     out = tmp_path / "missing" / "p.csv"
     argv = ["predict", "--date", "2025-02-24", "--tally", "93-18-65", "--out", str(out)]
     assert main(argv) == 2

@@ -1,0 +1,100 @@
+"""`blocsim calibrate` and `validate`: fit the free parameters, judge the model out of sample."""
+
+import argparse
+from pathlib import Path
+
+from sim.cli.common import (
+    add_command,
+    data_options,
+    emit,
+    format_option,
+    load,
+    parse_date,
+)
+from sim.errors import BlocsimError
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    _add_calibrate_command(commands)
+    _add_validate_command(commands)
+
+
+def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
+    calibrate = add_command(
+        commands,
+        "calibrate",
+        _calibrate,
+        "fit the free parameters on A/RES/ES-11/7 (93-18-65) and write a calibration file",
+    )
+    calibrate.add_argument(
+        "--data-until",
+        metavar="DATE",
+        help="use per-country votes up to and including DATE; before 2025-02-24 the fit sees "
+        "ES-11/7's tally only (a hindcast calibration)",
+    )
+    calibrate.add_argument(
+        "--out",
+        metavar="FILE.toml",
+        help="the file to write (default: calibration/calibration.toml)",
+    )
+    calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
+    data_options(calibrate)
+
+
+def _calibrate(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from sim.files import write_atomic
+    from sim.fit.calibrate import calibration_problem, calibration_toml, fit, in_sample
+
+    out = Path(args.out or "calibration/calibration.toml")
+    if out.exists() and not args.force:
+        raise BlocsimError("already exists; use --force to replace it", file=out)
+    until = parse_date(args.data_until, "--data-until") if args.data_until else None
+    data = load(args)
+    problem = calibration_problem(data, until)
+    with tqdm(desc=f"calibrating ({problem.objective_kind})", unit="iteration", leave=False) as bar:
+        result = fit(problem, progress=lambda _: bar.update())
+    report = in_sample(result, data)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, calibration_toml(result, report, until))
+    print(
+        f"objective ({problem.objective_kind}): {result.objective:.3f}, log-likelihood "
+        f"{result.log_likelihood:.3f}, {result.iterations} iterations, converged {result.converged}"
+    )
+    for name in result.names:
+        low, high = result.interval[name]
+        print(
+            f"  {name:28s} {result.estimate[name]:8.3f} +/- {result.standard_error[name]:.3f}"
+            f"  (95%: {low:.3f} .. {high:.3f})"
+        )
+    label = "in sample" if problem.objective_kind == "votes" else "hindcast"
+    print(
+        f"ES-11/7 {label}: accuracy {report.accuracy:.3f} of {report.voters} voters, "
+        f"4-class {report.accuracy_4:.3f}, log-loss {report.log_loss:.3f}, tally {report.predicted} "
+        f"({report.predicted.not_voting} not voting); wrote {out}"
+    )
+
+
+def _add_validate_command(commands: argparse._SubParsersAction) -> None:
+    validate = add_command(
+        commands,
+        "validate",
+        _validate,
+        "how well blocsim predicts real votes it was not fitted on, beside the baselines",
+    )
+    format_option(validate)
+    validate.add_argument(
+        "--errors", action="store_true", help="list the members blocsim gets wrong"
+    )
+    validate.add_argument("--calibration", metavar="FILE", help="default: calibration/default.toml")
+    data_options(validate)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from sim.fit.validate import validate
+    from sim.model.scenario import DEFAULT_CALIBRATION
+
+    data = load(args)
+    result = validate(data, Path(args.calibration) if args.calibration else DEFAULT_CALIBRATION)
+    emit(result.errors if args.errors else result.table, args.format)

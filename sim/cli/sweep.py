@@ -1,0 +1,89 @@
+"""`blocsim sweep`: many runs of a scenario's design, answered."""
+
+import argparse
+
+from sim.cli.common import (
+    add_command,
+    data_options,
+    load,
+    seed_number,
+)
+from sim.errors import BlocsimError
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    sweep = add_command(
+        commands,
+        "sweep",
+        _sweep,
+        "run a scenario's [sweep] in blocks of runs, write a sweep directory, answer its question",
+    )
+    sweep.add_argument(
+        "scenario", nargs="?", metavar="SCENARIO", help="a scenario file with a [sweep] section"
+    )
+    sweep.add_argument(
+        "--runs",
+        type=int,
+        metavar="N",
+        help="total runs: each design point gets ceil(N / points) replicates "
+        "(default: the file's replicates per point)",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes for the local executor (default 1: in this process; "
+        "ignored with --executor dask, where the cluster's workers run the blocks)",
+    )
+    sweep.add_argument(
+        "--seed", type=seed_number, help="root seed (default: the [sweep] or scenario seed)"
+    )
+    sweep.add_argument(
+        "--out",
+        metavar="DIR",
+        help="sweep directory (default: results/<name>-sweep-<time>-seed<N>)",
+    )
+    sweep.add_argument(
+        "--resume", metavar="DIR", help="finish an interrupted sweep: run only its missing blocks"
+    )
+    sweep.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local processes (default) or an existing dask.distributed cluster",
+    )
+    sweep.add_argument(
+        "--address",
+        metavar="tcp://HOST:PORT",
+        help="dask scheduler (default: $DASK_SCHEDULER_ADDRESS)",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    data_options(sweep)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from sim.model.scenario import load_scenario
+    from sim.sweep.runner import resume_sweep, run_sweep
+
+    data = load(args)
+    where = {"workers": args.workers, "executor": args.executor, "address": args.address}
+    if args.resume:
+        if args.scenario or args.runs or args.seed is not None or args.out:
+            raise BlocsimError(
+                "--resume takes the sweep's own scenario, runs and seed: give only the directory",
+                field="--resume",
+            )
+        result = resume_sweep(args.resume, data, **where, progress=not args.quiet)
+    elif not args.scenario:
+        raise BlocsimError("give a SCENARIO, or --resume DIR", field="SCENARIO")
+    else:
+        scenario = load_scenario(args.scenario, data.members)
+        result = run_sweep(
+            scenario, data, args.out, args.runs, seed=args.seed, progress=not args.quiet, **where
+        )
+    print("\n".join(result.answer))
+    print(
+        f"sweep directory: {result.directory} ({result.plan.runs:,} runs, "
+        f"{len(result.plan.points)} points, {result.blocks_run} blocks run now)"
+    )
