@@ -52,6 +52,16 @@ def test_history_is_validated_and_typed(data):
     assert not history.duplicated(["vote_id", "iso3"]).any()
 
 
+def test_titles_name_every_roll_call_of_the_un_extract_years(data):
+    titles = data.titles
+    assert titles["vote_id"].is_unique and len(titles) == 564
+    extract_years = data.history.loc[data.history["date"] >= "2019-11-01", "vote_id"].unique()
+    assert set(extract_years) <= set(titles["vote_id"])
+    es11_7 = titles.set_index("vote_id").loc["A/RES/ES-11/7"]
+    assert es11_7["title"] == "Advancing a comprehensive, just and lasting peace in Ukraine"
+    assert es11_7["date"] == pd.Timestamp("2025-02-24")
+
+
 def test_roll_calls_hold_each_es11_vote_once(data):
     roll_calls = data.roll_calls()
     assert not roll_calls.duplicated(["vote_id", "iso3"]).any()

@@ -1,4 +1,5 @@
-"""Load and validate the real UN data: the 193 members, the ES-11 votes and the 2000-2024 history.
+"""Load and validate the real UN data: the 193 members, the ES-11 votes, the 2000-2025 history and
+the titles of the roll calls.
 
 Everything is checked on load: 193 unique ISO3 codes, vote codes only Y/N/A/X, one vote per
 member per roll call, readable dates, and every ES-11 roll call's counts equal to its official
@@ -24,7 +25,8 @@ from sim.errors import BlocsimError
 MEMBERS_FILE = "members.csv"
 UKRAINE_FILE = "votes_ukraine.csv"
 HISTORY_FILE = "unga_votes_history.csv.gz"
-DATA_FILES = (MEMBERS_FILE, UKRAINE_FILE, HISTORY_FILE)
+ROLL_CALLS_FILE = "roll_calls.csv"
+DATA_FILES = (MEMBERS_FILE, UKRAINE_FILE, HISTORY_FILE, ROLL_CALLS_FILE)
 
 BLOCS = (
     "eu",
@@ -50,6 +52,16 @@ MEMBER_COUNT = 193
 VOTES_COLUMNS = ("resolution", "date", "iso3", "vote")
 HISTORY_COLUMNS = ("vote_id", "resolution", "date", "session", "kind", "iso3", "vote")
 MEMBERS_COLUMNS = ("iso3", "iso2", "name", "un_group", *BLOCS, "unsc_2025", "unsc_p5")
+ROLL_CALLS_COLUMNS = (
+    "vote_id",
+    "resolution",
+    "date",
+    "session",
+    "title",
+    "agenda_item",
+    "committee",
+    "originating_document",
+)
 
 
 @dataclass(frozen=True)
@@ -57,14 +69,17 @@ class UNData:
     """The validated tables every model is built from.
 
     members: 193 rows sorted by ISO3 (the agents' order); ukraine: ES-11 roll calls, long
-    (resolution, date, body, iso3, vote); history: UNGA roll calls 2000-2024, long
-    (vote_id, resolution, date, session, kind, iso3, vote).
+    (resolution, date, body, iso3, vote); history: UNGA roll calls 2000-2025, long
+    (vote_id, resolution, date, session, kind, iso3, vote); titles: one row per roll call of the
+    UN extract years (Nov 2019 on) and the ES-11 votes (vote_id, resolution, date, session,
+    title, agenda_item, committee, originating_document): the way to a text's earlier versions.
     """
 
     data_dir: Path
     members: pd.DataFrame
     ukraine: pd.DataFrame
     history: pd.DataFrame
+    titles: pd.DataFrame
     fingerprint: str  # checksum of the input files: the key of every derived cache
 
     @property
@@ -129,7 +144,8 @@ def load_data(
         ukraine = pd.concat([kept, extra], ignore_index=True)
     ukraine = ukraine.sort_values(["date", "resolution", "iso3"], ignore_index=True)
     history = read_history(folder / HISTORY_FILE, known, checksums[HISTORY_FILE])
-    return UNData(folder, members, ukraine, history, fingerprint)
+    titles = read_titles(folder / ROLL_CALLS_FILE)
+    return UNData(folder, members, ukraine, history, titles, fingerprint)
 
 
 def check_data_dir(folder: Path) -> Path:
@@ -182,6 +198,15 @@ def read_history(path: Path, known_iso3: frozenset[str], checksum: str) -> pd.Da
     table.to_parquet(partial, index=False)
     partial.replace(cached)
     return table
+
+
+def read_titles(path: Path) -> pd.DataFrame:
+    """One row per roll call with its title, agenda item and committee, dates parsed."""
+    table = _read_csv(path, ROLL_CALLS_COLUMNS)
+    _check_unique(table, path, ["vote_id"], "roll call listed twice")
+    dates = pd.to_datetime(table["date"], format="%Y-%m-%d", errors="coerce")
+    _check_codes(table, path, "date", lambda _: dates.notna(), "unreadable date (want YYYY-MM-DD)")
+    return table[list(ROLL_CALLS_COLUMNS)].assign(date=dates)
 
 
 def count_votes(votes: pd.Series) -> Tally:
