@@ -10,6 +10,7 @@ import pytest
 
 from sim.data.loader import BLOCS, UKRAINE_FILE, count_votes, load_data, read_votes
 from sim.data.resolutions import RESOLUTIONS, Tally
+from sim.data.titles import earlier_versions, latest_earlier_version
 from sim.errors import BlocsimError
 
 
@@ -157,3 +158,11 @@ def test_unreadable_votes_file(data, tmp_path):
     path.write_bytes(b"\x00\xff\xfe binary")
     with pytest.raises(BlocsimError, match="votes.csv"):
         read_votes(path, frozenset(data.iso3))
+
+
+def test_a_text_finds_its_earlier_versions_by_title(data):
+
+    versions = earlier_versions(data.titles, "A/RES/79/292")["vote_id"].tolist()
+    assert versions == ["A/RES/78/283", "A/RES/77/293", "A/RES/76/267", "A/RES/75/285"]
+    assert latest_earlier_version(data.titles, "A/RES/79/266") is None  # a new day, a new text
+    assert latest_earlier_version(data.titles, "R/55/33A") is None  # the Voeten years: no title
