@@ -31,14 +31,14 @@ def test_in_sample_es11_7_is_exact_in_tally_and_mostly_right(data, scenario):
     assert accuracy >= 0.93
 
 
-def test_council_prediction_seats_the_fifteen_and_finds_the_european_abstentions(data, scenario):
-    # S/RES/2774 (10-0-5): the US text, with France, the UK, Denmark, Greece and Slovenia abstaining
+def test_council_prediction_seats_the_fifteen_and_adds_up_to_the_tally(data, scenario):
+    # S/RES/2774's official tally (10-0-5); its per-country votes are not in the data, so only
+    # the seats and the counts are checked, never who abstained.
     table = predict_votes(
         data, date(2025, 2, 24), Tally(10, 0, 5, 0), scenario, body="SC", polarity="reverse"
     ).table
     assert sorted(table["iso3"]) == sorted(data.members.loc[data.members["unsc_2025"] == 1, "iso3"])
-    assert set(table.loc[table["vote"] == "A", "iso3"]) == {"DNK", "FRA", "GBR", "GRC", "SVN"}
-    assert set(table.loc[table["iso3"].isin(["RUS", "USA", "CHN"]), "vote"]) == {"Y"}
+    assert table["vote"].value_counts().to_dict() == {"Y": 10, "A": 5}
 
 
 def test_predict_command_writes_the_csv_and_refuses_to_overwrite(tmp_path, capsys):
@@ -47,8 +47,8 @@ def test_predict_command_writes_the_csv_and_refuses_to_overwrite(tmp_path, capsy
     assert main(argv) == 0
     table = pd.read_csv(out)
     assert list(table.columns) == ["iso3", "vote", "p_Y", "p_A", "p_N", "p_X"]
-    # ES-11/1's five votes against, from the record up to and including its day
-    assert set(table.loc[table["vote"] == "N", "iso3"]) == {"RUS", "BLR", "PRK", "ERI", "SYR"}
+    # from the record strictly before the vote: the counts are the tally's, who is the model's
+    assert table["vote"].value_counts().to_dict() == {"Y": 141, "A": 35, "X": 12, "N": 5}
     assert main(argv) == 2
     assert "already exists" in capsys.readouterr().err
 
@@ -65,8 +65,8 @@ def test_predict_command_writes_the_csv_and_refuses_to_overwrite(tmp_path, capsy
             ["--tally", "93-18-65", "--date", "24.02.2025"],
             "field '--date': '24.02.2025' is not a date",
         ),
-        (["--date", "1990-01-01"], "no roll calls before 1990-01-02"),
-        (["--data-until", "1990-01-01"], "no roll calls before 1990-01-02"),
+        (["--date", "1990-01-01"], "field 'date': no roll calls in the data before 1990-01-01"),
+        (["--data-until", "1990-01-01"], "no roll calls in the data on or before 1990-01-01"),
     ],
 )
 def test_predict_errors(tmp_path, capsys, argv, expected):

@@ -37,7 +37,8 @@ ES_11_7 = Tally(yes=93, no=18, abstain=65, not_voting=17)
 S_RES_2774 = Tally(yes=10, no=0, abstain=5, not_voting=0)
 P5 = ("USA", "RUS", "CHN", "GBR", "FRA")
 ELECTED_2025 = ("DZA", "DNK", "GRC", "GUY", "PAK", "PAN", "KOR", "SLE", "SVN", "SOM")
-EUROPEANS_ON_COUNCIL = ("FRA", "GBR", "DNK", "GRC", "SVN")
+# A synthetic bloc of five elected members on the far side of a reverse text (not a record).
+FAR_SIDE = ("DZA", "GUY", "PAN", "KOR", "SLE")
 COUNCIL = Chamber("SC", P5 + ELECTED_2025, permanent=P5)
 SHARP = 40.0  # discrimination at which members half a unit from a cut vote as expected
 PRESENT = 1e-12  # an absence propensity that keeps everyone in the room
@@ -211,14 +212,14 @@ def test_abstentions_and_absences_do_not_count_in_the_assembly():
     assert not ga_adopted(Tally(yes=9, no=9, abstain=150, not_voting=25))
 
 
-def test_the_us_text_passes_the_council_with_five_european_abstentions():
-    votes = council_votes(**dict.fromkeys(EUROPEANS_ON_COUNCIL, "A"))
+def test_a_text_passes_the_council_with_ten_yes_and_five_abstentions():
+    votes = council_votes(**dict.fromkeys(FAR_SIDE, "A"))
     assert sc_adopted(votes, P5) == (True, [])
     assert sc_outcome(votes, P5).reason == "10 yes >= 9, no veto"
 
 
-def test_a_european_amendment_with_nine_yes_falls_to_a_russian_veto():
-    votes = council_votes(RUS="N", USA="A", CHN="A", DZA="A", PAK="A")
+def test_an_amendment_with_ten_yes_falls_to_one_permanent_members_no():
+    votes = council_votes(RUS="N", USA="A", CHN="A", GUY="A", SLE="A")  # synthetic votes
     assert sum(code == "Y" for code in votes.values()) == 10
     assert sc_adopted(votes, P5) == (False, ["RUS"])
     outcome = sc_outcome(votes, P5)
@@ -312,14 +313,14 @@ def test_the_us_votes_yes_on_its_text_when_the_amendment_fails():
     assert [o.reason for o in record.outcomes(1)] == ["3 yes = 3 no", "4 yes > 3 no"]
 
 
-def test_a_vetoed_amendment_leaves_the_us_text_to_pass_10_0_5_in_the_council():
+def test_a_vetoed_amendment_leaves_a_reverse_text_to_pass_10_0_5_in_a_synthetic_council():
     positions = np.array(
         [
             0.5 if m == "USA" else 3.0 if m == "RUS" else 2.0 if m == "CHN" else 0.8
             for m in COUNCIL.members
         ]
     )
-    positions[[COUNCIL.members.index(m) for m in EUROPEANS_ON_COUNCIL]] = -3.0
+    positions[[COUNCIL.members.index(m) for m in FAR_SIDE]] = -3.0
     us_text = CutPoints(-4.0, 0.0, discrimination=SHARP, polarity="reverse")
     amendment = Amendment(
         "European amendment", CutPoints(1.0, 2.5, discrimination=SHARP), shift=1.0, polarity="same"
@@ -334,4 +335,4 @@ def test_a_vetoed_amendment_leaves_the_us_text_to_pass_10_0_5_in_the_council():
     assert as_tally(record.counts[1]) == S_RES_2774
     assert text_outcome.adopted
     text = codes_by_member(record.codes[1], COUNCIL.members)
-    assert {m for m, code in text.items() if code == "A"} == set(EUROPEANS_ON_COUNCIL)
+    assert {m for m, code in text.items() if code == "A"} == set(FAR_SIDE)

@@ -81,20 +81,41 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         commands,
         "validate",
         _validate,
-        "how well blocsim predicts real votes it was not fitted on, beside the baselines",
+        "how well blocsim predicts real votes it was not fitted on, beside the baselines: the "
+        "ES-11 votes (default), or a rolling origin over later roll calls (--rolling)",
     )
     format_option(validate)
     validate.add_argument(
-        "--errors", action="store_true", help="list the members blocsim gets wrong"
+        "--errors", action="store_true", help="list the members blocsim gets wrong (ES-11 cases)"
+    )
+    validate.add_argument(
+        "--rolling",
+        choices=("selection", "evaluation"),
+        help="each roll call predicted from the record strictly before its date, like its "
+        "earlier version by title: 'selection' = the autumn 2024 texts the settings were chosen "
+        "on; 'evaluation' = the 30 roll calls after the US turn (Mar-Sep 2025), reported as they "
+        "come. Prints the mean scores by predictor (--per-text: one row per roll call)",
+    )
+    validate.add_argument(
+        "--per-text", action="store_true", help="with --rolling: a row per roll call and predictor"
     )
     validate.add_argument("--calibration", metavar="FILE", help="default: calibration/default.toml")
     data_options(validate)
 
 
 def _validate(args: argparse.Namespace) -> None:
+    from sim.fit import rolling
     from sim.fit.validate import validate
     from sim.model.scenario import DEFAULT_CALIBRATION
 
     data = load(args)
+    if args.rolling:
+        period = rolling.SELECTION if args.rolling == "selection" else rolling.EVALUATION
+        chosen = rolling.cases(data, *period, one_cutoff=args.rolling == "selection")
+        if args.rolling == "selection":
+            chosen = [case for case in chosen if case.like is not None]
+        table = rolling.rolling_origin(data, chosen)
+        emit(table if args.per_text else rolling.summary(table), args.format)
+        return
     result = validate(data, Path(args.calibration) if args.calibration else DEFAULT_CALIBRATION)
     emit(result.errors if args.errors else result.table, args.format)

@@ -11,11 +11,13 @@ from sim.cli.common import (
     add_command,
     data_options,
     emit,
+    format_option,
     load,
     new_file,
     parse_date,
     seed_number,
 )
+from sim.data.resolutions import Tally
 from sim.errors import BlocsimError
 
 
@@ -66,14 +68,13 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         commands,
         "predict",
         _predict,
-        "predict each member's vote on a text from its date and tally (one row per member); "
-        "the votes are the most likely joint assignment that adds up to the tally exactly, so a "
-        "member's vote can differ from its single most probable one (the p_ columns)",
+        "predict each member's vote on a text from its date and tally, or on every text of a "
+        "session (--texts); the votes are the most likely joint assignment that adds up to the "
+        "tally exactly, so a member's vote can differ from its single most probable one (the p_ "
+        "columns). Positions come from the roll calls strictly before the text's date",
     )
-    predict.add_argument("--date", required=True, metavar="DATE", help="the day of the vote")
-    predict.add_argument(
-        "--tally", required=True, metavar="Y-N-A", help="the recorded tally, e.g. 93-18-65"
-    )
+    predict.add_argument("--date", metavar="DATE", help="the day of the vote")
+    predict.add_argument("--tally", metavar="Y-N-A", help="the recorded tally, e.g. 93-18-65")
     predict.add_argument(
         "--body", choices=("GA", "SC"), default="GA", help="GA (193 members) or SC (the 15 of 2025)"
     )
@@ -81,48 +82,83 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         "--polarity",
         choices=("same", "reverse"),
         default="same",
-        help="'same': the text's Yes side voted Yes on ES-11/7; 'reverse': a text Moscow can support",
+        help="'same': the text's Yes side is the like-text's Yes side (default); 'reverse': the "
+        "sides are swapped (e.g. a text Moscow supports, like the US text of 24 Feb 2025)",
+    )
+    predict.add_argument(
+        "--like",
+        metavar="SYMBOL",
+        help="a roll call in the data the text is a new version of, or like (e.g. A/RES/79/308): "
+        "its direction, and each member's own vote on it as evidence; default: the latest "
+        "Ukraine text before DATE (a text without --like is a Ukraine text)",
+    )
+    predict.add_argument(
+        "--texts",
+        metavar="FILE.csv",
+        help="a session at once: a CSV with columns name,date,tally,body,polarity,like (body, "
+        "polarity and like may be empty); writes one long table name,iso3,vote,p_Y,p_A,p_N,p_X",
     )
     predict.add_argument(
         "--data-until",
         metavar="DATE",
-        help="positions from roll calls up to and including DATE (default: --date)",
-    )
-    predict.add_argument(
-        "--scenario",
-        metavar="FILE",
-        help="the dynamics to run up to DATE (default: scenarios/us_realignment.toml)",
+        help="use only roll calls up to and including DATE (default: all before each text's date)",
     )
     predict.add_argument(
         "--out", required=True, metavar="FILE.csv", help="the CSV to write (never overwritten)"
     )
+    format_option(predict)
     data_options(predict)
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from sim.data.resolutions import Tally
-    from sim.fit.predict import predict_votes
-    from sim.model.scenario import DEFAULT_SCENARIO, load_scenario
+    from tqdm import tqdm
+
+    from sim.fit.session import (
+        Text,
+        long_table,
+        predict_texts,
+        read_texts,
+        resolve_like,
+        summary_table,
+    )
     from sim.results import write_table
 
     out = new_file(Path(args.out))
-    day = parse_date(args.date, "--date")
     until = parse_date(args.data_until, "--data-until") if args.data_until else None
-    seats = 193 if args.body == "GA" else 15
-    try:
-        tally = Tally.parse(args.tally, seats)
-    except ValueError as error:
-        raise BlocsimError(str(error), field="--tally") from None
-    data = load(args)
-    scenario = load_scenario(args.scenario or DEFAULT_SCENARIO, data.members)
-    prediction = predict_votes(data, day, tally, scenario, args.body, args.polarity, until)
-    write_table(prediction.table, out)
-    counts = prediction.table["vote"].value_counts()
-    print(
-        f"{args.body} {day} {tally} ({tally.not_voting} not voting), positions from roll calls to "
-        f"{prediction.world.start}: predicted {counts.get('Y', 0)}-{counts.get('N', 0)}-"
-        f"{counts.get('A', 0)} with {counts.get('X', 0)} not voting; wrote {out}"
-    )
+    if args.texts:
+        if args.date or args.tally or args.like:
+            raise BlocsimError("give either --texts FILE or --date/--tally/--like", field="--texts")
+        data = load(args)
+        texts = read_texts(Path(args.texts), data)
+    else:
+        for option, value in (("--date", args.date), ("--tally", args.tally)):
+            if not value:
+                raise BlocsimError("required (or give --texts FILE)", field=option)
+        day = parse_date(args.date, "--date")
+        try:
+            tally = Tally.parse(args.tally, 193 if args.body == "GA" else 15)
+        except ValueError as error:
+            raise BlocsimError(str(error), field="--tally") from None
+        if tally.yes + tally.no + tally.abstain == 0:
+            raise BlocsimError(f"'{args.tally}' has no votes cast", field="--tally")
+        data = load(args)
+        like = None
+        if args.like:
+            try:
+                like = resolve_like(data, args.like)
+            except KeyError as error:
+                raise BlocsimError(error.args[0], field="--like") from None
+        texts = [Text(args.like or "text", day, tally, args.body, args.polarity, like)]
+    # the bar shows on a terminal only, so scripts and errors keep stderr to one line
+    with tqdm(
+        total=len(texts), desc="placing texts", unit="text", leave=False, disable=None
+    ) as bar:
+        results = predict_texts(data, texts, until, progress=bar.update)
+    table = long_table(results)
+    write_table(table if args.texts else table.drop(columns="name"), out)
+    emit(summary_table(results), args.format)
+    if args.format == "table":
+        print(f"wrote {out}")
 
 
 def _add_network_commands(commands: argparse._SubParsersAction) -> None:

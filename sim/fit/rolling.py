@@ -1,0 +1,153 @@
+"""Rolling-origin validation: each roll call predicted from the record strictly before its date.
+
+A case is a roll call in the data, predicted from its date and tally alone (`sim.fit.texts`),
+`like` its latest earlier version by title where it has one (`sim.data.titles`), else a Ukraine
+text is like the latest ES-11 vote and any other text sits on the general axis. Beside blocsim:
+- always Yes;
+- persistence: each member votes as on the text's earlier version (the latest ES-11 vote for a
+  Ukraine text without one; always Yes for any other text without one: `persistence_from`);
+- static positions: blocsim with every member where it stood when the earlier version was voted
+  (no movement since): what the positions' drift adds.
+
+Two sets, kept apart on purpose (docs/calibration.md):
+- **selection** (settings chosen here): the texts of the 79th session's autumn (Sep-Dec 2024)
+  with an earlier version, from one cut-off before the session (1 Sep 2024);
+- **evaluation** (reported as it comes): the 30 roll calls after the US turn (4 Mar - 5 Sep 2025),
+  each from the record strictly before its own date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from sim.data.loader import UNData
+from sim.data.titles import latest_earlier_version
+from sim.fit.scoring import vote_scores
+from sim.fit.texts import Record, TextSettings, latest_es11, predict_text
+from sim.model.estimates import cached_ideal_points
+from sim.model.ideal_points import IdealPoints, IdealPointSettings
+from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS
+from sim.model.voting import NOT_VOTING, YES, as_tally, tally_of, vote_indices
+
+SELECTION = (date(2024, 9, 1), date(2025, 1, 1))  # the cut-off is the first day
+EVALUATION = (date(2025, 3, 1), date(2025, 9, 6))  # after ES-11/7 (the calibration target)
+PREDICTORS = ("blocsim", "always Yes", "persistence", "static positions")
+
+
+@dataclass(frozen=True)
+class Case:
+    vote_id: str
+    day: date
+    cutoff: date  # the record strictly before it is used
+    like: str | None  # the earlier version by title, if any
+    ukraine: bool
+
+
+def cases(data: UNData, first: date, last: date, one_cutoff: bool = False) -> list[Case]:
+    """The roll calls of the UN extract dated first <= day < last, oldest first; with
+    `one_cutoff` all from the record before `first`, else each from before its own date."""
+    titles = data.titles
+    chosen = titles[(titles["date"] >= pd.Timestamp(first)) & (titles["date"] < pd.Timestamp(last))]
+    chosen = chosen.sort_values(["date", "vote_id"], kind="stable")
+    found = []
+    for row in chosen.itertuples():
+        day = row.date.date()
+        ukraine = row.vote_id.startswith(ES11_PREFIX) or row.vote_id in UKRAINE_TEXTS
+        like = latest_earlier_version(titles, row.vote_id)
+        found.append(Case(row.vote_id, day, first if one_cutoff else day, like, ukraine))
+    return found
+
+
+def rolling_origin(
+    data: UNData,
+    chosen: list[Case],
+    settings: TextSettings = TextSettings(),  # noqa: B008 - frozen
+    points_settings: IdealPointSettings = IdealPointSettings(),  # noqa: B008 - frozen
+) -> pd.DataFrame:
+    """One row per case and predictor: vote_id, date, like, us_changed, predictor, accuracy,
+    macro_f1, f1_no, f1_abstain, voters, tally."""
+    rows = []
+    records: dict[date, tuple[Record, IdealPoints]] = {}
+    for case in chosen:
+        if case.cutoff not in records:
+            records[case.cutoff] = (
+                Record(data, pd.Timestamp(case.cutoff), settings),
+                cached_ideal_points(data, case.cutoff, points_settings),
+            )
+        record, points = records[case.cutoff]
+        observed_votes = data.history.loc[data.history["vote_id"] == case.vote_id]
+        observed_votes = observed_votes.set_index("iso3")["vote"].reindex(data.iso3, fill_value="X")
+        observed = vote_indices(observed_votes)
+        tally = as_tally(tally_of(observed))
+        predictions, earlier, source = _predict(record, points, case, tally)
+        us = data.iso3.index("USA")
+        us_changed = earlier is not None and earlier[us] != observed[us] != NOT_VOTING
+        for predictor, codes in predictions.items():
+            rows.append(
+                {
+                    "vote_id": case.vote_id,
+                    "date": case.day.isoformat(),
+                    "like": case.like or "",
+                    "persistence_from": source,
+                    "us_changed": bool(us_changed),
+                    "predictor": predictor,
+                    **vote_scores(codes, observed),
+                    "tally": f"{tally} ({tally.not_voting} X)",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _predict(record: Record, points: IdealPoints, case: Case, tally):
+    """Codes (N,) of every predictor, the persistence votes, and where persistence came from."""
+    like = case.like or (latest_es11(record, case.day) if case.ukraine else None)
+    blocsim = predict_text(record, points, tally, case.day, like=like, default_like=False)
+    earlier_votes = record.votes_on(like) if like is not None else None
+    n = len(record.iso3)
+    if earlier_votes is not None:
+        earlier = vote_indices(earlier_votes)
+        source = like
+    else:
+        earlier, source = np.full(n, YES), "always Yes"
+    static = predict_text(
+        record, points, tally, case.day, like=like, default_like=False, as_of_like=True
+    )
+    predictions = {
+        "blocsim": blocsim.codes,
+        "always Yes": np.full(n, YES),
+        "persistence": earlier,
+        "static positions": static.codes,
+    }
+    return predictions, (earlier if earlier_votes is not None else None), source
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean scores by predictor over all cases, over those with an earlier version, and over
+    those where the US changed its vote from the earlier version."""
+    groups = {
+        "all": table,
+        "with an earlier version": table[table["like"] != ""],
+        "US changed its vote": table[table["us_changed"]],
+    }
+    rows = []
+    for name, part in groups.items():
+        for predictor in PREDICTORS:
+            scores = part[part["predictor"] == predictor]
+            if scores.empty:
+                continue
+            rows.append(
+                {
+                    "texts": name,
+                    "predictor": predictor,
+                    "roll_calls": len(scores),
+                    **{
+                        column: round(float(scores[column].mean()), 3)
+                        for column in ("accuracy", "macro_f1", "f1_no", "f1_abstain")
+                    },
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,173 @@
+"""A session at once: many texts, each from its date and tally, positions estimated once per
+cut-off (`blocsim predict --texts FILE`).
+
+FILE is a CSV with columns `name,date,tally,body,polarity,like`; body, polarity and like may be
+empty (GA, same, none: a Ukraine text). Every row is checked before any work; a malformed one is
+a `BlocsimError` naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from sim.data.loader import UNData
+from sim.data.resolutions import Tally
+from sim.errors import BlocsimError
+from sim.fit.texts import Record, TextPrediction, TextSettings, predict_text
+from sim.model.estimates import cached_ideal_points, record_end
+from sim.model.voting import POLARITIES
+
+TEXT_COLUMNS = ("name", "date", "tally", "body", "polarity", "like")
+SEATS = {"GA": 193, "SC": 15}
+
+
+@dataclass(frozen=True)
+class Text:
+    """One text to place: its name, date, tally, chamber, polarity and like-text."""
+
+    name: str
+    day: date
+    tally: Tally
+    body: str = "GA"
+    polarity: str = "same"
+    like: str | None = None
+
+
+def resolve_like(data: UNData, symbol: str) -> str:
+    """A roll call of the data by symbol ('A/RES/77/272', '77/272', 'ES-11/7'), or KeyError."""
+    known = set(data.history["vote_id"]) | set(data.ukraine["resolution"])
+    text = symbol.strip()
+    for candidate in (text, f"A/RES/{text}", text.upper(), f"A/RES/{text.upper()}"):
+        if candidate in known:
+            return candidate
+    raise KeyError(f"'{symbol}' is not a roll call in the data (e.g. A/RES/79/308, ES-11/7)")
+
+
+def read_texts(path: Path, data: UNData) -> list[Text]:
+    """The texts of a session file, every field checked (see the module docstring)."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise BlocsimError("file not found", file=path) from None
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise BlocsimError(f"not a readable CSV file ({reason})", file=path) from None
+    missing = [column for column in ("name", "date", "tally") if column not in table.columns]
+    if missing:
+        raise BlocsimError("missing column", file=path, field=missing[0])
+    unknown = [column for column in table.columns if column not in TEXT_COLUMNS]
+    if unknown:
+        raise BlocsimError(
+            f"unknown column (expected {', '.join(TEXT_COLUMNS)})", file=path, field=unknown[0]
+        )
+    if table.empty:
+        raise BlocsimError("no texts in the file", file=path)
+    texts = [_text(row, path, line, data) for line, row in enumerate(table.to_dict("records"), 2)]
+    names = [text.name for text in texts]
+    repeated = next((name for name in names if names.count(name) > 1), None)
+    if repeated is not None:
+        line = names.index(repeated, names.index(repeated) + 1) + 2
+        raise BlocsimError(f"'{repeated}' named twice", file=path, line=line, field="name")
+    return texts
+
+
+def _text(row: dict, path: Path, line: int, data: UNData) -> Text:
+    def fail(field: str, reason: str) -> BlocsimError:
+        return BlocsimError(reason, file=path, line=line, field=field)
+
+    name = row["name"].strip()
+    if not name:
+        raise fail("name", "empty")
+    try:
+        day = date.fromisoformat(row["date"].strip())
+    except ValueError:
+        raise fail("date", f"'{row['date']}' is not a date (YYYY-MM-DD)") from None
+    body = (row.get("body") or "GA").strip().upper()
+    if body not in SEATS:
+        raise fail("body", f"'{row.get('body')}' must be GA or SC")
+    try:
+        tally = Tally.parse(row["tally"], SEATS[body])
+    except ValueError as error:
+        raise fail("tally", str(error)) from None
+    if tally.yes + tally.no + tally.abstain == 0:
+        raise fail("tally", f"'{row['tally']}' has no votes cast")
+    polarity = (row.get("polarity") or "same").strip()
+    if polarity not in POLARITIES:
+        raise fail("polarity", f"'{polarity}' must be one of {', '.join(POLARITIES)}")
+    like = (row.get("like") or "").strip() or None
+    if like is not None:
+        try:
+            like = resolve_like(data, like)
+        except KeyError as error:
+            raise fail("like", error.args[0]) from None
+    return Text(name, day, tally, body, polarity, like)
+
+
+def predict_texts(
+    data: UNData,
+    texts: Iterable[Text],
+    data_until: date | None = None,
+    settings: TextSettings = TextSettings(),  # noqa: B008 - frozen
+    progress: Callable[[], None] | None = None,
+) -> list[tuple[Text, TextPrediction]]:
+    """Each text predicted from the record strictly before its date (and on or before
+    `data_until` if given); positions and attendance are built once per distinct record."""
+    results = []
+    built: dict[pd.Timestamp, tuple[Record, object]] = {}
+    for text in texts:
+        until = pd.Timestamp(text.day)
+        if data_until is not None:
+            until = min(until, pd.Timestamp(data_until) + pd.Timedelta(days=1))
+        end = record_end(data, until)
+        if pd.isna(end):
+            before = f"on or before {data_until}" if data_until else f"before {text.day}"
+            raise BlocsimError(f"no roll calls in the data {before}", field="date")
+        if end not in built:
+            cutoff = end + pd.Timedelta(days=1)
+            built[end] = (Record(data, cutoff, settings), cached_ideal_points(data, cutoff))
+        record, points = built[end]
+        like = text.like
+        if like is not None and not record.dates.get(like, pd.Timestamp.max) < until:
+            raise BlocsimError(
+                f"{like} is not in the record before {text.day}: a text can only be like an "
+                "earlier roll call",
+                field="like",
+            )
+        prediction = predict_text(
+            record, points, text.tally, text.day, like, text.body, text.polarity
+        )
+        results.append((text, prediction))
+        if progress is not None:
+            progress()
+    return results
+
+
+def long_table(results: list[tuple[Text, TextPrediction]]) -> pd.DataFrame:
+    """name, iso3, vote, p_Y, p_A, p_N, p_X: one row per text and member of its chamber."""
+    parts = [prediction.table().assign(name=text.name) for text, prediction in results]
+    table = pd.concat(parts, ignore_index=True)
+    return table[["name", "iso3", "vote", "p_Y", "p_A", "p_N", "p_X"]]
+
+
+def summary_table(results: list[tuple[Text, TextPrediction]]) -> pd.DataFrame:
+    """One row per text: name, date, body, tally, like, predicted counts (equal to the tally)."""
+    rows = []
+    for text, prediction in results:
+        counts = pd.Series(prediction.table()["vote"]).value_counts()
+        rows.append(
+            {
+                "name": text.name,
+                "date": text.day.isoformat(),
+                "body": text.body,
+                "tally": f"{text.tally} ({text.tally.not_voting} X)",
+                "like": prediction.like or "(general axis)",
+                "predicted": f"{counts.get('Y', 0)}-{counts.get('N', 0)}-{counts.get('A', 0)} "
+                f"({counts.get('X', 0)} X)",
+            }
+        )
+    return pd.DataFrame(rows)

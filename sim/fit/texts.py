@@ -1,0 +1,247 @@
+"""Any text, placed where it belongs: a new version of (or a text like) a roll call in the data.
+
+A new text "like" roll call j takes j's direction a_j in the multi-dimensional position space
+(`sim.model.ideal_points`) and each member's own vote on j as evidence:
+
+    u_i = a_j . x_i(now)  +  evidence * E[e_ij | member i's vote on j]
+
+where e_ij is the logistic error of the ordered-logit model on j: a member that voted Yes on j
+while its position predicts Abstain carries that surprise into the new version. Cut-points are
+then fitted so that the expected counts equal the new text's tally (members vote Y/A/N by ordered
+logit of u_i, `sharpness` times as sharply as on a text never seen), and the most likely joint
+assignment that adds up to the tally exactly is the prediction. The tally says how many members
+change; the positions and the evidence say who.
+
+Not voting (X) is a propensity per member and per kind of text (the committee, or the ES-11
+series): the member's recency-weighted share of X on texts of that kind, shrunk to its share
+on all texts, raised by `like_absence` on the logit scale if it did not vote on j, and shifted
+so that the expected number not voting equals the tally's.
+
+A text without `like` is a Ukraine text: it is taken to be like the latest ES-11 vote before
+its date. The settings are chosen on roll calls before 2025 (docs/calibration.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from sim.data.loader import UNData
+from sim.data.resolutions import Tally
+from sim.model.ideal_points import GENERAL, IdealPoints
+from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS, VOTE_CODE
+from sim.model.voting import (
+    VOTE_CODES,
+    CutPoints,
+    assign_to_tally,
+    fit_cut_points,
+    vote_probabilities,
+)
+
+ES11_KIND = "ES-11"
+COUNCIL_ABSENCE = 1e-12
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    """How strongly a member's own vote on the like-text counts (selected before 2025)."""
+
+    evidence: float = 1.0  # weight of E[e | own vote on the like-text]
+    sharpness: float = 1.5  # discrimination on u (1 = as on a text never seen)
+    like_absence: float = 2.5  # logit added to absence for members absent on the like-text
+    absence_half_life: float = 1.0  # years
+    absence_prior: float = 4.0  # pseudo-votes shrinking a kind's X share to the member's
+
+
+@dataclass(frozen=True)
+class TextPrediction:
+    """One text's prediction for the members of its chamber (in `iso3` order)."""
+
+    iso3: tuple[str, ...]
+    probabilities: np.ndarray  # (M, 4) Y, A, N, X
+    codes: np.ndarray  # (M,) indices into VOTE_CODES, adding up to the tally
+    cut_points: CutPoints
+    like: str | None
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "iso3": self.iso3,
+                "vote": np.array(VOTE_CODES)[self.codes],
+                **{
+                    f"p_{code}": self.probabilities[:, k].round(6)
+                    for k, code in enumerate(VOTE_CODES)
+                },
+            }
+        )
+
+
+def latest_es11(record: Record, day: date) -> str | None:
+    """The latest Ukraine text in the record before `day` (the default like): an ES-11 General
+    Assembly vote, or before the series the Crimea and territorial-integrity texts."""
+    es11 = [v for v in record.votes.index if v.startswith(ES11_PREFIX) or v in UKRAINE_TEXTS]
+    dates = record.dates.reindex(es11)
+    dates = dates[dates < pd.Timestamp(day)]
+    return None if dates.empty else str(dates.sort_values(kind="stable").index[-1])
+
+
+class Record:
+    """The roll calls before a cut-off, arranged for placing texts: every roll call's votes by
+    member (wide), each text's kind, and each member's recency-weighted attendance by kind.
+    Built once per cut-off; placing a text then costs array lookups."""
+
+    def __init__(self, data: UNData, until: pd.Timestamp, settings: TextSettings) -> None:
+        rows = data.roll_calls()
+        rows = rows[rows["date"] < until]
+        self.iso3 = data.iso3
+        self.dates = rows.groupby("vote_id")["date"].first()
+        seated = data.members[data.members["unsc_2025"] == 1]
+        self.council = tuple(seated["iso3"])  # the Security Council of 2025, the data's only one
+        self.votes = rows.pivot(index="vote_id", columns="iso3", values="vote").reindex(
+            columns=list(self.iso3)
+        )  # (roll calls, N), NaN where a member has no row (the Voeten years' absentees)
+        self.kinds = _kinds(data)
+        records_x = (self.votes == "X").any(axis=1)
+        recorded = rows[rows["vote_id"].isin(records_x.index[records_x])]
+        age = (until - recorded["date"]).dt.days.to_numpy() / 365.25
+        self._weight = 0.5 ** (age / settings.absence_half_life)
+        self._member = pd.Index(self.iso3).get_indexer(recorded["iso3"])
+        self._is_x = (recorded["vote"] == "X").to_numpy(float)
+        self._kind = self.kinds.reindex(recorded["vote_id"]).to_numpy()
+        n = len(self.iso3)
+        total = np.bincount(self._member, self._weight, n)
+        missing = np.bincount(self._member, self._weight * self._is_x, n)
+        overall = missing.sum() / max(total.sum(), 1e-12)
+        self.share = (missing + 2.0 * overall) / (total + 2.0)  # (N,) X share on all texts
+        self.settings = settings
+
+    def votes_on(self, vote_id: str) -> pd.Series | None:
+        """A roll call's votes by ISO3 (X where absent), or None if it is not in the record."""
+        if vote_id not in self.votes.index:
+            return None
+        return self.votes.loc[vote_id].fillna("X")
+
+    def kind_of(self, vote_id: str | None) -> str | None:
+        """The kind of a text for attendance: ES-11, else its committee in `roll_calls.csv`."""
+        if vote_id is None or vote_id not in self.kinds.index:
+            return None
+        return str(self.kinds[vote_id])
+
+    def absence(self, kind: str | None, absent_on_like: np.ndarray | None) -> np.ndarray:
+        """(N,) probability of not voting before the tally's shift: the member's X share on
+        texts of `kind`, shrunk to its share on all texts (itself shrunk to everyone's), plus
+        `like_absence` on the logit scale where it was absent on the like-text."""
+        share = self.share
+        if kind is not None:
+            n = len(self.iso3)
+            same = self._kind == kind
+            total = np.bincount(self._member[same], self._weight[same], n)
+            missing = np.bincount(self._member[same], (self._weight * self._is_x)[same], n)
+            prior = self.settings.absence_prior
+            share = (missing + prior * share) / (total + prior)
+        score = logit(np.clip(share, 1e-4, 1 - 1e-4))
+        if absent_on_like is not None:
+            score = score + self.settings.like_absence * absent_on_like
+        return expit(score)
+
+
+def _kinds(data: UNData) -> pd.Series:
+    """vote_id -> kind: the committee of `roll_calls.csv`, ES-11 for the emergency session."""
+    kinds = data.titles.set_index("vote_id")["committee"].astype(object)
+    kinds[kinds.index.str.startswith(ES11_PREFIX)] = ES11_KIND
+    extra = [s for s in data.ukraine["resolution"].unique() if s not in kinds.index]
+    return pd.concat([kinds, pd.Series(ES11_KIND, index=extra, dtype=object)])
+
+
+def evidence(points: IdealPoints, like: str, votes: pd.Series) -> np.ndarray:
+    """(N,) E[logistic error | own vote] on roll call `like` (0 where the member did not vote)."""
+    item = points.items.loc[like]
+    year = pd.Timestamp(item["date"]).year
+    eta = points.position_in(year) @ points.direction(like)
+    code = votes.map(VOTE_CODE).to_numpy(float)  # NaN for X
+    low, high = item["t1"] - eta, item["t2"] - eta
+    expected = np.zeros(len(eta))
+    yes, abstain, no = code == 0, code == 1, code == 2
+    expected[yes] = _mean_below(low[yes])
+    expected[no] = _mean_above(high[no])
+    expected[abstain] = _mean_between(low[abstain], high[abstain])
+    return expected
+
+
+def _partial(c: np.ndarray) -> np.ndarray:
+    """G(c) = integral of e f(e) de from -inf to c for the logistic: c F(c) - log(1 + e^c)."""
+    return c * expit(c) - np.logaddexp(0.0, c)
+
+
+def _mean_below(c: np.ndarray) -> np.ndarray:
+    return _partial(c) / np.maximum(expit(c), 1e-300)
+
+
+def _mean_above(c: np.ndarray) -> np.ndarray:
+    return -_partial(c) / np.maximum(expit(-c), 1e-300)
+
+
+def _mean_between(c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
+    mass = np.maximum(expit(c2) - expit(c1), 1e-300)
+    return (_partial(c2) - _partial(c1)) / mass
+
+
+def member_scores(
+    points: IdealPoints,
+    like: str | None,
+    votes: pd.Series | None,
+    settings: TextSettings,
+    as_of_like: bool = False,
+) -> np.ndarray:
+    """(N,) each member's place on the new text's axis: its position projected on the like's
+    direction plus the evidence of its own vote; the general axis when the like is not in the
+    fit (a unanimous text, or one older than the fit). `as_of_like` keeps every member where it
+    stood when the like was voted (an ablation: what the drift since adds)."""
+    if like is not None and like in points.items.index:
+        year = pd.Timestamp(points.items.loc[like, "date"]).year
+        where = points.position_in(year) if as_of_like else points.position
+        score = where @ points.direction(like)
+        if votes is not None:
+            score = score + settings.evidence * evidence(points, like, votes)
+        return score
+    typical = float(points.items[f"a{GENERAL}"].abs().median())
+    return points.position[:, GENERAL] * typical
+
+
+def predict_text(
+    record: Record,
+    points: IdealPoints,
+    tally: Tally,
+    day: date,
+    like: str | None = None,
+    body: str = "GA",
+    polarity: str = "same",
+    default_like: bool = True,
+    as_of_like: bool = False,
+) -> TextPrediction:
+    """Each member's vote on a text of `tally` on `day`, like roll call `like` (without one: the
+    latest Ukraine vote before `day` if `default_like`, else the general axis). `record` and
+    `points` hold the roll calls before `day`."""
+    settings = record.settings
+    if like is None and default_like:
+        like = latest_es11(record, day)
+    votes = record.votes_on(like) if like is not None else None
+    scores = member_scores(points, like, votes, settings, as_of_like)
+    if body == "SC":
+        chamber = record.council
+        absence = np.full(len(chamber), COUNCIL_ABSENCE)
+    else:
+        chamber = record.iso3
+        absent = None if votes is None else (votes == "X").to_numpy(float)
+        absence = record.absence(record.kind_of(like), absent)
+    columns = pd.Index(record.iso3).get_indexer(chamber)
+    cut_points = fit_cut_points(
+        scores[columns], absence, tally, polarity=polarity, discrimination=settings.sharpness
+    )
+    probabilities = vote_probabilities(scores[columns], absence, cut_points)
+    codes = assign_to_tally(probabilities, tally)
+    return TextPrediction(tuple(chamber), probabilities, codes, cut_points, like)
