@@ -8,7 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.data.loader import BLOCS, UKRAINE_FILE, count_votes, load_data, read_votes
+from sim.data import loader
+from sim.data.loader import (
+    BLOCS,
+    HISTORY_FILE,
+    UKRAINE_FILE,
+    count_votes,
+    load_data,
+    read_votes,
+)
 from sim.data.resolutions import RESOLUTIONS, Tally
 from sim.data.titles import earlier_versions, latest_earlier_version
 from sim.errors import BlocsimError
@@ -73,6 +81,13 @@ def test_second_load_comes_from_the_cache(data, tmp_path, monkeypatch):
     monkeypatch.setenv("BLOCSIM_CACHE", str(tmp_path))
     first = load_data(data.data_dir)
     assert list(tmp_path.glob("history-*.parquet"))
+    read_csv = loader._read_csv
+
+    def refuse_the_history_csv(path, required):
+        assert path.name != HISTORY_FILE, "the history CSV was read again, not the cache"
+        return read_csv(path, required)
+
+    monkeypatch.setattr(loader, "_read_csv", refuse_the_history_csv)
     second = load_data(data.data_dir)
     pd.testing.assert_frame_equal(first.history, second.history)
 

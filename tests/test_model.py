@@ -12,7 +12,7 @@ import pytest
 from sim.errors import BlocsimError
 from sim.model.agenda import path_positions, vote_step
 from sim.model.model import BlocModel
-from sim.model.run import run_scenario
+from sim.model.run import expected_table, run_scenario
 from sim.model.scenario import load_scenario, scenario_shocks
 
 
@@ -36,7 +36,11 @@ def test_agents_are_the_193_member_states(scenario, data):
     assert "nato" in usa.blocs and "g7" in usa.blocs
     assert usa.position < model.agent("RUS").position  # low = pro-Ukraine / Western
     assert 0 < usa.stubbornness <= 1 and 0 <= usa.absence < 1
-    assert all(share > 0 for _, share in usa.strongest_ties())
+    ties = usa.strongest_ties()
+    others = np.delete(model.state.influence[usa.column], usa.column)
+    assert ties and ties[0][1] == others.max() > 0  # the strongest first, never the USA itself
+    assert [share for _, share in ties] == sorted((share for _, share in ties), reverse=True)
+    assert "USA" not in {iso3 for iso3, _ in ties}
 
 
 def test_without_shocks_the_world_is_at_rest(scenario, data):
@@ -132,6 +136,20 @@ def test_run_directory_holds_manifest_scenario_and_tables(scenario, data, tmp_pa
         assert (codes == "Y").sum() == row.yes and (codes == "N").sum() == row.no
         assert (codes == "A").sum() == row.abstain and (codes == "X").sum() == row.not_voting
     pd.testing.assert_frame_equal(result.tallies, tallies, check_dtype=False)
+
+
+def test_expected_table_is_every_text_at_every_step(model):
+    table = expected_table(model)
+    texts = sum(len(draft.amendments) + 1 for _, _, draft in model.timeline.votes)
+    assert len(table) == len(model.trajectory) * texts
+    assert table["step"].is_monotonic_increasing
+    assert list(table.columns[-4:]) == ["yes", "no", "abstain", "not_voting"]
+    seated = table[["yes", "no", "abstain", "not_voting"]].sum(axis=1)
+    np.testing.assert_allclose(seated, table["body"].map({"GA": 193, "SC": 15}), atol=0.01)
+    # ES-11/7's cut-points are fitted to its tally on this (the historical) path at its step
+    step = next(at for at, spec, _ in model.timeline.votes if spec.name == "A/RES/ES-11/7")
+    row = table[(table["step"] == step) & (table["vote"] == "A/RES/ES-11/7")]
+    assert row[["yes", "no", "abstain", "not_voting"]].values.tolist() == [[93, 18, 65, 17]]
 
 
 def test_run_never_overwrites_and_leaves_nothing_half_written(scenario, data, tmp_path):

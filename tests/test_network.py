@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -94,12 +92,6 @@ def test_affinity_counts_only_roll_calls_both_voted_on() -> None:
     )
     agreement = voting_affinity(history, ["AAA", "BBB"], since="2000-01-01", min_shared=1)
     assert agreement[0, 1] == 0.5  # a agrees, b differs, c has AAA not voting
-
-
-def test_affinity_is_fast_on_the_full_history(data: UNData) -> None:
-    started = time.perf_counter()
-    voting_affinity(data.history, data.iso3, since="2000-01-01")
-    assert time.perf_counter() - started < 1.0
 
 
 def test_patron_ties_follow_the_record(graph: nx.DiGraph) -> None:

@@ -13,7 +13,8 @@ from sim.model.dynamics import MoveToward, WeakenCohesion
 from sim.model.parameters import load_parameters
 from sim.model.scenario import load_historical_shocks, load_scenario, scenario_shocks
 
-SCENARIOS = sorted(Path("scenarios").glob("*.toml"))
+# From the repository, not the working directory: an empty list would skip the test silently.
+SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
 
 MINIMAL = """
 data_until = "2025-01-01"
@@ -22,6 +23,10 @@ name = "a vote"
 date = "2025-03-01"
 like = "A/RES/ES-11/7"
 """
+
+
+def test_the_shipped_scenarios_are_found():
+    assert {"us_realignment", "status_quo", "us_realignment_sweep"} <= {p.stem for p in SCENARIOS}
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])

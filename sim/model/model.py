@@ -179,13 +179,14 @@ class BlocModel(mesa.Model):
         self, body: str, cut_points: CutPoints, positions: np.ndarray | None = None
     ) -> np.ndarray:
         """Expected Y, A, N, X counts (4,) if a text were put to `body` now (or with members at
-        `positions` (N,)): the sum of members' vote probabilities, as the classroom shows it."""
+        `positions` (..., N), e.g. every step at once: (..., 4)): the sum of members' vote
+        probabilities, as the classroom shows it."""
         where = chamber(body, self.world)
         positions = self.state.positions[0] if positions is None else positions
         probs = vote_probabilities(
-            positions[seats(where, self.world)], chamber_absence(where, self.world), cut_points
-        )  # (M, 4)
-        return probs.sum(axis=0)
+            positions[..., seats(where, self.world)], chamber_absence(where, self.world), cut_points
+        )  # (..., M, 4)
+        return probs.sum(axis=-2)
 
     def run_model(self) -> None:
         """Step until the last vote of the timeline is held."""

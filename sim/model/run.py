@@ -130,27 +130,29 @@ COUNT_NAMES = dict(zip(VOTE_CODES, ("yes", "abstain", "no", "not_voting"), stric
 def expected_table(model: BlocModel) -> pd.DataFrame:
     """Expected counts of every vote (amendments, then the text as drafted) at every step's
     positions: how each vote would have gone had it been held that week."""
-    rows = []
-    for step, positions in enumerate(model.trajectory):
-        day = model.timeline.date_of(step).isoformat()
-        for _, spec, draft in model.timeline.votes:
-            texts = [(a.name, "amendment", a.cut_points) for a in draft.amendments]
-            texts.append((draft.name, "text", draft.cut_points))
-            for name, on, cut_points in texts:
-                counts = model.expected_counts(spec.body, cut_points, positions)
-                rows.append(
+    trajectory = np.array(model.trajectory)  # (steps + 1, N)
+    steps = range(len(trajectory))
+    days = [model.timeline.date_of(step).isoformat() for step in steps]
+    parts = []
+    for _, spec, draft in model.timeline.votes:
+        texts = [(a.name, "amendment", a.cut_points) for a in draft.amendments]
+        texts.append((draft.name, "text", draft.cut_points))
+        for name, on, cut_points in texts:
+            counts = model.expected_counts(spec.body, cut_points, trajectory).round(3)
+            columns = {COUNT_NAMES[code]: counts[:, i] for i, code in enumerate(VOTE_CODES)}
+            parts.append(
+                pd.DataFrame(
                     {
-                        "step": step,
-                        "date": day,
+                        "step": steps,
+                        "date": days,
                         "body": spec.body,
                         "vote": spec.name,
                         "on": on,
                         "name": name,
-                        **{
-                            COUNT_NAMES[c]: n
-                            for c, n in zip(VOTE_CODES, counts.round(3), strict=True)
-                        },
+                        **{column: columns[column] for column in EXPECTED_COLUMNS},
                     }
                 )
-    table = pd.DataFrame(rows)
-    return table[[*table.columns.drop(list(EXPECTED_COLUMNS)), *EXPECTED_COLUMNS]]
+            )
+    # step by step, and within a step the votes and their texts in order, as a reader scans it
+    table = pd.concat(parts, ignore_index=True)
+    return table.sort_values("step", kind="stable", ignore_index=True)

@@ -23,7 +23,8 @@ from sim.data.loader import UNData
 from sim.files import partial_path
 from sim.model import positions
 from sim.model.dynamics import FJState, rest_anchors
-from sim.model.network import TieWeights, row_stochastic, tie_layers
+from sim.model.layers_cache import cached_layers
+from sim.model.network import TieWeights, row_stochastic
 from sim.model.parameters import Parameters
 from sim.model.positions import PositionEstimate, estimate_positions
 
@@ -152,7 +153,7 @@ _memory: dict[tuple, object] = {}  # this process's estimates and tie layers
 def _layers(data: UNData, data_until: date) -> dict[str, np.ndarray]:
     key = ("layers", data.fingerprint, data_until)
     if key not in _memory:
-        _memory[key] = tie_layers(data.members, data.roll_calls(), str(data_until))
+        _memory[key] = cached_layers(data, data_until)
     return _memory[key]
 
 
