@@ -36,7 +36,7 @@ def test_only_ukraine_texts_load_on_the_ukraine_axis(points):
 
 
 def test_positions_drift_by_year_and_the_last_year_is_the_cut_offs(points):
-    assert points.years[0] == 2015 and points.years[-1] == 2025
+    assert points.years[0] == 2014 and points.years[-1] == 2025  # R/68/262 (2014) opens it
     assert points.by_year.shape == (len(points.years), 193, 3)
     np.testing.assert_array_equal(points.position, points.by_year[-1])
     us = points.by_year[:, points.iso3.index("USA")]

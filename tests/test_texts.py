@@ -109,6 +109,7 @@ def test_rolling_origin_scores_every_predictor_from_the_record_before(data):
         "A/RES/79/270",
     ]
     assert all(c.like is None and c.cutoff == date(2025, 3, 4) for c in first_day)
+    assert all(c.positions_cutoff == date(2025, 3, 1) for c in first_day)
     table = rolling.rolling_origin(data, first_day)
     assert len(table) == 4 * len(rolling.PREDICTORS)
     assert set(table["persistence_from"]) == {"always Yes"}  # new texts: no earlier version

@@ -13,7 +13,9 @@ Two sets, kept apart on purpose (docs/calibration.md):
 - **selection** (settings chosen here): the texts of the 79th session's autumn (Sep-Dec 2024)
   with an earlier version, from one cut-off before the session (1 Sep 2024);
 - **evaluation** (reported as it comes): the 30 roll calls after the US turn (4 Mar - 5 Sep 2025),
-  each from the record strictly before its own date.
+  each from the record strictly before its own date: members' own votes and attendance from the
+  record to the day before, positions refitted monthly (from the record before the first day of
+  the text's month, so still strictly before it: one fit a month instead of one a voting day).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Case:
     cutoff: date  # the record strictly before it is used
     like: str | None  # the earlier version by title, if any
     ukraine: bool
+    positions_cutoff: date  # the positions' fit uses the record strictly before it
 
 
 def cases(data: UNData, first: date, last: date, one_cutoff: bool = False) -> list[Case]:
@@ -58,7 +61,9 @@ def cases(data: UNData, first: date, last: date, one_cutoff: bool = False) -> li
         day = row.date.date()
         ukraine = row.vote_id.startswith(ES11_PREFIX) or row.vote_id in UKRAINE_TEXTS
         like = latest_earlier_version(titles, row.vote_id)
-        found.append(Case(row.vote_id, day, first if one_cutoff else day, like, ukraine))
+        cutoff = first if one_cutoff else day
+        month = first if one_cutoff else day.replace(day=1)
+        found.append(Case(row.vote_id, day, cutoff, like, ukraine, month))
     return found
 
 
@@ -71,14 +76,16 @@ def rolling_origin(
     """One row per case and predictor: vote_id, date, like, us_changed, predictor, accuracy,
     macro_f1, f1_no, f1_abstain, voters, tally."""
     rows = []
-    records: dict[date, tuple[Record, IdealPoints]] = {}
+    records: dict[date, Record] = {}
+    fits: dict[date, IdealPoints] = {}
     for case in chosen:
         if case.cutoff not in records:
-            records[case.cutoff] = (
-                Record(data, pd.Timestamp(case.cutoff), settings),
-                cached_ideal_points(data, case.cutoff, points_settings),
+            records[case.cutoff] = Record(data, pd.Timestamp(case.cutoff), settings)
+        if case.positions_cutoff not in fits:
+            fits[case.positions_cutoff] = cached_ideal_points(
+                data, case.positions_cutoff, points_settings
             )
-        record, points = records[case.cutoff]
+        record, points = records[case.cutoff], fits[case.positions_cutoff]
         observed_votes = data.history.loc[data.history["vote_id"] == case.vote_id]
         observed_votes = observed_votes.set_index("iso3")["vote"].reindex(data.iso3, fill_value="X")
         observed = vote_indices(observed_votes)
