@@ -12,6 +12,8 @@ import pytest
 from sim.cli import main
 from sim.fit.calibrate import (
     FREE,
+    PRIOR_SD,
+    REPRODUCIBLE_RTOL,
     calibration_problem,
     fit,
     in_sample,
@@ -66,8 +68,22 @@ def replace_fit(problem, values):
     return at
 
 
-def test_parameter_recovery_within_uncertainty(problem):
-    """Votes drawn from the model at known values, then refitted: estimates come back."""
+# What one vote of 193 members can identify: the turn's size, the discrimination and the
+# stubbornness (baseline and EU) come back within these natural-scale margins; the tie-type weights
+# cannot be told apart by one vote (their standard errors are as large as the values), so for them
+# only "within the prior's reach" is asserted: estimate and truth within 3 prior sds on the log scale.
+IDENTIFIED = {
+    "turn.fraction": 0.15,
+    "turn.hold": 0.15,
+    "discrimination": 1.5,
+    "stubbornness": 0.2,
+    "stubbornness_by_group.eu": 0.3,
+}
+
+
+def test_parameter_recovery(problem):
+    """Votes drawn from the model at known values, then refitted: the identified estimates
+    come back within their margins and within 2 standard errors."""
     truth = {p.name: p.centre for p in FREE} | {
         "ties.alignment": 2.0,
         "stubbornness": 0.25,
@@ -79,9 +95,31 @@ def test_parameter_recovery_within_uncertainty(problem):
     refit = fit(replace(problem, observed=observed))
     assert refit.converged
     for free in FREE:
-        z_true, z_hat = free.to_free(truth[free.name]), free.to_free(refit.estimate[free.name])
-        z_se = refit.standard_error[free.name] / free.slope(z_hat)
-        assert abs(z_hat - z_true) <= 3 * z_se + 1e-9, free.name
+        estimate = refit.estimate[free.name]
+        if free.name in IDENTIFIED:
+            assert abs(estimate - truth[free.name]) <= IDENTIFIED[free.name], free.name
+            z_true, z_hat = free.to_free(truth[free.name]), free.to_free(estimate)
+            z_se = refit.standard_error[free.name] / free.slope(z_hat)
+            assert abs(z_hat - z_true) <= 2 * z_se, free.name
+        else:
+            assert abs(np.log(estimate / truth[free.name])) <= 3 * PRIOR_SD, free.name
+
+
+def test_a_refit_reproduces_the_committed_file_within_its_stated_tolerance(data, stored, problem):
+    """The committed calibration, refitted here with this install's libraries."""
+    assert stored["provenance"]["data_fingerprint"] == data.fingerprint
+    tolerance = stored["provenance"]["reproducible_rtol"]
+    assert tolerance == REPRODUCIBLE_RTOL
+    refit = fit(problem)
+    for row in stored["fit"]["parameters"]:
+        name = row["name"]
+        assert refit.estimate[name] == pytest.approx(row["value"], rel=tolerance["estimate"]), name
+        assert refit.standard_error[name] == pytest.approx(
+            row["standard_error"], rel=tolerance["standard_error"]
+        ), name
+    assert refit.log_likelihood == pytest.approx(
+        stored["fit"]["log_likelihood"], rel=tolerance["log_likelihood"]
+    )
 
 
 def test_tally_calibration_never_sees_the_target_votes(data):

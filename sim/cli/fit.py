@@ -57,7 +57,7 @@ def _calibrate(args: argparse.Namespace) -> None:
         result = fit(problem, progress=lambda _: bar.update())
     report = in_sample(result, data)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, calibration_toml(result, report, until))
+    write_atomic(out, calibration_toml(result, report, until, data.fingerprint))
     print(
         f"objective ({problem.objective_kind}): {result.objective:.3f}, log-likelihood "
         f"{result.log_likelihood:.3f}, {result.iterations} iterations, converged {result.converged}"

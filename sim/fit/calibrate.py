@@ -50,6 +50,7 @@ from sim.model.voting import (
     vote_probabilities,
 )
 from sim.model.world import World, build_world, day_after
+from sim.results import provenance
 
 PINNED_TEXT = "A/RES/ES-11/6"
 TURN = {"date": date(2025, 1, 20), "member": "USA", "target": "RUS"}
@@ -312,14 +313,23 @@ def in_sample(fit_: Fit, data: UNData) -> Score:
     return score(codes, observed, probs)
 
 
-def calibration_toml(fit_: Fit, report: Score, data_until: date | None) -> str:
+# What holds across installs: the same command on the same data gives estimates, standard errors
+# and log-likelihood equal to these relative tolerances (library versions and BLAS change the
+# optimiser's path and iteration count, so the last digits differ; tests/test_calibrate.py).
+REPRODUCIBLE_RTOL = {"estimate": 1e-3, "standard_error": 5e-2, "log_likelihood": 1e-5}
+
+
+def calibration_toml(
+    fit_: Fit, report: Score, data_until: date | None, fingerprint: str = ""
+) -> str:
     """The calibration file: `[parameters]`, the turn as `[[shocks]]`, `[fit]`, `[report]`."""
     model = fit_.model
     p = model.parameters
     kind = fit_.problem.objective_kind
     lines = [
         "# blocsim's calibrated parameters and history, written by `blocsim calibrate`.",
-        "# Re-running the same command on the same data reproduces this file (deterministic).",
+        "# Deterministic: re-running the command of [provenance] on data of the same fingerprint",
+        "# reproduces it within [provenance.reproducible_rtol] (relative), whatever the install.",
         "[parameters]",
         f"stubbornness = {_num(p.stubbornness)}",
         f"step_days = {p.step_days}",
@@ -363,7 +373,22 @@ def calibration_toml(fit_: Fit, report: Score, data_until: date | None) -> str:
             f"interval_95 = [{_num(low)}, {_num(high)}]",
             "",
         ]
+    made = provenance()
     lines += [
+        "[provenance]",
+        f'command = "{made["command"]}"',
+        f'blocsim_version = "{made["packages"].get("blocsim", "")}"',
+        f'git_commit = "{made["git_commit"] or ""}"',
+        f'python = "{made["python"]}"',
+        f'data_fingerprint = "{fingerprint}"',
+        f'created_utc = "{made["created_utc"]}"',
+        "",
+        "[provenance.packages]",
+        *(f'{name} = "{version}"' for name, version in made["packages"].items()),
+        "",
+        "[provenance.reproducible_rtol]",
+        *(f"{name} = {tolerance}" for name, tolerance in REPRODUCIBLE_RTOL.items()),
+        "",
         "[report]",
         f'vote = "{CALIBRATION_TARGET}"',
         f"accuracy = {_num(report.accuracy)}",
