@@ -33,6 +33,8 @@ from sim.data.loader import UNData
 from sim.data.resolutions import RESOLUTIONS
 from sim.fit.calibrate import Score, calibration_problem, fit, score
 from sim.fit.predict import predict_on
+from sim.fit.texts import Record, TextSettings, predict_text
+from sim.model.estimates import cached_ideal_points
 from sim.model.parameters import Parameters, load_parameters
 from sim.model.positions import UKRAINE_TEXTS
 from sim.model.scenario import DEFAULT_CALIBRATION, TimedShock, load_historical_shocks
@@ -48,6 +50,7 @@ PREDICTORS = (
     "previous ES-11 vote",
     "1-D ordering cut to tally",
     "static positions (no turn)",
+    "blocsim predict (K dims)",
 )
 
 
@@ -113,6 +116,7 @@ def validate(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> Validatio
             "static positions (no turn)": score(
                 vote_indices(ordering.table["vote"]), observed, ordering_probs
             ),
+            "blocsim predict (K dims)": _placed(data, case, target),
         }
         for predictor, result in scores.items():
             rows.append(_row(case, target.tally, predictor, result))
@@ -186,3 +190,13 @@ def _ordering(data: UNData, symbol: str, order: list[str]) -> np.ndarray:
     codes[ranked[tally.yes : tally.yes + tally.abstain]] = ABSTAIN
     codes[ranked[tally.yes + tally.abstain :]] = NO
     return codes
+
+
+def _placed(data: UNData, case: Case, target) -> Score:
+    """What `blocsim predict` says from the record before the case's cut-off: the text placed
+    in K dimensions like the latest Ukraine vote before it (`sim.fit.texts`)."""
+    cutoff = pd.Timestamp(case.cutoff)
+    record = Record(data, cutoff, TextSettings())
+    placed = predict_text(record, cached_ideal_points(data, cutoff), target.tally, target.date)
+    observed = vote_indices(data.votes_on(case.vote).reindex(list(placed.iso3)))
+    return score(placed.codes.astype(np.intp), observed, placed.probabilities)
