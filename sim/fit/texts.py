@@ -32,7 +32,7 @@ from scipy.special import expit, logit
 
 from sim.data.loader import UNData
 from sim.data.resolutions import Tally
-from sim.model.ideal_points import GENERAL, IdealPoints
+from sim.model.ideal_points import IdealPoints
 from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS, VOTE_CODE
 from sim.model.voting import (
     VOTE_CODES,
@@ -198,8 +198,8 @@ def member_scores(
     as_of_like: bool = False,
 ) -> np.ndarray:
     """(N,) each member's place on the new text's axis: its position projected on the like's
-    direction plus the evidence of its own vote; the general axis when the like is not in the
-    fit (a unanimous text, or one older than the fit). `as_of_like` keeps every member where it
+    direction plus the evidence of its own vote; without a like in the fit (none, a unanimous
+    text, or one older than the fit), the direction of the last year's texts. `as_of_like` keeps every member where it
     stood when the like was voted (an ablation: what the drift since adds)."""
     if like is not None and like in points.items.index:
         year = pd.Timestamp(points.items.loc[like, "date"]).year
@@ -208,8 +208,21 @@ def member_scores(
         if votes is not None:
             score = score + settings.evidence * evidence(points, like, votes)
         return score
-    typical = float(points.items[f"a{GENERAL}"].abs().median())
-    return points.position[:, GENERAL] * typical
+    return points.position @ recent_direction(points)
+
+
+def recent_direction(points: IdealPoints, years: float = 1.0) -> np.ndarray:
+    """(K,) the direction of a text the record has no version of: the mean unit direction of
+    the last `years` of roll calls other than the Ukraine texts (the year's typical split),
+    at their median length."""
+    items = points.items[~points.items["ukraine"]]
+    recent = items[items["date"] >= points.until - pd.Timedelta(days=round(365.25 * years))]
+    if recent.empty:
+        recent = items
+    directions = recent[[f"a{k}" for k in range(len(points.axis_names))]].to_numpy(float)
+    lengths = np.linalg.norm(directions, axis=1)
+    mean = (directions / np.maximum(lengths, 1e-12)[:, None]).mean(axis=0)
+    return mean / max(np.linalg.norm(mean), 1e-12) * float(np.median(lengths))
 
 
 def predict_text(
