@@ -39,6 +39,15 @@ def _add_run_command(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--seed", type=seed_number, help="root seed (default: the scenario's)")
     run.add_argument(
+        "--seeds",
+        type=seed_count,
+        default=1,
+        metavar="N",
+        help="run the story with N seeds: the root seed's run is written in full, and every "
+        "seed's tallies (the others spawned from the root) go to seeds.csv, so the report "
+        "can show the spread of the draws (default 1)",
+    )
+    run.add_argument(
         "--out",
         metavar="DIR",
         help="run directory (default: results/<name>-run-<time>-seed<N>; never overwritten)",
@@ -46,20 +55,37 @@ def _add_run_command(commands: argparse._SubParsersAction) -> None:
     data_options(run)
 
 
+def seed_count(text: str) -> int:
+    """argparse type of --seeds: how many seeded runs, a whole number >= 1."""
+    count = seed_number(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return count
+
+
 def _run(args: argparse.Namespace) -> None:
-    from sim.model.run import run_scenario
+    from sim.model.run import recorded_vote, run_scenario
     from sim.model.scenario import load_scenario
 
     data = load(args)
     scenario = load_scenario(args.scenario, data.members)
-    result = run_scenario(scenario, data, args.seed, args.out)
+    result = run_scenario(scenario, data, args.seed, args.out, seeds=args.seeds)
+    print("Tallies drawn by this seeded run (each member's vote is a random draw):")
     for row in result.tallies.itertuples():
         verdict = "adopted" if row.adopted else "NOT adopted"
         label = row.vote if row.on == "text" else f"  amendment: {row.name}"
         print(
-            f"{row.date} {row.body} {label}: {row.yes}-{row.no}-{row.abstain} "
+            f"{row.date} {row.body} {label}: drawn {row.yes}-{row.no}-{row.abstain} "
             f"({row.not_voting} not voting) {verdict} ({row.reason})"
         )
+        record = recorded_vote(row.vote, row.date)
+        if record is not None and row.on == "text":
+            print(
+                f"    on record: {record.symbol} {record.tally} ({record.tally.not_voting} "
+                f"not voting), {record.subject}"
+            )
+    if args.seeds > 1:
+        print(f"every seed's tallies ({args.seeds} seeds): {result.directory / 'seeds.csv'}")
     print(f"run directory: {result.directory}")
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.data.loader import UNData
+from sim.data.resolutions import Resolution, resolution
+from sim.model.agenda import Timeline, scenario_timeline
 from sim.model.model import BlocModel
 from sim.model.scenario import Scenario
 from sim.model.voting import VOTE_CODES
+from sim.model.world import World
 from sim.results import default_run_dir, run_directory, write_manifest, write_table
 
 
@@ -27,16 +32,27 @@ class RunResult:
 
 
 def run_scenario(
-    scenario: Scenario, data: UNData, seed: int | None = None, out: Path | None = None
+    scenario: Scenario,
+    data: UNData,
+    seed: int | None = None,
+    out: Path | None = None,
+    seeds: int = 1,
 ) -> RunResult:
-    """Build the model, run it until its last vote, and write the run directory."""
+    """Build the model, run it until its last vote, and write the run directory.
+
+    `seeds` > 1 also runs the story again with `seeds - 1` more seeds spawned from the root
+    (`SeedSequence(root).spawn`) and writes every seed's tallies to `seeds.csv`, so figures
+    can show how far the draws scatter; the root seed's run stays the detailed one.
+    """
     seed = scenario.seed if seed is None else seed
     started = time.perf_counter()
-    model = BlocModel.from_scenario(scenario, data, seed)
+    world, timeline = scenario_timeline(scenario, data)
+    model = BlocModel(world, timeline, seed)
     built = time.perf_counter()
     model.run_model()
     finished = time.perf_counter()
     tallies, votes = vote_tables(model)
+    per_seed = seed_tallies(world, timeline, model.seed_sequence, seeds, tallies)
     directory = Path(out) if out else default_run_dir(scenario.name, seed)
     with run_directory(directory) as staging:
         shutil.copyfile(scenario.path, staging / "scenario.toml")
@@ -46,11 +62,22 @@ def run_scenario(
         write_table(member_table(model), staging / "members.csv")
         write_table(tie_table(model), staging / "network.csv")
         write_table(expected_table(model), staging / "expected.csv")
+        write_table(shock_table(model), staging / "shocks.csv")
+        if seeds > 1:
+            write_table(per_seed, staging / "seeds.csv")
         write_manifest(
             staging,
             kind="run",
             scenario={"name": scenario.name, "file": str(scenario.path), "sha256": scenario.sha256},
-            seed={"root": seed, "entropy": model.seed_sequence.entropy, "spawn_key": []},
+            seed={
+                "root": seed,
+                "entropy": model.seed_sequence.entropy,
+                "spawn_key": [],
+                "seeds": seeds,
+                "more_seeds": f"SeedSequence(root).spawn({seeds - 1}), seeds.csv"
+                if seeds > 1
+                else "",
+            },
             data={"directory": str(data.data_dir), "fingerprint": data.fingerprint},
             data_until=scenario.data_until,
             calibration=str(scenario.calibration),
@@ -62,6 +89,34 @@ def run_scenario(
             },
         )
     return RunResult(directory, tallies, votes)
+
+
+def seed_tallies(
+    world: World,
+    timeline: Timeline,
+    root: np.random.SeedSequence,
+    seeds: int,
+    first: pd.DataFrame,
+) -> pd.DataFrame:
+    """Every seed's tallies: seed 0 is the root's run (`first`), seed k its (k-1)th spawned
+    child's run on the same world and timeline."""
+    tables = [first.assign(seed=0)]
+    for number, child in enumerate(root.spawn(seeds - 1), start=1):
+        model = BlocModel(world, timeline, child)
+        model.run_model()
+        tables.append(vote_tables(model)[0].assign(seed=number))
+    table = pd.concat(tables, ignore_index=True)
+    return table[["seed", *first.columns]]
+
+
+def recorded_vote(name: str, day: str | date) -> Resolution | None:
+    """The official record of a scenario's vote when it is a real one: its name starts with
+    the symbol of a recorded vote held on the same day (e.g. "S/RES/2774 (US text)")."""
+    try:
+        found = resolution(name.split(" ")[0])
+    except KeyError:
+        return None
+    return found if found.date.isoformat() == str(day) else None
 
 
 def vote_tables(model: BlocModel) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -97,15 +152,41 @@ def vote_tables(model: BlocModel) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def member_table(model: BlocModel) -> pd.DataFrame:
-    """Who the members are (ISO3, name, regional group, blocs), so a report needs no data dir."""
+    """Who the members are (ISO3, ISO2 for the map, name, regional group, blocs), so a report
+    needs no data directory."""
     return pd.DataFrame(
         {
             "iso3": [agent.iso3 for agent in model.members],
+            "iso2": [iso2_code(code) for code in model.world.members["iso2"]],
             "name": [agent.name for agent in model.members],
             "un_group": [agent.un_group for agent in model.members],
             "blocs": [" ".join(agent.blocs) for agent in model.members],
         }
     )
+
+
+def iso2_code(text: str) -> str:
+    """The ISO 3166-1 alpha-2 code of a members.csv `iso2` cell: two of them (GBR, GRC) are
+    patterns of the official code and the EU's (`^GB$|^UK$`); the first letter pair is the
+    official one."""
+    return re.findall(r"[A-Z]{2}", str(text).upper())[0]
+
+
+def shock_table(model: BlocModel) -> pd.DataFrame:
+    """The shocks the run applied (step, date, kind, the state that moved and toward whom),
+    so a figure can mark when the world was pushed."""
+    rows = [
+        {
+            "step": step,
+            "date": model.timeline.date_of(step).isoformat(),
+            "kind": type(shock).__name__,
+            "member": getattr(shock, "member", ""),
+            "target": getattr(shock, "target", ""),
+        }
+        for step, shocks in sorted(model.timeline.shocks.items())
+        for shock in shocks
+    ]
+    return pd.DataFrame(rows, columns=["step", "date", "kind", "member", "target"])
 
 
 def tie_table(model: BlocModel, per_member: int = 10) -> pd.DataFrame:
