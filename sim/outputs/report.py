@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import textwrap
 import tomllib
@@ -24,6 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.errors import BlocsimError
+from sim.model.run import recorded_vote
 from sim.model.voting import SC_REQUIRED_YES
 from sim.outputs import figures
 from sim.results import read_manifest
@@ -175,13 +177,26 @@ def threshold_table(tallies: pd.DataFrame) -> pd.DataFrame:
 
 
 def _build_run(directory: Path, report: Report) -> None:
-    tallies = threshold_table(_read(directory, "tallies.csv"))
+    tallies = _with_record(threshold_table(_read(directory, "tallies.csv")))
+    seeds = _read(directory, "seeds.csv", required=False)
+    tallies = _with_seed_spread(tallies, seeds)
     columns = ["date", "body", "vote", "on", "name", "yes", "no", "abstain", "not_voting"]
-    shown = tallies[[*columns, "threshold", "verdict"]]
+    extra = [c for c in tallies.columns if c.startswith(("recorded_", "yes_q", "no_q"))]
+    shown = tallies[[*columns, "threshold", "verdict", *extra]]
+    spread = (
+        f" Whiskers: the 10th to 90th percentile of Yes and of No over the "
+        f"{seeds['seed'].nunique()} seeds of `seeds.csv`; the verdict counts the seeds that "
+        "adopted it."
+        if seeds is not None
+        else " One seed: run `blocsim run --seeds N` to see how far the draws scatter."
+    )
     report.sections.append(
         Section(
             "Each vote against its adoption threshold",
-            "Tallies as the model held them; the black mark is what Yes had to pass.",
+            "Tallies drawn by the run's first seed (each member's vote is a random draw around "
+            "its probabilities); the black mark is what Yes had to pass. Where the vote is a "
+            "real one, the thin bar under it is the official record "
+            f"(`sim/data/resolutions.py`).{spread}",
             report.figure("tallies", figures.tally_figure(tallies, report.source), tallies),
             [report.table("tally_table", shown, "Simulated tallies and adoption thresholds")],
         )
@@ -190,17 +205,95 @@ def _build_run(directory: Path, report: Report) -> None:
     if expected is not None:
         texts = _yes_no_abstain(expected[expected["on"] == "text"].reset_index(drop=True))
         held = tallies[tallies["on"] == "text"][["vote", "date", "yes", "no", "abstain"]]
+        turns = _turns(directory)
+        subjects = dict(zip(tallies["vote"], tallies["subject"], strict=True))
+        marked = (
+            " Dashed red line: "
+            + "; ".join(f"{t.label} ({t.date})" for t in turns.itertuples())
+            + "."
+            if not turns.empty
+            else ""
+        )
         report.sections.append(
             Section(
                 "Expected votes over time",
                 "How each text would have fared had it been put to the vote that week "
-                "(expected counts at that week's positions); open markers: the vote as held.",
+                "(expected counts at that week's positions; Yes, No, Abstain and Not voting "
+                "add up to the chamber); open markers: the vote as held."
+                f"{marked}",
                 report.figure(
-                    "trajectory", figures.trajectory_figure(texts, report.source, held=held), texts
+                    "trajectory",
+                    figures.trajectory_figure(
+                        texts, report.source, held=held, turns=turns, subjects=subjects
+                    ),
+                    texts,
                 ),
             )
         )
     _network_section(directory, report, tallies)
+    _map_sections(directory, report, tallies)
+
+
+def _with_record(tallies: pd.DataFrame) -> pd.DataFrame:
+    """The tallies with the official record of each real text beside them (`recorded_*`,
+    empty where the vote is not a real one) and a few words on its subject (`subject`: the
+    record's, else the vote's name); the labels of real texts carry the subject."""
+    records = [
+        recorded_vote(vote, day) if on == "text" else None
+        for vote, day, on in zip(tallies["vote"], tallies["date"], tallies["on"], strict=True)
+    ]
+    table = tallies.copy()
+    for kind in ("yes", "no", "abstain", "not_voting"):
+        table[f"recorded_{kind}"] = [
+            getattr(r.tally, kind) if r is not None else np.nan for r in records
+        ]
+    by_vote = {v: r.subject for v, r in zip(table["vote"], records, strict=True) if r is not None}
+    table["subject"] = [by_vote.get(vote, "") for vote in table["vote"]]
+    table["label"] = [
+        f"{label}\n{textwrap.shorten(by_vote[vote], 90)}"
+        if on == "text" and vote in by_vote
+        else label
+        for label, vote, on in zip(table["label"], table["vote"], table["on"], strict=True)
+    ]
+    table["verdict"] = "drawn: " + table["verdict"]
+    return table
+
+
+def _with_seed_spread(tallies: pd.DataFrame, seeds: pd.DataFrame | None) -> pd.DataFrame:
+    """The 10-90 % range of Yes and No over seeds, and how many seeds adopted each ballot."""
+    if seeds is None:
+        return tallies
+    grouped = seeds.groupby(["vote", "name"], sort=False)
+    spread = pd.DataFrame(
+        {
+            "yes_q10": grouped["yes"].quantile(0.1),
+            "yes_q90": grouped["yes"].quantile(0.9),
+            "no_q10": grouped["no"].quantile(0.1),
+            "no_q90": grouped["no"].quantile(0.9),
+            "adopted_in": grouped["adopted"].sum().astype(int),
+            "seeds": grouped["seed"].nunique(),
+        }
+    ).reset_index()
+    table = tallies.merge(spread, on=["vote", "name"], how="left", validate="one_to_one")
+    table["verdict"] = [
+        f"{verdict}\nadopted in {k} of {n} seeds"
+        for verdict, k, n in zip(table["verdict"], table["adopted_in"], table["seeds"], strict=True)
+    ]
+    return table
+
+
+def _turns(directory: Path) -> pd.DataFrame:
+    """The shocks of the run (`shocks.csv`) as date and label, e.g. "USA turns toward RUS"."""
+    shocks = _read(directory, "shocks.csv", required=False)
+    if shocks is None or shocks.empty:
+        return pd.DataFrame(columns=["date", "label"])
+    labels = [
+        f"{member} turns toward {target}" if kind == "MoveToward" else f"{kind} {member}".strip()
+        for kind, member, target in zip(
+            shocks["kind"], shocks["member"].fillna(""), shocks["target"].fillna(""), strict=True
+        )
+    ]
+    return pd.DataFrame({"date": shocks["date"], "label": labels})
 
 
 def _yes_no_abstain(table: pd.DataFrame) -> pd.DataFrame:
@@ -224,12 +317,14 @@ def _network_section(directory: Path, report: Report, tallies: pd.DataFrame) -> 
     if texts.empty:
         return
     vote = texts.iloc[-1]["vote"]
-    cast = votes[(votes["vote"] == vote) & (votes["name"] == vote)].set_index("iso3")["code"]
+    first = texts.iloc[0]["vote"]
+    cast = _cast(votes, vote)
     layout = figures.network_layout(ties, list(members["iso3"]))
     nodes = members.assign(
         x=[layout[iso3][0] for iso3 in members["iso3"]],
         y=[layout[iso3][1] for iso3 in members["iso3"]],
         vote=members["iso3"].map(cast).fillna("X"),
+        key=key_states(members, _cast(votes, first), _read(directory, "positions.csv", False)),
     )
     title = f"Who listens to whom, and how each member voted on {vote}"
     report.sections.append(
@@ -237,14 +332,79 @@ def _network_section(directory: Path, report: Report, tallies: pd.DataFrame) -> 
             "The influence network",
             f"Members marked by their vote on {vote}; positions: a seeded spring layout of "
             f"each member's {figures.TIES_IN_LAYOUT} strongest ties; lines: each member's "
-            f"{figures.TIES_DRAWN} strongest ties; outlines: the core of a few blocs (80 % of "
-            "their members nearest the bloc's middle); arrows: the states the United States "
-            "listens to most.",
+            f"{figures.TIES_DRAWN} strongest ties; outlines: the core of the EU and the AU (80 % "
+            "of their members nearest the bloc's middle); arrows: the states the United States "
+            f"listens to most. Named: the five permanent members of the Security Council, the "
+            f"states that voted No on {first}, and the {MOVERS_NAMED} states whose position "
+            "moved most during the run (the `key` column of network.csv).",
             report.figure(
                 "network", figures.network_figure(nodes, ties, report.source, title), nodes
             ),
         )
     )
+
+
+MOVERS_NAMED = 5
+P5 = ("CHN", "FRA", "GBR", "RUS", "USA")
+
+
+def _cast(votes: pd.DataFrame, vote: str) -> pd.Series:
+    """Each member's vote code on a text (not its amendments), by ISO3."""
+    return votes[(votes["vote"] == vote) & (votes["name"] == vote)].set_index("iso3")["code"]
+
+
+def key_states(
+    members: pd.DataFrame, first_vote: pd.Series, positions: pd.DataFrame | None
+) -> list[str]:
+    """Why each member is named in the network figure ("" if not): a permanent member of the
+    Security Council, a No on the run's first vote, or one of the `MOVERS_NAMED` states whose
+    position moved most from the first step to the last."""
+    movers: set[str] = set()
+    if positions is not None:
+        states = positions.drop(columns=["step", "date"])
+        moved = (states.iloc[-1] - states.iloc[0]).abs()
+        movers = set(moved.nlargest(MOVERS_NAMED).index)
+    reasons = []
+    for iso3 in members["iso3"]:
+        why = [
+            label
+            for label, named in (
+                ("P5", iso3 in P5),
+                ("No on the first vote", first_vote.get(iso3) == "N"),
+                ("moved most", iso3 in movers),
+            )
+            if named
+        ]
+        reasons.append(", ".join(why))
+    return reasons
+
+
+def _map_sections(directory: Path, report: Report, tallies: pd.DataFrame) -> None:
+    """A world map of each General Assembly text the run held: `map_<vote>.png`/`.svg`."""
+    members = _read(directory, "members.csv", required=False)
+    votes = _read(directory, "votes.csv", required=False)
+    if members is None or votes is None or "iso2" not in members:
+        return
+    texts = tallies[(tallies["on"] == "text") & (tallies["body"] == "GA")]
+    for row in texts.itertuples():
+        nodes = members[["iso3", "iso2", "name"]].assign(
+            vote=members["iso3"].map(_cast(votes, row.vote)).fillna("X")
+        )
+        subject = f": {row.subject}" if row.subject else ""
+        title = f"How each member voted on {row.vote}{subject} (drawn by the run's first seed)"
+        name = "map_" + re.sub(r"[^A-Za-z0-9]+", "-", row.vote).strip("-")
+        report.sections.append(
+            Section(
+                f"World map of {row.vote}",
+                f"Each member filled by its vote on {row.vote} as the run drew it; small "
+                "states are dots; white: territories that are not UN members.",
+                report.figure(
+                    name,
+                    figures.vote_map_figure(nodes, report.source, textwrap.fill(title, 100)),
+                    nodes,
+                ),
+            )
+        )
 
 
 # --- sweep directories -----------------------------------------------------------------------
