@@ -18,10 +18,14 @@ from sim.outputs import figures
 from sim.outputs.report import parameter_influence, threshold_table, write_report
 
 
+SEEDS = 3
+
+
 @pytest.fixture(scope="module")
 def run_dir(data, tmp_path_factory):
     scenario = load_scenario("scenarios/classroom.toml", data.members)
-    return run_scenario(scenario, data, out=tmp_path_factory.mktemp("run") / "classroom").directory
+    out = tmp_path_factory.mktemp("run") / "classroom"
+    return run_scenario(scenario, data, out=out, seeds=SEEDS).directory
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +38,7 @@ def _bars(figure, gid: str) -> list:
 
 
 def test_run_report_writes_figures_tables_and_markdown(run_dir, run_report):
-    for name in ("tallies", "trajectory", "network"):
+    for name in ("tallies", "trajectory", "network", "map_GA-text-like-A-RES-ES-11-7"):
         for suffix in ("png", "svg", "csv"):
             assert (run_report / f"{name}.{suffix}").stat().st_size > 0, f"{name}.{suffix}"
     assert "\\begin{tabular}" in (run_report / "tally_table.tex").read_text()
@@ -261,3 +265,128 @@ def test_a_narrow_fan_is_zoomed_and_outlined():
     assert panel.child_axes, "no zoomed inset for a narrow band"
     low, high = panel.child_axes[0].get_ylim()
     assert high - low < 20
+
+
+# --- seeds, the record, turns, key states and the map ----------------------------------------
+
+
+def test_more_seeds_are_spawned_from_the_root_and_the_first_is_the_detailed_run(data, run_dir):
+    """seeds.csv: seed 0 is the run of tallies.csv; seed k is the run of the root's (k-1)th
+    spawned child, on the same world."""
+    from sim.model.agenda import scenario_timeline
+    from sim.model.model import BlocModel
+    from sim.model.run import vote_tables
+
+    seeds = pd.read_csv(run_dir / "seeds.csv", keep_default_na=False)
+    tallies = pd.read_csv(run_dir / "tallies.csv", keep_default_na=False)
+    assert sorted(seeds["seed"].unique()) == list(range(SEEDS))
+    first = seeds[seeds["seed"] == 0].drop(columns="seed").reset_index(drop=True)
+    pd.testing.assert_frame_equal(first, tallies)
+    scenario = load_scenario("scenarios/classroom.toml", data.members)
+    world, timeline = scenario_timeline(scenario, data)
+    child = np.random.SeedSequence(scenario.seed).spawn(SEEDS - 1)[1]
+    model = BlocModel(world, timeline, child)
+    model.run_model()
+    again = vote_tables(model)[0]
+    third = seeds[seeds["seed"] == 2].reset_index(drop=True)
+    assert third[["yes", "no", "abstain", "not_voting"]].equals(
+        again[["yes", "no", "abstain", "not_voting"]]
+    )
+
+
+def test_tally_figure_shows_the_spread_over_seeds(run_dir, run_report):
+    seeds = pd.read_csv(run_dir / "seeds.csv")
+    table = pd.read_csv(run_report / "tallies.csv")
+    figure = figures.tally_figure(table, "s")
+    whiskers = [
+        line.get_xdata()
+        for ax in figure.axes
+        for line in ax.lines
+        if line.get_gid() == "tally-spread-yes"
+    ]
+    expected = seeds.groupby(["vote", "name"], sort=False)["yes"].quantile([0.1, 0.9]).unstack()
+    drawn = [end for whisker in whiskers for end in whisker]
+    assert drawn == pytest.approx(expected.to_numpy().ravel().tolist())
+    adopted = seeds.groupby(["vote", "name"], sort=False)["adopted"].sum()
+    for verdict, count in zip(table["verdict"], adopted, strict=True):
+        assert verdict.startswith("drawn: ") and f"adopted in {count} of {SEEDS} seeds" in verdict
+
+
+def test_a_real_vote_is_drawn_beside_its_record():
+    """The record bars are the official tally (sim.data.resolutions); a vote that is not a
+    real one (another date) gets none."""
+    from sim.data.resolutions import resolution
+    from sim.outputs.report import _with_record
+
+    record = resolution("A/RES/ES-11/7")
+    tallies = pd.DataFrame(
+        {
+            "date": [record.date.isoformat(), "2025-04-24"],
+            "body": "GA",
+            "vote": [record.symbol, "A/RES/ES-11/7 (again)"],
+            "on": "text",
+            "name": [record.symbol, "A/RES/ES-11/7 (again)"],
+            "yes": [90, 90],
+            "no": [20, 20],
+            "abstain": [60, 60],
+            "not_voting": [23, 23],
+            "adopted": True,
+            "rule": "GA simple majority",
+            "reason": "90 yes > 20 no",
+        }
+    )
+    table = _with_record(threshold_table(tallies))
+    assert record.subject in table["label"].iloc[0]
+    assert table["recorded_yes"].isna().tolist() == [False, True]
+    figure = figures.tally_figure(table, "s")
+    for kind in ("yes", "no", "abstain", "not_voting"):
+        widths = [bar.get_width() for bar in _bars(figure, f"tally-recorded_{kind}")]
+        assert widths == [getattr(record.tally, kind)], kind
+
+
+def test_trajectory_marks_the_turn_and_adds_up_to_the_chamber(run_dir, run_report):
+    shocks = pd.read_csv(run_dir / "shocks.csv")
+    assert list(shocks[["member", "target"]].iloc[0]) == ["USA", "RUS"]
+    table = pd.read_csv(run_report / "trajectory.csv")
+    totals = table[["yes", "no", "abstain", "not_voting"]].sum(axis=1)
+    assert totals.where(table["body"] == "GA").dropna().round().eq(193).all()
+    turns = pd.DataFrame({"date": shocks["date"], "label": "USA turns toward RUS"})
+    figure = figures.trajectory_figure(table, "s", turns=turns, subjects={"x": "y"})
+    panels = [ax for ax in figure.axes if ax.get_visible() and ax.lines]
+    for ax in panels:
+        marks = [line for line in ax.lines if line.get_gid() == "trajectory-turn"]
+        assert len(marks) == len(shocks)
+        assert {line.get_gid() for line in ax.lines} >= {"trajectory-not_voting"}
+
+
+def test_network_names_the_p5_the_no_voters_and_the_movers(run_dir, run_report):
+    nodes = pd.read_csv(run_report / "network.csv", keep_default_na=False)
+    key = nodes.set_index("iso3")["key"]
+    assert all("P5" in key[code] for code in ("CHN", "FRA", "GBR", "RUS", "USA"))
+    votes = pd.read_csv(run_dir / "votes.csv")
+    first = pd.read_csv(run_dir / "tallies.csv").query("on == 'text' and body == 'GA'")
+    first = first["vote"].iloc[0]
+    no = votes[(votes["vote"] == first) & (votes["name"] == first) & (votes["code"] == "N")]
+    assert set(no["iso3"]) == {c for c in key.index if "No on the first vote" in key[c]}
+    assert sum("moved most" in reason for reason in key) == 5
+    figure = figures.network_figure(nodes, pd.read_csv(run_dir / "network.csv"), "s", "t")
+    labels = {t.get_text() for t in figure.axes[0].texts}
+    named = set(key[key != ""].index) - {"USA"}
+    assert named <= labels and "United States" in labels
+
+
+def test_the_world_map_fills_each_member_by_its_vote(run_dir, run_report):
+    """Every member has a shape on the map, filled with its vote's colour (the table's)."""
+    from matplotlib.colors import to_hex
+
+    nodes = pd.read_csv(run_report / "map_GA-text-like-A-RES-ES-11-7.csv", keep_default_na=False)
+    assert len(nodes) == 193
+    figure = figures.vote_map_figure(nodes, "s", "t")
+    fills = {
+        patch.get_gid().removeprefix("map-"): to_hex(patch.get_facecolor())
+        for patch in figure.axes[0].patches
+        if (patch.get_gid() or "").startswith("map-")
+    }
+    assert set(fills) == set(nodes["iso3"])
+    for row in nodes.itertuples():
+        assert fills[row.iso3] == figures.STYLE[figures.CODE_KIND[row.vote]]["color"], row.iso3
