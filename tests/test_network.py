@@ -7,11 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.cli import main
 from sim.data.loader import UNData
 from sim.errors import BlocsimError
 from sim.model.network import (
     TIE_TYPES,
     TieWeights,
+    attention_received,
     build_network,
     export_network,
     influence_matrix,
@@ -116,6 +118,32 @@ def test_summary_is_deterministic(graph: nx.DiGraph, data: UNData) -> None:
     communities = summary["communities"].set_index("iso3")["community"]
     assert communities["FRA"] == communities["DEU"] != communities["CHN"]
     assert len(summary["central"]) == 10
+
+
+def test_attention_received_is_the_column_sums_of_the_row_normalised_ties() -> None:
+    """Three listeners: A gives B 3/4 and C 1/4; B gives A all; C gives A 1/2 and B 1/2."""
+    graph = nx.DiGraph()
+    for code in "ABC":
+        graph.add_node(code, name=code)
+    for source, target, weight in [("A", "B", 3), ("A", "C", 1), ("B", "A", 2)]:
+        graph.add_edge(source, target, weight=weight, **dict.fromkeys(TIE_TYPES, 0))
+    graph.add_edge("C", "A", weight=0.5, **dict.fromkeys(TIE_TYPES, 0))
+    graph.add_edge("C", "B", weight=0.5, **dict.fromkeys(TIE_TYPES, 0))
+    assert attention_received(graph) == pytest.approx({"A": 1.5, "B": 1.25, "C": 0.25})
+    central = network_summary(graph, top=3)["central"]
+    assert central["iso3"].tolist() == ["A", "B", "C"]
+
+
+def test_network_info_ranks_by_attention_and_names_central_examples(capsys) -> None:
+    """The US is among the five most listened-to states; each community's examples are its
+    members with the most attention, not the alphabet's first."""
+    assert main(["network", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "attention: the sum of the shares of attention the others give it" in out
+    ranked = out.split("most listened to (attention")[1].splitlines()[2:7]
+    assert any(line.split()[0] == "USA" for line in ranked)
+    examples = out.split("most_listened_to")[1].splitlines()[1:]
+    assert any(line.split()[2:4] == ["CHN", "RUS"] for line in examples)
 
 
 def test_graphml_round_trip(graph: nx.DiGraph, tmp_path) -> None:

@@ -196,7 +196,14 @@ def _add_network_commands(commands: argparse._SubParsersAction) -> None:
     network.set_defaults(handler=lambda _: network.print_help())
     sub = network.add_subparsers(title="network commands", metavar="COMMAND")
     info = add_command(
-        sub, "info", _network_info, "size, density, communities by modularity, most central states"
+        sub,
+        "info",
+        _network_info,
+        "size, density, communities by modularity (examples: each one's most listened-to "
+        "members), and the states most listened to: attention received = the sum of the "
+        "shares of attention the other members give it (column sums of the row-normalised "
+        "influence matrix; 1.0 = an average member's); PageRank beside it weighs attention "
+        "from much-heeded states more, which lifts small closed blocs",
     )
     export = add_command(
         sub, "export", _network_export, "write the network as GraphML or a CSV edge list"
@@ -248,8 +255,9 @@ def _network_info(args: argparse.Namespace) -> None:
     scalars = {k: v for k, v in summary.items() if not isinstance(v, pd.DataFrame | dict)}
     communities = (
         summary["communities"]
+        .sort_values(["community", "attention"], ascending=[True, False], kind="stable")
         .groupby("community")["iso3"]
-        .agg(members="count", examples=lambda codes: " ".join(list(codes)[:12]))
+        .agg(members="count", most_listened_to=lambda codes: " ".join(list(codes)[:8]))
         .reset_index()
     )
     if args.format == "json":
@@ -266,10 +274,7 @@ def _network_info(args: argparse.Namespace) -> None:
         )
         return
     if args.format == "csv":
-        emit(
-            summary["communities"].merge(summary["central"][["iso3", "pagerank"]], how="left"),
-            "csv",
-        )
+        emit(summary["communities"], "csv")
         return
     print(
         f"{scalars['nodes']} members, {scalars['edges']} ties, density {scalars['density']:.3f}, "
@@ -277,10 +282,13 @@ def _network_info(args: argparse.Namespace) -> None:
     )
     kinds = ", ".join(f"{k} {v}" for k, v in summary["ties_by_type"].items())
     print(f"ties by type (a tie can be of several types): {kinds}")
-    print("\ncommunities (greedy modularity):")
+    print("\ncommunities (greedy modularity; each one's most listened-to members):")
     emit(communities, "table")
-    print("\nmost central (weighted PageRank: most listened to):")
-    emit(summary["central"].round({"pagerank": 4}), "table")
+    print(
+        "\nmost listened to (attention: the sum of the shares of attention the others give it, "
+        "1.0 = an average member's; pagerank: weighted PageRank on the same ties):"
+    )
+    emit(summary["central"].round({"attention": 3, "pagerank": 4}), "table")
 
 
 def _network_export(args: argparse.Namespace) -> None:

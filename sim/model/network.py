@@ -315,9 +315,14 @@ def row_stochastic(weights: np.ndarray) -> np.ndarray:
 def network_summary(graph: nx.DiGraph, top: int = 10) -> dict[str, object]:
     """Size, density, ties by type, modularity communities and the most listened-to members.
 
-    ``communities``: DataFrame (iso3, name, community), community 0 the largest, found by
-    greedy modularity on the undirected view (weights of i->j and j->i summed), which is
-    deterministic. ``central``: the ``top`` members by weighted PageRank (being listened to).
+    ``communities``: DataFrame (iso3, name, community, attention), community 0 the largest,
+    found by greedy modularity on the undirected view (weights of i->j and j->i summed), which
+    is deterministic. ``central``: the ``top`` members by attention received, the column sums
+    of the row-normalised influence matrix W (each member shares one unit of attention among
+    the states it listens to; a state's attention is the sum of the shares it gets, so 1.0 is
+    what an average member receives). ``pagerank`` beside it is weighted PageRank on the same
+    W: attention from states that themselves get much attention counts more, so members of a
+    small, closed bloc (who give each other large shares) can rank high on it.
     """
     undirected = nx.Graph()
     undirected.add_nodes_from(graph.nodes)
@@ -326,15 +331,20 @@ def network_summary(graph: nx.DiGraph, top: int = 10) -> dict[str, object]:
         undirected.add_edge(source, target, weight=previous + weight)
     found = nx.community.greedy_modularity_communities(undirected, weight="weight")
     found = sorted((sorted(c) for c in found), key=lambda c: (-len(c), c[0]))
+    attention = attention_received(graph)
     communities = pd.DataFrame(
-        [(iso3, graph.nodes[iso3]["name"], k) for k, c in enumerate(found) for iso3 in c],
-        columns=["iso3", "name", "community"],
+        [
+            (iso3, graph.nodes[iso3]["name"], k, attention[iso3])
+            for k, c in enumerate(found)
+            for iso3 in c
+        ],
+        columns=["iso3", "name", "community", "attention"],
     )
     rank = nx.pagerank(graph, weight="weight")
     central = pd.DataFrame(
-        [(iso3, graph.nodes[iso3]["name"], score) for iso3, score in rank.items()],
-        columns=["iso3", "name", "pagerank"],
-    ).nlargest(top, "pagerank", keep="first")
+        [(iso3, graph.nodes[iso3]["name"], attention[iso3], rank[iso3]) for iso3 in graph],
+        columns=["iso3", "name", "attention", "pagerank"],
+    ).sort_values(["attention", "iso3"], ascending=[False, True], kind="stable")
     return {
         "nodes": graph.number_of_nodes(),
         "edges": graph.number_of_edges(),
@@ -344,8 +354,19 @@ def network_summary(graph: nx.DiGraph, top: int = 10) -> dict[str, object]:
         },
         "modularity": nx.community.modularity(undirected, found, weight="weight"),
         "communities": communities,
-        "central": central.reset_index(drop=True),
+        "central": central.head(top).reset_index(drop=True),
     }
+
+
+def attention_received(graph: nx.DiGraph) -> dict[str, float]:
+    """Each member's total share of attention: the column sums of the row-normalised weights
+    (a tie i->j means i listens to j)."""
+    given = dict(graph.out_degree(weight="weight"))
+    received = dict.fromkeys(graph.nodes, 0.0)
+    for source, target, weight in graph.edges(data="weight"):
+        if given[source] > 0:
+            received[target] += weight / given[source]
+    return received
 
 
 def export_network(graph: nx.DiGraph, path: str | Path, format: str = "graphml") -> Path:
