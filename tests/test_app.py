@@ -76,16 +76,17 @@ def app_url():
 
 
 @pytest.fixture
-def page(app_url):
+def page(app_url, request):
     from playwright.sync_api import sync_playwright
 
+    width, height = getattr(request, "param", (1400, 1000))
     failures: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
-        view = browser.new_page(viewport={"width": 1400, "height": 1000})
+        view = browser.new_page(viewport={"width": width, "height": height})
         view.on(
             "response",
             lambda response: (
@@ -163,10 +164,63 @@ def test_the_least_stubborn_world_still_votes(page):
     assert [line for line in _tally(page).splitlines() if " yes, " in line]
 
 
+def test_the_network_names_the_key_states_and_says_what_its_legend_shows():
+    """The chart's own spec (drawn to a canvas, so not readable from the page)."""
+    _require("solara")
+    from sim.outputs.app import ClassroomModel, network_chart
+
+    spec = network_chart(ClassroomModel(), "USA").to_dict()
+    texts = {
+        row["iso3"]
+        for layer in spec["layer"]
+        if layer["mark"]["type"] == "text"
+        for row in spec["datasets"][layer["data"]["name"]]
+    }
+    assert {"USA", "RUS", "CHN", "FRA", "GBR"} <= texts
+    assert "Vote if held today" in str(spec["layer"])
+    assert spec["config"]["legend"]["titleLimit"] == 0
+
+
 def test_the_browser_tab_has_the_apps_title(page):
     from sim.outputs.app import APP_TITLE
 
     assert page.title() == APP_TITLE
+
+
+@pytest.mark.parametrize("page", [(1280, 720), (1920, 1080)], indirect=True, ids=str)
+def test_the_classroom_fits_the_projector(page, tmp_path):
+    """At 1280x720 and 1920x1080: the network and its legend inside their card, no badge
+    over the content, key states named, week 0 dated as in docs/teaching.md, changed votes
+    flagged after a step, the tally strip drawn, the US's stubbornness explained after its
+    turn, and the votes held marked as draws beside the record."""
+    width = page.viewport_size["width"]
+    card = page.locator(".v-card", has_text="The influence network")
+    chart = card.locator(".vega-embed canvas, .vega-embed svg").first
+    chart.wait_for()
+    card_box, chart_box = card.bounding_box(), chart.bounding_box()
+    assert chart_box["x"] + chart_box["width"] <= card_box["x"] + card_box["width"] + 1
+    assert card_box["x"] + card_box["width"] <= width
+    assert page.get_by_text("This website runs on").count() == 0
+    assert "week 0 is 24 December 2024" in _tally(page)
+    page.get_by_text("expected tally, week by week").wait_for()
+    changed = False
+    for week in range(1, 8):
+        _step(page, 1)
+        page.get_by_text(f"Week {week},").wait_for()
+        changed = changed or "likely vote changed in the last week" in card.inner_text()
+    assert changed, "no state's likely vote was flagged as changed in seven weeks"
+    state = page.locator(".v-card", has_text="United States of America (USA)")
+    assert "the turn's 'hold'" in state.inner_text()
+    page.screenshot(path=tmp_path / f"classroom-{width}.png")
+    page.locator("button", has_text="▶").click()
+    page.get_by_text("Votes held so far").wait_for(timeout=60_000)
+    page.locator("button", has_text="❚❚").click() if page.locator(
+        "button", has_text="❚❚"
+    ).count() else None
+    held = _tally(page)
+    assert "drawn " in held and "On record" in held and "93-18-65" in held
+    page.screenshot(path=tmp_path / f"classroom-{width}-held.png", full_page=True)
+    assert (tmp_path / f"classroom-{width}.png").stat().st_size > 10_000
 
 
 # --- the port, checked before the app is announced (no browser needed) ----------------------

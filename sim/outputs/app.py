@@ -27,7 +27,7 @@ from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
 from sim.data.loader import UNData, load_data
-from sim.data.resolutions import Tally
+from sim.data.resolutions import RESOLUTIONS, Resolution, Tally, resolution
 from sim.model.agenda import chamber, chamber_absence, scenario_timeline, seats
 from sim.model.dynamics import MoveToward
 from sim.model.model import BlocModel
@@ -78,6 +78,32 @@ class ClassroomModel(BlocModel):
         self.us_turn = us_turn
         self.stubbornness = stubbornness
         self.story = scenario
+        self.changed: set[str] = set()  # states whose likely vote changed in the last step
+        self.history: list[dict] = []  # the next text's expected tally, week by week
+        self._remember(forecasts(self))
+
+    def step(self) -> None:
+        """One week, remembering which states' likely vote on the next text changed."""
+        before = forecasts(self)
+        super().step()
+        after = forecasts(self)
+        self.changed = changed_votes(before, after)
+        self._remember(after)
+
+    def _remember(self, upcoming: list[Forecast]) -> None:
+        if upcoming:
+            tally = upcoming[-1].tally
+            self.history.append(
+                {
+                    "week": self.steps,
+                    "date": self.date.isoformat(),
+                    "vote": upcoming[-1].name,
+                    "Yes": tally.yes,
+                    "No": tally.no,
+                    "Abstain": tally.abstain,
+                    "Not voting": tally.not_voting,
+                }
+            )
 
 
 # --- what the page shows, as plain functions of the model ------------------------------------
@@ -117,6 +143,15 @@ def forecast(
     likely = {iso3: VOTE_CODES[code] for iso3, code in zip(where.members, codes, strict=True)}
     outcome = where.outcome(codes, important)
     return Forecast(name, body, tally, outcome, likely)
+
+
+def changed_votes(before: list[Forecast], after: list[Forecast]) -> set[str]:
+    """The states whose likely vote on the same next text differs between two forecasts
+    (none when a vote was held in between: the next text is another one)."""
+    if not before or not after or before[-1].name != after[-1].name:
+        return set()
+    old, new = before[-1].likely, after[-1].likely
+    return {iso3 for iso3, code in new.items() if old.get(iso3) != code}
 
 
 def _whole(expected: np.ndarray) -> list[int]:
@@ -171,7 +206,7 @@ def _layout(members: tuple[str, ...]) -> pd.DataFrame:
     return pd.concat([nodes, edges], keys=["nodes", "edges"])
 
 
-def network_chart(model: BlocModel, selected: str) -> alt.LayerChart:
+def network_chart(model: ClassroomModel, selected: str) -> alt.LayerChart:
     """Members on the fixed map, shaped and coloured by their likely vote on the next text
     (after the last vote: the vote they cast), the selected state and its ties highlighted."""
     layout = _layout(tuple(model.world.iso3))
@@ -180,10 +215,10 @@ def network_chart(model: BlocModel, selected: str) -> alt.LayerChart:
     upcoming = forecasts(model)
     if upcoming:
         likely = upcoming[-1].likely
-        caption = f"Vote on {upcoming[-1].name} if held today"
+        caption = "Vote if held today"
     else:
         likely = {agent.iso3: agent.vote or "X" for agent in model.members}
-        caption = "vote cast on the last text"
+        caption = "Vote cast on the last text"
     agents = {agent.iso3: agent for agent in model.members}
     nodes["name"] = [agents[m].name for m in nodes["iso3"]]
     nodes["position"] = [round(agents[m].position, 2) for m in nodes["iso3"]]
@@ -236,15 +271,58 @@ def network_chart(model: BlocModel, selected: str) -> alt.LayerChart:
         .mark_point(size=450, color="black", strokeWidth=2.5)
         .encode(x="x:Q", y="y:Q")
     )
+    changed = nodes[nodes["iso3"].isin(model.changed)]
+    flagged = (
+        alt.Chart(changed)
+        .mark_point(size=260, color=CHANGED_COLOUR, strokeWidth=2.5)
+        .encode(x="x:Q", y="y:Q", tooltip=["name:N", "vote:N"])
+    )
+    named = nodes[nodes["iso3"].isin(KEY_STATES) & ~nodes["iso3"].isin(ties) & ~nodes["chosen"]]
+    key_labels = (
+        alt.Chart(named)
+        .mark_text(dx=8, dy=-8, fontSize=10, align="left", color="#333333")
+        .encode(x="x:Q", y="y:Q", text="iso3:N")
+    )
     labels = (
         alt.Chart(pd.concat([chosen, tie_rows]))
         .mark_text(dx=9, dy=-9, fontSize=11, fontWeight="bold", align="left")
         .encode(x="x:Q", y="y:Q", text="iso3:N")
     )
     return (
-        (lines + highlight + points + ring + labels)
-        .properties(width=560, height=500, title="Click a state to see its blocs and ties")
+        (lines + highlight + points + flagged + ring + key_labels + labels)
+        .properties(width="container", height=CHART_HEIGHT)
         .configure_view(stroke=None)
+        .configure_legend(orient="bottom", columns=4, titleLimit=0, labelLimit=0)
+    )
+
+
+CHART_HEIGHT = 360  # px: the network, its legend and the card's title fit a 720 px screen
+CHANGED_COLOUR = "#d62728"
+KEY_STATES = ("USA", "RUS", "CHN", "FRA", "GBR", "UKR", "IND", "BRA", "ZAF", "ISR", "HUN")
+
+
+def tally_strip(model: ClassroomModel) -> alt.Chart:
+    """The next text's expected tally week by week so far: four lines that add up to the
+    chamber."""
+    history = pd.DataFrame(model.history)
+    long = history.melt(
+        ["week", "date", "vote"], ["Yes", "No", "Abstain", "Not voting"], "kind", "members"
+    )
+    order = [VOTE_WORDS[c] for c in ("Y", "A", "N", "X")]
+    colours = [
+        STYLE[k]["color"] if k != "not_voting" else "#777777"
+        for k in ("yes", "abstain", "no", "not_voting")
+    ]
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("members:Q", title="members"),
+            color=alt.Color("kind:N", scale=alt.Scale(domain=order, range=colours), title=None),
+            tooltip=["week:Q", "date:N", "vote:N", "kind:N", "members:Q"],
+        )
+        .properties(width="container", height=110)
         .configure_legend(orient="bottom", columns=4)
     )
 
@@ -255,24 +333,37 @@ selected_state = solara.reactive("USA")
 
 
 @solara.component
-def NetworkView(model: BlocModel) -> None:
+def NetworkView(model: ClassroomModel) -> None:
     update_counter.get()  # re-render after every step (Mesa's controller bumps it)
 
     def pick(datum: object) -> None:
         if isinstance(datum, dict) and datum.get("iso3"):
             selected_state.set(datum["iso3"])
 
+    changed = model.changed
     with solara.Card("The influence network"):
+        solara.Markdown(
+            "Click a state to see its blocs and ties. Named: the permanent members of the "
+            "Security Council and a few states to watch. "
+            + (
+                f"<span style='color:{CHANGED_COLOUR}'>Red rings</span>: the "
+                f"{len(changed)} state(s) whose likely vote changed in the last week "
+                f"({', '.join(sorted(changed))})."
+                if changed
+                else "Red rings mark the states whose likely vote changes in a week."
+            )
+        )
         solara.FigureAltair(network_chart(model, selected_state.value), on_click=pick)
 
 
 @solara.component
-def TallyView(model: BlocModel) -> None:
+def TallyView(model: ClassroomModel) -> None:
     update_counter.get()
     upcoming = next_vote(model)
     with solara.Card("The next vote"):
         solara.Markdown(
-            f"**Week {model.steps}**, {model.date:%d %B %Y}. "
+            f"**Week {model.steps}**, {model.date:%d %B %Y} (week 0 is "
+            f"{model.timeline.start:%d %B %Y}, the last roll call in the data). "
             f"US turn {model.us_turn:.2f}, stubbornness {model.stubbornness:.2f}."
         )
         if upcoming is None:
@@ -283,7 +374,8 @@ def TallyView(model: BlocModel) -> None:
             step, spec, _ = upcoming
             solara.Markdown(
                 f"**{spec.name}** ({'General Assembly' if spec.body == 'GA' else 'Security Council'}), "
-                f"{spec.date:%d %B %Y}, in {step - model.steps} week(s). If it were held today:"
+                f"{spec.date:%d %B %Y}, in {step - model.steps} week(s). If it were held today "
+                "(expected counts, rounded):"
             )
             for item in forecasts(model):
                 verdict = "ADOPTED" if item.outcome.adopted else "NOT ADOPTED"
@@ -292,21 +384,43 @@ def TallyView(model: BlocModel) -> None:
                     f"{item.tally.abstain} abstain** ({item.tally.not_voting} not voting): "
                     f"**{verdict}** ({item.outcome.reason})"
                 )
+        if model.history:
+            solara.Markdown("**The next text's expected tally, week by week**")
+            solara.FigureAltair(tally_strip(model))
         if model.held:
-            solara.Markdown("**Votes held so far**")
+            solara.Markdown(
+                "**Votes held so far**, as this run *drew* them (each state's vote is a random "
+                "draw around its probabilities, so another seed can differ), with the record:"
+            )
             for held in model.held:
                 for name, tally, outcome in zip(
                     held.record.names, held.tallies, held.outcomes, strict=True
                 ):
                     verdict = "adopted" if outcome.adopted else "not adopted"
                     solara.Markdown(
-                        f"- {held.date:%d %b %Y} {name}: {tally.yes}-{tally.no}-{tally.abstain} "
-                        f"({tally.not_voting} not voting), {verdict} ({outcome.reason})"
+                        f"- {held.date:%d %b %Y} {name}: drawn {tally.yes}-{tally.no}-"
+                        f"{tally.abstain} ({tally.not_voting} not voting), {verdict} "
+                        f"({outcome.reason})"
+                    )
+                for record in records_for(held.spec):
+                    solara.Markdown(
+                        f"  - *On record*, {record.date:%d %B %Y}: {record.symbol} "
+                        f"{record.tally} ({record.tally.not_voting} not voting), "
+                        f"{record.subject}"
                     )
 
 
+def records_for(spec: VoteSpec) -> list[Resolution]:
+    """The real votes a scenario's vote is modelled on: the text it is 'like' and, for a
+    Council vote, the Council's own record."""
+    found = [resolution(spec.text.like)] if spec.text.like else []
+    if spec.body == "SC":
+        found += [r for r in RESOLUTIONS.values() if r.body == "SC" and r not in found]
+    return found
+
+
 @solara.component
-def StateView(model: BlocModel) -> None:
+def StateView(model: ClassroomModel) -> None:
     update_counter.get()
     agents = {agent.iso3: agent for agent in model.members}
     agent = agents.get(selected_state.value, agents["USA"])
@@ -324,7 +438,8 @@ def StateView(model: BlocModel) -> None:
             f"- Blocs: **{blocs}**\n"
             f"- Position: **{agent.position:+.2f}** (low = with Ukraine and the West, "
             f"high = close to Moscow; own conviction {agent.anchor:+.2f})\n"
-            f"- Stubbornness: **{agent.stubbornness:.2f}**\n"
+            f"- Stubbornness: **{agent.stubbornness:.2f}** "
+            f"({stubbornness_words(model, agent.iso3, agent.stubbornness)})\n"
             f"- Vote on the last text held: **{VOTE_WORDS.get(agent.vote, 'none yet')}**"
         )
         ties = "\n".join(
@@ -334,11 +449,35 @@ def StateView(model: BlocModel) -> None:
         solara.Markdown(f"**Listens most to**\n\n{ties}")
 
 
+def stubbornness_words(model: ClassroomModel, iso3: str, value: float) -> str:
+    """Why a state's stubbornness is what it is: a turn's 'hold' once the turn has happened,
+    else the slider (or this state's own calibrated value)."""
+    for timed in model.story.shocks:
+        shock = timed.shock
+        if (
+            isinstance(shock, MoveToward)
+            and shock.member == iso3
+            and shock.hold is not None
+            and timed.date <= model.date
+        ):
+            return (
+                f"since its turn on {timed.date:%d %B %Y} it holds its new line: the scenario "
+                f"sets it to {shock.hold:.2f} (the turn's 'hold'), whatever the slider says"
+            )
+    if np.isclose(value, model.stubbornness):
+        return "the Stubbornness slider"
+    return "this state's own value from the calibration"
+
+
 APP_TITLE = "blocsim classroom: how a US turn spreads through the UN"
 MODEL_PARAMS = {
     "us_turn": Slider(label="US turn", value=0.6, min=0.0, max=1.5, step=0.1),
     "stubbornness": Slider(label="Stubbornness", value=0.5, min=0.05, max=0.95, step=0.05),
 }
+
+
+# Charts take their card's width (Altair's "container" width needs a sized parent).
+PAGE_CSS = ".vega-embed { width: 100%; } .vega-embed.has-actions { padding-right: 0; }"
 
 
 @solara.component
@@ -349,6 +488,7 @@ def Page() -> None:
     model = solara.use_reactive(solara.use_memo(ClassroomModel, []))
     parameters = solara.use_reactive({})
     solara.Title(APP_TITLE)  # the browser tab's title
+    solara.Style(PAGE_CSS)
     with solara.AppBar():
         solara.AppBarTitle(APP_TITLE)
     with solara.Sidebar(), solara.Column():

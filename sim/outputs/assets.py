@@ -103,11 +103,13 @@ def _fetch(npm: str, spec: str, cache: Path, scratch: Path) -> None:
 
 
 def app_environment(data_dir: str | None = None) -> dict[str, str]:
-    """The environment `solara run` needs here: the asset cache, a scratch home, no telemetry."""
+    """The environment `solara run` needs here: the asset cache, a scratch home, no telemetry,
+    no "runs on Solara" badge."""
     env = dict(os.environ)
     env["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(assets_dir())
     env["SOLARA_HOME"] = str(cache_dir() / "solara-home")
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    env["SOLARA_THEME_SHOW_BANNER"] = "False"  # its corner badge covers the state card
     if data_dir:
         env["BLOCSIM_DATA"] = str(Path(data_dir).expanduser().resolve())
     return env
