@@ -202,7 +202,7 @@ def test_the_classroom_fits_the_projector(page, tmp_path):
     assert card_box["x"] + card_box["width"] <= width
     assert page.get_by_text("This website runs on").count() == 0
     assert "week 0 is 24 December 2024" in _tally(page)
-    page.get_by_text("expected tally, week by week").wait_for()
+    page.get_by_text("week by week").wait_for()
     changed = False
     for week in range(1, 8):
         _step(page, 1)

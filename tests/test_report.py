@@ -17,7 +17,6 @@ from sim.model.scenario import load_scenario
 from sim.outputs import figures
 from sim.outputs.report import parameter_influence, threshold_table, write_report
 
-
 SEEDS = 3
 
 

@@ -302,9 +302,10 @@ KEY_STATES = ("USA", "RUS", "CHN", "FRA", "GBR", "UKR", "IND", "BRA", "ZAF", "IS
 
 
 def tally_strip(model: ClassroomModel) -> alt.Chart:
-    """The next text's expected tally week by week so far: four lines that add up to the
-    chamber."""
+    """The next text's expected tally week by week so far (once every vote is held, the last
+    text's): four lines that add up to the chamber."""
     history = pd.DataFrame(model.history)
+    history = history[history["vote"] == history["vote"].iloc[-1]]
     long = history.melt(
         ["week", "date", "vote"], ["Yes", "No", "Abstain", "Not voting"], "kind", "members"
     )
@@ -317,13 +318,13 @@ def tally_strip(model: ClassroomModel) -> alt.Chart:
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            x=alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("week:Q", title="week", axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("members:Q", title="members"),
             color=alt.Color("kind:N", scale=alt.Scale(domain=order, range=colours), title=None),
             tooltip=["week:Q", "date:N", "vote:N", "kind:N", "members:Q"],
         )
         .properties(width="container", height=110)
-        .configure_legend(orient="bottom", columns=4)
+        .configure_legend(orient="bottom", columns=2, labelLimit=0)
     )
 
 
@@ -385,7 +386,7 @@ def TallyView(model: ClassroomModel) -> None:
                     f"**{verdict}** ({item.outcome.reason})"
                 )
         if model.history:
-            solara.Markdown("**The next text's expected tally, week by week**")
+            solara.Markdown(f"**Expected tally of {model.history[-1]['vote']}, week by week**")
             solara.FigureAltair(tally_strip(model))
         if model.held:
             solara.Markdown(
