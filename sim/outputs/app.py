@@ -45,6 +45,11 @@ from sim.model.voting import (
 )
 from sim.outputs.figures import STYLE, network_layout
 
+# Solara's FigureAltair switches Altair's global renderer to "mimetype" for each chart and back;
+# two sessions drawing at once can see the other's "html" default and fail (KeyError 0). With
+# "mimetype" as the default there is nothing to race over.
+alt.renderers.enable("mimetype")
+
 CLASSROOM = Path(__file__).resolve().parents[2] / "scenarios" / "classroom.toml"
 VOTE_WORDS = {"Y": "Yes", "A": "Abstain", "N": "No", "X": "Not voting"}
 SHAPES = {"Y": "circle", "A": "triangle-up", "N": "square", "X": "cross"}
