@@ -389,3 +389,28 @@ def test_the_world_map_fills_each_member_by_its_vote(run_dir, run_report):
     assert set(fills) == set(nodes["iso3"])
     for row in nodes.itertuples():
         assert fills[row.iso3] == figures.STYLE[figures.CODE_KIND[row.vote]]["color"], row.iso3
+
+
+def test_run_prints_draws_beside_the_record(tmp_path, capsys):
+    """`blocsim run` says its tallies are draws and prints the record under each real text."""
+    from sim.data.resolutions import resolution
+
+    assert main(["run", "scenarios/us_realignment.toml", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    tallies = [line for line in out.splitlines() if line.startswith(("2025", "    on record"))]
+    assert all(": drawn " in line for line in tallies if line.startswith("2025"))
+    for symbol in ("A/RES/ES-11/7", "S/RES/2774"):
+        record = resolution(symbol)
+        assert (
+            f"    on record: {symbol} {record.tally} ({record.tally.not_voting} not voting)" in out
+        )
+    assert not (tmp_path / "run" / "seeds.csv").exists()
+
+
+def test_seeds_must_be_one_or_more(tmp_path, capsys):
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "scenarios/classroom.toml", "--seeds", "0", "--out", str(out)])
+    assert exited.value.code == 2
+    assert "argument --seeds: must be 1 or more" in capsys.readouterr().err
+    assert not out.exists()

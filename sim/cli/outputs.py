@@ -18,7 +18,11 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         commands,
         "report",
         _report,
-        "write figures (PNG, SVG) and tables (CSV, LaTeX) for a run or sweep into DIR/report",
+        "write figures (PNG, SVG) and tables (CSV, LaTeX) for a run or sweep into DIR/report; "
+        "for a run: tallies beside the record (and their spread over seeds, from run --seeds), "
+        "votes over time with the turn marked, the network with the key states named, and a "
+        "world map of each General Assembly vote (map_<vote>.png, country shapes shipped with "
+        "blocsim's dependencies, nothing downloaded)",
     )
     report.add_argument("directory", metavar="DIR", help="a run or sweep directory")
     report.add_argument("--force", action="store_true", help="replace an existing report")
