@@ -414,3 +414,29 @@ def test_seeds_must_be_one_or_more(tmp_path, capsys):
     assert exited.value.code == 2
     assert "argument --seeds: must be 1 or more" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_svg_paths_are_read_relative_and_absolute():
+    from matplotlib.path import Path
+
+    from sim.outputs.world_shapes import parse_path
+
+    path = parse_path("m 10,20 5,0 h 5 v 5 c 0,1 1,1 1,0 z M 0 0 L 1 1")
+    assert path.vertices.tolist() == [
+        [10, 20], [15, 20], [20, 20], [20, 25], [20, 26], [21, 26], [21, 25], [10, 20],
+        [0, 0], [1, 1],
+    ]  # fmt: skip
+    assert path.codes.tolist() == [
+        Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, *[Path.CURVE4] * 3,
+        Path.CLOSEPOLY, Path.MOVETO, Path.LINETO,
+    ]  # fmt: skip
+
+
+def test_every_member_has_a_shape_on_the_shipped_map(data):
+    from sim.model.run import iso2_code
+    from sim.outputs.world_shapes import world_shapes
+
+    shapes = world_shapes()
+    missing = [code for code in data.members["iso2"] if iso2_code(code).lower() not in shapes]
+    assert not missing
+    assert iso2_code("^GB$|^UK$") == "GB"

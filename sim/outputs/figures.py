@@ -19,7 +19,10 @@ from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Polygon
+from matplotlib.patches import Circle, Patch, PathPatch, Polygon
+from matplotlib.path import Path
+
+from sim.outputs.world_shapes import map_extent, world_shapes
 
 # Yes dark, No mid, Abstain light, Not voting pale: distinct in grey as well as in colour.
 STYLE = {
@@ -117,16 +120,7 @@ def tally_figure(table: pd.DataFrame, source: str, caption: str | None = None) -
         for spine in ("top", "right"):
             ax.spines[spine].set_visible(False)
             verdicts.spines[spine].set_visible(False)
-    handles = [
-        Patch(
-            facecolor=STYLE[k]["color"],
-            hatch=STYLE[k]["hatch"],
-            edgecolor="black",
-            linewidth=0.5,
-            label=STYLE[k]["label"],
-        )
-        for k in STYLE
-    ]
+    handles = [vote_patch(kind, STYLE[kind]["label"]) for kind in STYLE]
     handles.append(Line2D([], [], color="black", linewidth=2.4, label="adoption threshold"))
     if "yes_q10" in table:
         handles.append(Line2D([], [], color="black", marker="|", lw=1, label="10-90 % over seeds"))
@@ -135,6 +129,17 @@ def tally_figure(table: pd.DataFrame, source: str, caption: str | None = None) -
     figure.legend(handles=handles, loc="outside upper center", ncol=4, fontsize=8, frameon=False)
     add_source(figure, source)
     return figure
+
+
+def vote_patch(kind: str, label: str) -> Patch:
+    """A legend swatch of a vote kind: its colour and hatching."""
+    return Patch(
+        facecolor=STYLE[kind]["color"],
+        hatch=STYLE[kind]["hatch"],
+        edgecolor="black",
+        linewidth=0.5,
+        label=label,
+    )
 
 
 def _stacked_bars(
@@ -732,11 +737,6 @@ def vote_map_figure(nodes: pd.DataFrame, source: str, title: str) -> Figure:
 
     nodes: iso3, iso2, name, vote (Y/A/N/X). Each member's shape carries gid `map-<ISO3>`.
     """
-    from matplotlib.patches import Circle, PathPatch
-    from matplotlib.path import Path
-
-    from sim.outputs.world_shapes import map_extent, world_shapes
-
     shapes = world_shapes()
     figure = Figure(figsize=(10, 5.6), layout="constrained")
     figure.get_layout_engine().set(rect=(0, 0.03, 1, 0.97))
@@ -775,13 +775,7 @@ def vote_map_figure(nodes: pd.DataFrame, source: str, title: str) -> Figure:
     ax.set_axis_off()
     counts = nodes["vote"].value_counts()
     handles = [
-        Patch(
-            facecolor=STYLE[kind]["color"],
-            hatch=STYLE[kind]["hatch"],
-            edgecolor="black",
-            linewidth=0.5,
-            label=f"{STYLE[kind]['label']} ({counts.get(code, 0)})",
-        )
+        vote_patch(kind, f"{STYLE[kind]['label']} ({counts.get(code, 0)})")
         for code, kind in CODE_KIND.items()
     ]
     handles.append(Patch(facecolor=NOT_A_MEMBER, edgecolor="#999999", label="not a UN member"))
