@@ -146,7 +146,7 @@ def test_choosing_a_state_shows_its_blocs_and_ties(page):
     page.keyboard.type("RUS", delay=50)  # the list is long and lazy: pick by typing
     page.keyboard.press("Enter")
     card = page.locator(".v-card", has_text="Russian Federation (RUS)")
-    card.get_by_text("CSTO").wait_for()
+    card.get_by_text("CSTO").wait_for(timeout=60_000)  # a loaded machine renders slowly
     assert "Listens most to" in card.inner_text()
 
 
