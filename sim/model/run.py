@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.data.followers import followers
 from sim.data.loader import UNData
 from sim.model.model import BlocModel
 from sim.model.scenario import Scenario
@@ -46,6 +47,9 @@ def run_scenario(
         write_table(member_table(model), staging / "members.csv")
         write_table(tie_table(model), staging / "network.csv")
         write_table(expected_table(model), staging / "expected.csv")
+        # The observed record beside the simulated one: who followed the US after its turn,
+        # over all of the run's data (it ends after the run's data_until: not a model input).
+        write_table(followers(data), staging / "followers.csv")
         write_manifest(
             staging,
             kind="run",

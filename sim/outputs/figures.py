@@ -629,3 +629,41 @@ def flips_figure(table: pd.DataFrame, source: str) -> Figure:
     ax.spines[["top", "right"]].set_visible(False)
     add_source(figure, source)
     return figure
+
+
+def followers_figure(table: pd.DataFrame, source: str, turn: str) -> Figure:
+    """Before and after the US turn, the share of roll calls (the US against a large majority)
+    on which each member voted as the US did: one row per member, open circle before, filled
+    square after, joined by a line. table: label, before_share, after_share, in plot order."""
+    figure = Figure(figsize=(7, 0.3 * len(table) + 1.6), layout="constrained")
+    figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
+    ax = figure.add_subplot()
+    y = np.arange(len(table))[::-1]
+    for row_y, before, after in zip(y, table["before_share"], table["after_share"], strict=True):
+        ax.plot([before, after], [row_y, row_y], color="0.6", linewidth=1.2, zorder=1)
+    ax.scatter(
+        table["before_share"],
+        y,
+        marker="o",
+        facecolor="white",
+        edgecolor="black",
+        zorder=2,
+        label=f"before {turn}",
+        gid="followers-before",
+    )
+    ax.scatter(
+        table["after_share"],
+        y,
+        marker="s",
+        color="#1f3b73",
+        zorder=3,
+        label=f"from {turn}",
+        gid="followers-after",
+    )
+    ax.set_yticks(y, table["label"], fontsize=8)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("Share of those roll calls on which it voted as the US did")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    add_source(figure, source)
+    return figure

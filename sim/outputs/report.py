@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.data.followers import DEFAULT_SINCE, US_TURN, movers
 from sim.errors import BlocsimError
 from sim.model.voting import SC_REQUIRED_YES
 from sim.outputs import figures
@@ -31,6 +32,7 @@ from sim.sweep.summary import parameter_list_words, parameter_words, status_quo_
 
 REPORT_NAME = "report"
 FLIPS_SHOWN = 20
+FOLLOWERS_SHOWN = 8  # members shown each way in the followers figure
 
 
 @dataclass
@@ -201,6 +203,40 @@ def _build_run(directory: Path, report: Report) -> None:
             )
         )
     _network_section(directory, report, tallies)
+    _followers_section(directory, report)
+
+
+def _followers_section(directory: Path, report: Report) -> None:
+    """The observed record the run's data holds: the members that moved most toward the US,
+    and most away from it, after its turn (`followers.csv`, written by `blocsim run`)."""
+    table = _read(directory, "followers.csv", required=False)
+    if table is None:
+        return
+    toward, away = movers(table, FOLLOWERS_SHOWN)
+    shown = pd.concat([toward, away.iloc[::-1]], ignore_index=True)
+    if shown.empty:
+        return
+    shown = shown.assign(
+        label=[
+            f"{textwrap.shorten(n, 28, placeholder='…')} ({i})"
+            for n, i in zip(shown["name"], shown["iso3"], strict=True)
+        ]
+    )
+    report.sections.append(
+        Section(
+            "Who followed the US (the record)",
+            f"Observed, not simulated: on the roll calls where the US voted against at least "
+            f"two thirds of the members voting (from {DEFAULT_SINCE}), the share each member "
+            f"voted on where it voted as the US did, before and after {US_TURN}; the "
+            f"{len(toward)} members that moved most toward the US (top) and the {len(away)} "
+            "that moved most away (bottom). `blocsim data followers` gives every member.",
+            report.figure(
+                "followers",
+                figures.followers_figure(shown, report.source, US_TURN.isoformat()),
+                shown,
+            ),
+        )
+    )
 
 
 def _yes_no_abstain(table: pd.DataFrame) -> pd.DataFrame:
