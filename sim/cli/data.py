@@ -77,7 +77,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     follow.description += (
         ". A roll call counts when at least MAJORITY of the members voting (Y, N or A) cast "
-        "one vote and the US another (in 2025 the US voted No nearly alone on most texts). "
+        "one vote and the US another (in 2025 the US voted No nearly alone on most texts; two "
+        "thirds, the GA's threshold for important questions, drops close votes where it had "
+        "company, like ES-11/7, 93-18-65). "
         "For each member: the share of those roll calls it voted on (X is missing) where it "
         "voted as the US did, before and after the turn, and the change."
     )
