@@ -37,6 +37,12 @@ def test_the_window_and_the_threshold_change_the_count(data):
     assert early["period"].value_counts()["after"] < 28
 
 
+def test_followers_of_another_window(data):
+    whole = followers(data, against_the_majority(data, since=None)).set_index("iso3")
+    assert whole.loc["ARG", ["after_votes", "after_agree"]].tolist() == [11, 5]  # same after
+    assert whole.loc["ARG", "before_votes"] > 308  # a longer before
+
+
 def test_a_members_counts_and_change(record):
     argentina = record.loc["ARG"]
     assert argentina[["before_votes", "before_agree", "after_votes", "after_agree"]].tolist() == [
@@ -84,7 +90,7 @@ def test_movers_both_ways(record):
 )
 def test_bad_windows_and_thresholds_are_refused(data, options, message):
     with pytest.raises(ValueError, match=message):
-        followers(data, **options)
+        against_the_majority(data, **options)
 
 
 def test_the_after_set_read_one_roll_call_at_a_time(data):

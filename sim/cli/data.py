@@ -228,14 +228,15 @@ def _data_followers(args: argparse.Namespace) -> None:
         raise BlocsimError(f"must be 1 or more, not {args.top}", field="--top")
     data = load(args)
     try:
-        table = followers(data, args.majority, since, until)
+        calls = against_the_majority(data, args.majority, since, until)
     except ValueError as error:
         field = "--since" if since >= US_TURN else "--until"
         raise BlocsimError(error.args[0], field=field) from None
+    table = followers(data, calls)
     if args.format != "table":
         emit(table, args.format)
         return
-    periods = against_the_majority(data, args.majority, since, until)["period"].value_counts()
+    periods = calls["period"].value_counts()
     print(
         f"The US voted against at least {Fraction(args.majority).limit_denominator(100)} of the "
         f"members voting on {periods.get('before', 0)} roll calls from {since} to the turn "

@@ -45,6 +45,10 @@ def against_the_majority(
     from `since` to `until` (inclusive): vote_id, date, us_vote, majority_vote,
     majority_share, period ('before' or 'after' the turn), oldest first."""
     majority = check_majority(majority)
+    if since is not None and since >= turn:
+        raise ValueError(f"{since} is not before the US turn ({turn})")
+    if until is not None and until < turn:
+        raise ValueError(f"{until} is before the US turn ({turn}): nothing after it")
     votes = _window(data.roll_calls(), since, until)
     cast = votes[votes["vote"] != "X"]
     counts = pd.crosstab(cast["vote_id"], cast["vote"])
@@ -67,22 +71,13 @@ def against_the_majority(
     return table.rename_axis("vote_id").reset_index().sort_values(["date", "vote_id"])
 
 
-def followers(
-    data: UNData,
-    majority: float = DEFAULT_MAJORITY,
-    since: date | None = DEFAULT_SINCE,
-    until: date | None = None,
-    turn: date = US_TURN,
-) -> pd.DataFrame:
-    """Each member's record with the US on `against_the_majority`'s roll calls: iso3, name,
-    then per period the roll calls it voted on, the ones where it voted as the US did and
-    their share, and `change` (after minus before); largest gain first, members without a
-    share in one period last."""
-    if since is not None and since >= turn:
-        raise ValueError(f"{since} is not before the US turn ({turn})")
-    if until is not None and until < turn:
-        raise ValueError(f"{until} is before the US turn ({turn}): nothing after it")
-    calls = against_the_majority(data, majority, since, until, turn)
+def followers(data: UNData, calls: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each member's record with the US on the roll calls `calls` (`against_the_majority`'s
+    table; by default its default window and majority): iso3, name, then per period the roll
+    calls it voted on, the ones where it voted as the US did and their share, and `change`
+    (after minus before); largest gain first, members without a share in one period last."""
+    if calls is None:
+        calls = against_the_majority(data)
     votes = data.roll_calls()
     votes = votes[votes["vote_id"].isin(calls["vote_id"]) & (votes["vote"] != "X")]
     calls = calls.set_index("vote_id")

@@ -206,6 +206,14 @@ def _build_run(directory: Path, report: Report) -> None:
     _followers_section(directory, report)
 
 
+def member_labels(members: pd.DataFrame, width: int) -> list[str]:
+    """'Name (ISO3)' for each row of a table with name and iso3, the name shortened to `width`."""
+    return [
+        f"{textwrap.shorten(name, width, placeholder='…')} ({iso3})"
+        for name, iso3 in zip(members["name"], members["iso3"], strict=True)
+    ]
+
+
 def _followers_section(directory: Path, report: Report) -> None:
     """The observed record the run's data holds: the members that moved most toward the US,
     and most away from it, after its turn (`followers.csv`, written by `blocsim run`)."""
@@ -216,12 +224,7 @@ def _followers_section(directory: Path, report: Report) -> None:
     shown = pd.concat([toward, away.iloc[::-1]], ignore_index=True)
     if shown.empty:
         return
-    shown = shown.assign(
-        label=[
-            f"{textwrap.shorten(n, 28, placeholder='…')} ({i})"
-            for n, i in zip(shown["name"], shown["iso3"], strict=True)
-        ]
-    )
+    shown = shown.assign(label=member_labels(shown, 28))
     report.sections.append(
         Section(
             "Who followed the US (the record)",
@@ -525,12 +528,7 @@ def _flips_section(directory: Path, report: Report) -> None:
     question = flips["vote"].iloc[0]  # `flips.csv` ranks the question's text first
     flips = flips[flips["vote"] == question]
     top = flips.sort_values("p_flip", ascending=False, kind="stable").head(FLIPS_SHOWN)
-    top = top.assign(
-        label=[
-            f"{textwrap.shorten(n, 32, placeholder='…')} ({i})"
-            for n, i in zip(top["name"], top["iso3"], strict=True)
-        ]
-    )
+    top = top.assign(label=member_labels(top, 32))
     report.sections.append(
         Section(
             "States most likely to flip",
