@@ -58,6 +58,76 @@ def test_affinity_usa_is_closer_to_israel_than_to_russia(capsys):
     assert israel["s_score"] > 0.7 > 0 > russia["s_score"]
 
 
+def test_tally_and_blocs_of_any_roll_call(capsys):
+    status, out, _ = run(capsys, "data", "tally", "77/272")
+    assert status == 0
+    assert (
+        "A/RES/77/272 (2023-02-20, GA): 112-7-18 with 56 not voting: adopted "
+        "(GA simple majority: 112 yes > 7 no)" in out
+    )
+    assert "Organisation for the Prohibition of Chemical Weapons" in out
+    _, out, _ = run(capsys, "data", "tally", "R/55/33A")
+    assert "97-0-65 with non-voting not recorded: adopted" in out
+    status, out, _ = run(capsys, "data", "blocs", "A/RES/79/184", "--format", "csv")
+    table = pd.read_csv(io.StringIO(out)).set_index("group")
+    assert (
+        status == 0
+        and table[["yes", "no", "abstain", "not_voting"]].sum(axis=1).eq(table["members"]).all()
+    )
+    assert table.loc["CSTO", "no"] >= 1  # Russia voted against the Crimea text
+
+
+def test_search_lists_titles_with_tallies(capsys):
+    status, out, _ = run(capsys, "data", "search", "crimea", "human", "rights", "--format", "csv")
+    table = pd.read_csv(io.StringIO(out))
+    assert status == 0
+    assert table.columns.tolist() == [
+        "date",
+        "vote_id",
+        "yes",
+        "no",
+        "abstain",
+        "not_voting",
+        "title",
+    ]
+    assert len(table) == 6 and table["date"].is_monotonic_increasing
+    last = table.iloc[-1]
+    assert (last["vote_id"], last["yes"], last["no"], last["abstain"]) == (
+        "A/RES/79/184",
+        81,
+        14,
+        80,
+    )
+
+
+def test_affinity_on_a_title_search(capsys):
+    _, out, _ = run(
+        capsys,
+        "data",
+        "affinity",
+        "USA",
+        "GBR",
+        "--on",
+        "title:crimea human rights",
+        "--format",
+        "json",
+    )
+    assert json.loads(out)[0]["roll_calls"] == 6 and json.loads(out)[0]["agreement"] == 1.0
+
+
+def test_followers_table_and_csv(capsys):
+    status, out, _ = run(capsys, "data", "followers", "--top", "3")
+    assert status == 0
+    assert "on 308 roll calls from 2019-11-01 to the turn (2025-01-20) and on 28 after it" in out
+    toward, away = out.split("Moved away from the US:")
+    assert "ARG" in toward and "Argentina" in toward and "FSM" not in toward
+    assert "FSM" in away and "GBR" in away
+    _, out, _ = run(capsys, "data", "followers", "--majority", "0.9", "--format", "csv")
+    table = pd.read_csv(io.StringIO(out)).set_index("iso3")
+    assert len(table) == 192 and "USA" not in table.index
+    assert table["after_votes"].max() == 20  # 20 roll calls qualify after the turn at 90 %
+
+
 def test_data_check_reports_what_the_directory_holds(capsys):
     status, out, _ = run(capsys, "data", "check")
     assert status == 0 and "valid" in out and "413842" in out
@@ -68,6 +138,13 @@ def test_data_check_reports_what_the_directory_holds(capsys):
     [
         (["data", "tally", "ES-11/77"], "field 'RESOLUTION': unknown resolution 'ES-11/77'"),
         (["data", "blocs", "ES-11/3"], "no per-country votes for A/RES/ES-11/3"),
+        (["data", "tally", "R/57/58"], "'R/57/58' names 2 roll calls; give one vote_id"),
+        (["data", "search", "zzzz"], "field 'WORD': no roll call's title holds 'zzzz'"),
+        (["data", "affinity", "USA", "GBR", "--on", "ES-11/5"], "field '--on': no per-country"),
+        (["data", "followers", "--since", "2025-02-01"], "field '--since': 2025-02-01 is not"),
+        (["data", "followers", "--until", "2024-12-01"], "field '--until': 2024-12-01 is before"),
+        (["data", "followers", "--until", "soon"], "field '--until': 'soon' is not a date"),
+        (["data", "followers", "--top", "0"], "field '--top': must be 1 or more"),
         (["data", "affinity", "USA", "XXX"], "field 'ISO3': unknown ISO3 code 'XXX'"),
         (["data", "tally", "ES-11/7", "--data-dir", "/nonexistent"], "data directory not found"),
         (["data", "tally", "ES-11/7", "--votes", "/nonexistent.csv"], "file not found"),
@@ -156,6 +233,8 @@ def test_network_data_until_includes_that_day(capsys, tmp_path, data):
             "unrecognized arguments: --seed 1",
         ),
         (["app", "--votes", "mine.csv"], "unrecognized arguments: --votes"),
+        (["data", "followers", "--majority", "1/2"], "argument --majority: the majority must"),
+        (["data", "followers", "--majority", "most"], "'most' is not a fraction"),
     ],
 )
 def test_options_argparse_refuses_exit_with_status_2(capsys, argv, expected):

@@ -17,8 +17,9 @@ from sim.data.loader import (
     load_data,
     read_votes,
 )
-from sim.data.resolutions import RESOLUTIONS, Tally
-from sim.data.titles import earlier_versions, latest_earlier_version
+from sim.data.metrics import affinity, roll_call_tallies, select_roll_calls
+from sim.data.resolutions import RESOLUTIONS, Tally, symbol_forms
+from sim.data.titles import earlier_versions, latest_earlier_version, search_titles
 from sim.errors import BlocsimError
 
 
@@ -181,3 +182,79 @@ def test_a_text_finds_its_earlier_versions_by_title(data):
     assert versions == ["A/RES/78/283", "A/RES/77/293", "A/RES/76/267", "A/RES/75/285"]
     assert latest_earlier_version(data.titles, "A/RES/79/266") is None  # a new day, a new text
     assert latest_earlier_version(data.titles, "R/55/33A") is None  # the Voeten years: no title
+
+
+@pytest.mark.parametrize(
+    "text", ["A/RES/77/272", "a/res/77/272", "77/272", " A/RES/77/272 ", "A/RES/77/272 (2023)"]
+)
+def test_any_roll_call_of_the_history_by_symbol_or_short_form(data, text):
+    found = data.resolution(text)
+    assert (found.symbol, found.date.isoformat(), found.body) == (
+        "A/RES/77/272",
+        "2023-02-20",
+        "GA",
+    )
+    assert found.tally == Tally(112, 7, 18, 56)  # counted from the 193 per-country votes
+    assert found.subject == (
+        "Cooperation between the United Nations and the Organisation for the Prohibition of "
+        "Chemical Weapons"
+    )
+
+
+def test_voeten_years_roll_calls_by_symbol_or_vote_id(data):
+    by_symbol = data.resolution("R/55/33A")
+    assert by_symbol == data.resolution("A/RES/55/33 A") == data.resolution("voeten_rcid_4245")
+    assert by_symbol.tally == Tally(97, 0, 65, 0)  # Y/N/A rows only in those years
+    assert "no title" in by_symbol.subject
+    with pytest.raises(KeyError, match="names 2 roll calls; give one vote_id: voeten_rcid_4379"):
+        data.resolution("R/57/58")  # two votes on the whole text: ambiguous
+
+
+def test_es11_texts_keep_their_official_record(data):
+    assert data.resolution("ES-11/7").tally == RESOLUTIONS["A/RES/ES-11/7"].tally
+    held_out = data.resolution("ES-11/3")
+    assert not held_out.in_data and str(held_out.tally) == "93-24-58"
+    with pytest.raises(KeyError, match="no per-country votes for A/RES/ES-11/3"):
+        data.votes_on("A/RES/ES-11/3")
+    with pytest.raises(KeyError, match="unknown resolution 'ES-11/77'"):
+        data.resolution("ES-11/77")
+
+
+def test_symbol_forms():
+    assert symbol_forms("es-11/7") == ["ES-11/7", "A/RES/ES-11/7", "S/RES/ES-11/7"]
+    assert symbol_forms("S/RES/2774 (2025)") == ["S/RES/2774"]
+    assert symbol_forms("A/RES/55/33 A") == ["A/RES/55/33A", "R/55/33A"]
+
+
+def test_title_search_needs_every_word_in_any_case(data):
+    found = search_titles(data.titles, "CRIMEA human Rights")
+    assert found["vote_id"].tolist() == [
+        "A/RES/74/168",
+        "A/RES/75/192",
+        "A/RES/76/179",
+        "A/RES/77/229",
+        "A/RES/78/221",
+        "A/RES/79/184",
+    ]
+    assert len(search_titles(data.titles, "crimea")) == 9  # and the militarization texts
+    assert search_titles(data.titles, "crimea nonexistentword").empty
+    with pytest.raises(ValueError, match="at least one word"):
+        search_titles(data.titles, "  ")
+
+
+def test_tallies_counted_from_the_votes(data):
+    tallies = roll_call_tallies(data, ["A/RES/79/184", "A/RES/ES-11/7"]).set_index("vote_id")
+    assert tallies.loc["A/RES/79/184"].tolist() == [81, 14, 80, 18]
+    assert tallies.loc["A/RES/ES-11/7"].tolist() == [93, 18, 65, 17]
+
+
+def test_affinity_on_chosen_roll_calls(data):
+    chosen = select_roll_calls(data, "ES-11/7, title:crimea human rights, A/RES/79/184")
+    assert chosen[0] == "A/RES/ES-11/7" and len(chosen) == 7  # no roll call twice
+    result = affinity(data, "USA", "GBR", on=chosen)
+    # agreed on the six Crimea texts, parted on ES-11/7 (the US voted No, the UK Yes)
+    assert (result["roll_calls"], result["agreement"]) == (7, round(6 / 7, 4))
+    with pytest.raises(KeyError, match="no roll call's title holds 'zzz'"):
+        select_roll_calls(data, "title:zzz")
+    with pytest.raises(KeyError, match="no per-country votes for A/RES/ES-11/5"):
+        select_roll_calls(data, "ES-11/5")

@@ -37,7 +37,7 @@ def _bars(figure, gid: str) -> list:
 
 
 def test_run_report_writes_figures_tables_and_markdown(run_dir, run_report):
-    for name in ("tallies", "trajectory", "network", "map_GA-text-like-A-RES-ES-11-7"):
+    for name in ("tallies", "trajectory", "network", "followers", "map_GA-text-like-A-RES-ES-11-7"):
         for suffix in ("png", "svg", "csv"):
             assert (run_report / f"{name}.{suffix}").stat().st_size > 0, f"{name}.{suffix}"
     assert "\\begin{tabular}" in (run_report / "tally_table.tex").read_text()
@@ -120,6 +120,26 @@ def test_network_marks_each_member_by_its_vote(run_dir, run_report):
     }
     for code, kind in figures.CODE_KIND.items():
         assert drawn[f"network-{kind}"] == int((nodes["vote"] == code).sum())
+
+
+def test_followers_figure_draws_the_record_of_the_run_directory(run_dir, run_report):
+    record = pd.read_csv(run_dir / "followers.csv").set_index("iso3")
+    assert record.loc["ARG", ["before_agree", "after_agree"]].tolist() == [38, 5]
+    table = pd.read_csv(run_report / "followers.csv")
+    assert len(table) == 16 and table["iso3"].iloc[0] == "ARG" and table["iso3"].iloc[-1] == "FSM"
+    assert (table["change"].iloc[:8] > 0).all() and (table["change"].iloc[8:] < 0).all()
+    figure = figures.followers_figure(table, "source", "2025-01-20")
+    drawn = {
+        collection.get_gid(): collection.get_offsets() for collection in figure.axes[0].collections
+    }
+    for period in ("before", "after"):
+        points = np.asarray(drawn[f"followers-{period}"])
+        assert points[:, 0].tolist() == pytest.approx(table[f"{period}_share"].tolist())
+        assert points[:, 1].tolist() == list(range(len(table)))[::-1]  # first row on top
+    labels = {
+        label.get_position()[1]: label.get_text() for label in figure.axes[0].get_yticklabels()
+    }
+    assert [labels[row] for row in sorted(labels, reverse=True)] == table["label"].tolist()
 
 
 # --- sweeps ----------------------------------------------------------------------------------

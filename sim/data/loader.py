@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.config import HOW_TO_POINT, cache_dir
 from sim.config import data_dir as resolve_data_dir
-from sim.data.resolutions import RESOLUTIONS, Resolution, Tally, resolution
+from sim.data.resolutions import RESOLUTIONS, Resolution, Tally, resolution, symbol_forms
 from sim.errors import BlocsimError
 
 MEMBERS_FILE = "members.csv"
@@ -87,8 +87,11 @@ class UNData:
         return tuple(self.members["iso3"])
 
     def votes_on(self, symbol: str) -> pd.Series:
-        """One roll call's votes indexed by ISO3, every member present (X where unrecorded)."""
+        """One roll call's votes (an ES-11 symbol or a history `vote_id`) indexed by ISO3,
+        every member present (X where unrecorded)."""
         rows = self.ukraine[self.ukraine["resolution"] == symbol]
+        if rows.empty:
+            rows = self.history[self.history["vote_id"] == symbol]
         if rows.empty:
             raise KeyError(f"no per-country votes for {symbol} in the data")
         return rows.set_index("iso3")["vote"].reindex(self.iso3, fill_value="X")
@@ -101,7 +104,7 @@ class UNData:
             official = resolution(symbol)
         except KeyError:
             if symbol not in held:
-                raise
+                return self._history_roll_call(symbol)
             rows = self.ukraine[self.ukraine["resolution"] == symbol]
             day = rows["date"].iloc[0].date()
             return Resolution(
@@ -110,6 +113,39 @@ class UNData:
         if official.symbol not in held:
             return official
         return replace(official, tally=count_votes(self.votes_on(official.symbol)), in_data=True)
+
+    def _history_roll_call(self, symbol: str) -> Resolution:
+        """A roll call of the history by `vote_id` or resolution symbol (short forms as in
+        `symbol_forms`), titled from `roll_calls.csv`; a symbol voted on in parts means the
+        vote on the whole text."""
+        forms = symbol_forms(symbol)
+        calls = self.history.drop_duplicates("vote_id")
+        found = calls[calls["vote_id"].str.upper().isin(forms)]
+        if found.empty:
+            found = calls[calls["resolution"].str.upper().isin(forms)]
+            if len(found) > 1:
+                found = found[found["kind"] == "resolution"]
+        if len(found) != 1:
+            if found.empty:
+                raise KeyError(
+                    f"unknown resolution '{symbol}': not an ES-11 text, nor a vote_id or "
+                    "resolution of the history (find one with `blocsim data search`)"
+                )
+            raise KeyError(
+                f"'{symbol}' names {len(found)} roll calls; give one vote_id: "
+                + ", ".join(found["vote_id"])
+            )
+        call = found.iloc[0]
+        titled = self.titles.loc[self.titles["vote_id"] == call["vote_id"], "title"]
+        subject = (
+            titled.iloc[0]
+            if len(titled)
+            else f"{call['kind']} vote on {call['resolution'] or 'a text'} (no title: Voeten years)"
+        )
+        votes = self.history.loc[self.history["vote_id"] == call["vote_id"], "vote"]
+        return Resolution(
+            call["vote_id"], call["date"].date(), "GA", subject, count_votes(votes), True
+        )
 
     def roll_calls(self) -> pd.DataFrame:
         """History and ES-11 votes as one long table: vote_id, date, iso3, vote.

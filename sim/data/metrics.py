@@ -9,7 +9,10 @@ from datetime import date
 
 import pandas as pd
 
-from sim.data.loader import BLOCS, UN_GROUPS, UNData
+from sim.data.loader import BLOCS, UN_GROUPS, VOTE_VALUES, UNData
+from sim.data.titles import search_titles
+
+TITLE_SEARCH = "title:"  # in a list of roll calls, the prefix of a title search
 
 VOTE_SCALE = {"Y": 1.0, "A": 0.5, "N": 0.0}  # an abstention sits halfway between yes and no
 
@@ -53,8 +56,46 @@ def bloc_splits(data: UNData, symbol: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def affinity(data: UNData, first: str, second: str, since: date | str | None = None) -> dict:
-    """Agreement rate and S-score (Signorino and Ritter) over roll calls both states voted on.
+def roll_call_tallies(data: UNData, vote_ids: list[str]) -> pd.DataFrame:
+    """Yes, no, abstain and not-voting counts of each roll call (`vote_id` column), counted from
+    the per-country votes; a roll call without them in the data has no row."""
+    votes = data.roll_calls()
+    votes = votes[votes["vote_id"].isin(vote_ids)]
+    counts = pd.crosstab(votes["vote_id"], votes["vote"]).reindex(columns=VOTE_VALUES, fill_value=0)
+    counts.columns = ["yes", "no", "abstain", "not_voting"]
+    return counts.reset_index()
+
+
+def select_roll_calls(data: UNData, texts: str) -> list[str]:
+    """The roll calls a comma-separated list names: symbols or vote_ids (short forms as in
+    `blocsim data tally`) and title searches 'title:WORDS' (every roll call whose title holds
+    all the words), e.g. 'ES-11/7, title:crimea human rights'. Unknown items raise KeyError."""
+    chosen: list[str] = []
+    for item in (part.strip() for part in texts.split(",")):
+        if item.lower().startswith(TITLE_SEARCH):
+            found = search_titles(data.titles, item[len(TITLE_SEARCH) :])
+            if found.empty:
+                raise KeyError(f"no roll call's title holds '{item[len(TITLE_SEARCH) :]}'")
+            chosen += found["vote_id"].tolist()
+        elif item:
+            text = data.resolution(item)
+            if not text.in_data:
+                raise KeyError(f"no per-country votes for {text.symbol} in the data")
+            chosen.append(text.symbol)
+    if not chosen:
+        raise KeyError(f"'{texts}' names no roll call")
+    return list(dict.fromkeys(chosen))
+
+
+def affinity(
+    data: UNData,
+    first: str,
+    second: str,
+    since: date | str | None = None,
+    on: list[str] | None = None,
+) -> dict:
+    """Agreement rate and S-score (Signorino and Ritter) over roll calls both states voted on,
+    from `since` and, if given, among the roll calls `on` (vote_ids).
 
     The S-score places Y, A, N at 1, 0.5, 0 and is 1 minus twice the mean distance: 1 for
     identical records, -1 for opposite ones.
@@ -68,6 +109,8 @@ def affinity(data: UNData, first: str, second: str, since: date | str | None = N
     votes = votes[votes["vote"] != "X"]
     if since is not None:
         votes = votes[votes["date"] >= pd.Timestamp(since)]
+    if on is not None:
+        votes = votes[votes["vote_id"].isin(on)]
     pair = votes[votes["iso3"].isin([first, second])].pivot(
         index="vote_id", columns="iso3", values="vote"
     )

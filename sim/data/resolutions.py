@@ -7,6 +7,7 @@ reports them, and prediction fits cut-points to them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -144,10 +145,30 @@ RESOLUTIONS: dict[str, Resolution] = {
 CALIBRATION_TARGET = "A/RES/ES-11/7"  # the vote `blocsim calibrate` fits (sim.fit.calibrate)
 
 
+def symbol_forms(text: str) -> list[str]:
+    """The symbols a user's text may stand for, upper-case, the literal one first.
+
+    Case and spaces do not matter; a year suffix is dropped ('S/RES/2774 (2025)'); the
+    'A/RES/' or 'S/RES/' prefix may be left out ('ES-11/7', '77/272', '2774'); and a General
+    Assembly symbol also stands for the Voeten years' form ('A/RES/55/33 A' -> 'R/55/33A').
+
+    >>> symbol_forms("77/272")
+    ['77/272', 'A/RES/77/272', 'S/RES/77/272', 'R/77/272']
+    """
+    key = re.sub(r"\s+", "", re.sub(r"\s*\(\d{4}\)$", "", text.strip())).upper()
+    forms = [key]
+    if not key.startswith(("A/", "S/", "R/")):
+        forms += [f"A/RES/{key}", f"S/RES/{key}"]
+    voeten = re.fullmatch(r"(?:A/RES/)?(\d+/\d+[A-Z]*)", key)
+    if voeten:
+        forms.append(f"R/{voeten.group(1)}")
+    return forms
+
+
 def resolution(symbol: str) -> Resolution:
-    """Look a resolution up by symbol, accepting short forms such as 'ES-11/7' or 'S/RES/2774 (2025)'."""
-    key = symbol.strip().upper().removesuffix(" (2025)")
-    for candidate in (key, f"A/RES/{key}", f"S/RES/{key}"):
+    """Look a resolution of the official record up by symbol, accepting the short forms of
+    `symbol_forms` such as 'ES-11/7' or 'S/RES/2774 (2025)'."""
+    for candidate in symbol_forms(symbol):
         if candidate in RESOLUTIONS:
             return RESOLUTIONS[candidate]
     known = ", ".join(RESOLUTIONS)

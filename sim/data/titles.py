@@ -29,3 +29,20 @@ def latest_earlier_version(titles: pd.DataFrame, vote_id: str) -> str | None:
     """The newest earlier version of a roll call (by title), or None if it has none."""
     found = earlier_versions(titles, vote_id)
     return None if found.empty else str(found["vote_id"].iloc[0])
+
+
+def search_titles(titles: pd.DataFrame, words: str) -> pd.DataFrame:
+    """The roll calls whose title holds every one of `words` (case-insensitive, as parts of
+    words: 'crime' finds 'Crimea'), oldest first. Example::
+
+        search_titles(data.titles, "crimea human rights")["vote_id"].tolist()
+        # ['A/RES/74/168', 'A/RES/75/192', ...]  (one a year)
+    """
+    terms = words.lower().split()
+    if not terms:
+        raise ValueError("give at least one word to search the titles for")
+    lowered = titles["title"].str.lower()
+    found = pd.Series(True, index=titles.index)
+    for term in terms:
+        found &= lowered.str.contains(term, regex=False)
+    return titles[found].sort_values(["date", "vote_id"], kind="stable")

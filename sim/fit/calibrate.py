@@ -32,6 +32,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 
+from sim.data.followers import US, US_TURN
 from sim.data.loader import UNData
 from sim.data.resolutions import CALIBRATION_TARGET, RESOLUTIONS, Resolution, Tally
 from sim.fit.predict import vote_model, world_positions_on
@@ -53,7 +54,7 @@ from sim.model.world import World, build_world, day_after
 from sim.results import provenance
 
 PINNED_TEXT = "A/RES/ES-11/6"
-TURN = {"date": date(2025, 1, 20), "member": "USA", "target": "RUS"}
+TURN = {"date": US_TURN, "member": US, "target": "RUS"}
 PRIOR_SD = 1.5
 TURN_NAMES = ("turn.fraction", "turn.hold")
 TALLY_FREE = ("turn.fraction", "ties.alignment")

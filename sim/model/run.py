@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.data.followers import followers
 from sim.data.loader import UNData
 from sim.data.resolutions import Resolution, resolution
 from sim.model.agenda import Timeline, scenario_timeline
@@ -65,6 +66,9 @@ def run_scenario(
         write_table(shock_table(model), staging / "shocks.csv")
         if seeds > 1:
             write_table(per_seed, staging / "seeds.csv")
+        # The observed record beside the simulated one: who followed the US after its turn,
+        # over all of the run's data (it ends after the run's data_until: not a model input).
+        write_table(followers(data), staging / "followers.csv")
         write_manifest(
             staging,
             kind="run",

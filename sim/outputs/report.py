@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.data.followers import DEFAULT_SINCE, US_TURN, movers
 from sim.errors import BlocsimError
 from sim.model.run import recorded_vote
 from sim.model.voting import SC_REQUIRED_YES
@@ -33,6 +34,7 @@ from sim.sweep.summary import parameter_list_words, parameter_words, status_quo_
 
 REPORT_NAME = "report"
 FLIPS_SHOWN = 20
+FOLLOWERS_SHOWN = 8  # members shown each way in the followers figure
 
 
 @dataclass
@@ -232,6 +234,7 @@ def _build_run(directory: Path, report: Report) -> None:
         )
     _network_section(directory, report, tallies)
     _map_sections(directory, report, tallies)
+    _followers_section(directory, report)
 
 
 def _with_record(tallies: pd.DataFrame) -> pd.DataFrame:
@@ -294,6 +297,42 @@ def _turns(directory: Path) -> pd.DataFrame:
         )
     ]
     return pd.DataFrame({"date": shocks["date"], "label": labels})
+
+
+def member_labels(members: pd.DataFrame, width: int) -> list[str]:
+    """'Name (ISO3)' for each row of a table with name and iso3, the name shortened to `width`."""
+    return [
+        f"{textwrap.shorten(name, width, placeholder='…')} ({iso3})"
+        for name, iso3 in zip(members["name"], members["iso3"], strict=True)
+    ]
+
+
+def _followers_section(directory: Path, report: Report) -> None:
+    """The observed record the run's data holds: the members that moved most toward the US,
+    and most away from it, after its turn (`followers.csv`, written by `blocsim run`)."""
+    table = _read(directory, "followers.csv", required=False)
+    if table is None:
+        return
+    toward, away = movers(table, FOLLOWERS_SHOWN)
+    shown = pd.concat([toward, away.iloc[::-1]], ignore_index=True)
+    if shown.empty:
+        return
+    shown = shown.assign(label=member_labels(shown, 28))
+    report.sections.append(
+        Section(
+            "Who followed the US (the record)",
+            f"Observed, not simulated: on the roll calls where the US voted against at least "
+            f"two thirds of the members voting (from {DEFAULT_SINCE}), the share each member "
+            f"voted on where it voted as the US did, before and after {US_TURN}; the "
+            f"{len(toward)} members that moved most toward the US (top) and the {len(away)} "
+            "that moved most away (bottom). `blocsim data followers` gives every member.",
+            report.figure(
+                "followers",
+                figures.followers_figure(shown, report.source, US_TURN.isoformat()),
+                shown,
+            ),
+        )
+    )
 
 
 def _yes_no_abstain(table: pd.DataFrame) -> pd.DataFrame:
@@ -649,12 +688,7 @@ def _flips_section(directory: Path, report: Report) -> None:
     question = flips["vote"].iloc[0]  # `flips.csv` ranks the question's text first
     flips = flips[flips["vote"] == question]
     top = flips.sort_values("p_flip", ascending=False, kind="stable").head(FLIPS_SHOWN)
-    top = top.assign(
-        label=[
-            f"{textwrap.shorten(n, 32, placeholder='…')} ({i})"
-            for n, i in zip(top["name"], top["iso3"], strict=True)
-        ]
-    )
+    top = top.assign(label=member_labels(top, 32))
     report.sections.append(
         Section(
             "States most likely to flip",
