@@ -1,9 +1,10 @@
 """Which swept parameter matters: sensitivity indices of a finished sweep, computed by SALib.
 
 A `saltelli` design gives first-order and total Sobol indices (S1, ST; `SALib.analyze.sobol`);
-any other design (grid, Latin hypercube, Sobol sequence) gives Borgonovo's moment-independent
-delta and a given-data S1 (`SALib.analyze.delta`), which need no special sample. Each index
-comes with its 95 % bootstrap confidence interval. SALib does the mathematics; this module only
+any other design (grid, Latin hypercube, Sobol sequence) gives the first-order index S1
+estimated from the given data (`SALib.analyze.delta`, method "sobol"), which needs no special
+sample. Each index comes with its 95 % bootstrap confidence interval. (SALib 1.6's Borgonovo
+delta itself took 44 s on 48 points and returned NaN for a date parameter: not used.) SALib does the mathematics; this module only
 turns a sweep directory into SALib's inputs and its answers into one long table.
 
 The outcome of a design point is its mean over the point's replicates (the expected Yes count,
@@ -33,7 +34,17 @@ from sim.results import read_manifest
 ANALYSIS_KEY = 2  # spawn key (2,) of the sweep's root seeds the bootstrap of the intervals
 CONFIDENCE = 0.95
 RESAMPLES = 1000
-COLUMNS = ["vote", "outcome", "parameter", "method", "index_name", "value", "ci_low", "ci_high"]
+COLUMNS = [
+    "vote",
+    "outcome",
+    "parameter",
+    "method",
+    "index_name",
+    "value",
+    "ci_low",
+    "ci_high",
+    "noise_share",
+]
 
 
 @dataclass(frozen=True)
@@ -47,19 +58,22 @@ class Sensitivity:
 def analyze_sweep(directory: str | Path, members: tuple[str, ...] = ()) -> Sensitivity:
     """Sensitivity indices of every text's outcomes to every varied parameter, as a long table.
 
-    Columns: `vote, outcome, parameter, method` ("sobol" or "delta"), `index_name` (S1, ST or
-    delta), `value, ci_low, ci_high` (95 %). Outcomes: `yes` (mean Yes count), `adopted`
+    Columns: `vote, outcome, parameter, method` ("sobol" or "given_data"), `index_name` (S1,
+    or ST with "sobol"), `value, ci_low, ci_high` (95 %). Outcomes: `yes` (mean Yes count), `adopted`
     (share of runs adopted), and `p_yes[ISO3]` for the `[sweep]` section's
-    `sensitivity_members` and `members`. An outcome equal at every point cannot be apportioned
-    among the parameters: it is listed in `constant` instead.
+    `sensitivity_members` and `members`. `noise_share`: the share of the outcome's variance
+    over the points that the replicates' vote draws alone would give; near 1 the indices
+    describe noise (every ST near 1, every S1 near 0): run more replicates. An outcome equal
+    at every point cannot be apportioned among the parameters: it is listed in `constant`.
     """
     sweep = _SweepOutcomes(Path(directory), members)
     rows, constant = [], []
-    for (vote, outcome), values in sweep.outcomes().items():
+    for (vote, outcome), (values, noise) in sweep.outcomes().items():
         if np.ptp(values) == 0:
             constant.append(f"{vote}: {outcome}")
         else:
-            rows += sweep.indices(vote, outcome, values)
+            noise_share = min(1.0, noise / values.var(ddof=1))
+            rows += [[*row, noise_share] for row in sweep.indices(vote, outcome, values)]
     return Sensitivity(pd.DataFrame(rows, columns=COLUMNS), constant)
 
 
@@ -79,6 +93,7 @@ class _SweepOutcomes:
         self.directory = directory
         self.design = manifest["design"]["kind"]
         self.names = [p["name"] for p in manifest["parameters_varied"]]
+        self.replicates = manifest["design"]["replicates"]
         self.seed = int(
             np.random.SeedSequence(
                 manifest["seed"]["root"], spawn_key=(ANALYSIS_KEY,)
@@ -89,20 +104,22 @@ class _SweepOutcomes:
         self.members = pd.read_parquet(directory / "members.parquet")
         self.watched = _watched_members(directory, members, self.members)
 
-    def outcomes(self) -> dict[tuple[str, str], np.ndarray]:
-        """(vote, outcome) -> (points,) the outcome's mean over each point's replicates."""
-        by_point = self.runs.groupby(["vote", "point"], sort=False)
-        means = by_point[["yes", "adopted"]].mean()
+    def outcomes(self) -> dict[tuple[str, str], tuple[np.ndarray, float]]:
+        """(vote, outcome) -> ((points,) the outcome's mean over each point's replicates, the
+        variance those means owe to the replicates' own draws, averaged over the points)."""
+        by_point = self.runs.groupby(["vote", "point"], sort=False)[["yes", "adopted"]]
+        means, spread = by_point.mean(), by_point.var(ddof=1).fillna(0.0)
         result = {}
         for vote in self.runs["vote"].unique():
-            per_point = means.loc[vote].sort_index()
-            result[(vote, "yes")] = per_point["yes"].to_numpy(float)
-            result[(vote, "adopted")] = per_point["adopted"].to_numpy(float)
+            for column in ("yes", "adopted"):
+                values = means.loc[vote].sort_index()[column].to_numpy(float)
+                result[(vote, column)] = (values, spread.loc[vote][column].mean() / self.replicates)
             seated = self.members[self.members["vote"] == vote]
             for iso3 in self.watched:
-                votes = seated[seated["iso3"] == iso3].sort_values("point")
-                if len(votes):  # a Security Council text: only its seated members
-                    result[(vote, f"p_yes[{iso3}]")] = votes["p_Y"].to_numpy(float)
+                share = seated[seated["iso3"] == iso3].sort_values("point")["p_Y"].to_numpy(float)
+                if len(share):  # a Security Council text: only its seated members
+                    noise = np.mean(share * (1 - share)) / self.replicates
+                    result[(vote, f"p_yes[{iso3}]")] = (share, noise)
         return result
 
     def indices(self, vote: str, outcome: str, values: np.ndarray) -> list[list]:
@@ -115,9 +132,9 @@ class _SweepOutcomes:
             method, index_names = "sobol", ("S1", "ST")
         else:
             design = self._numeric_design()
-            problem["bounds"] = [[low, high] for low, high in zip(design.min(0), design.max(0))]
-            found = delta.analyze(problem, design, values, **common)
-            method, index_names = "delta", ("delta", "S1")
+            problem["bounds"] = np.column_stack([design.min(0), design.max(0)]).tolist()
+            found = delta.analyze(problem, design, values, method="sobol", **common)
+            method, index_names = "given_data", ("S1",)
         rows = []
         for j, name in enumerate(self.names):
             for index_name in index_names:
@@ -132,7 +149,7 @@ class _SweepOutcomes:
         columns = []
         for name in self.names:
             column = self.points[name]
-            if column.dtype == object:  # YYYY-MM-DD
+            if not pd.api.types.is_numeric_dtype(column):  # YYYY-MM-DD
                 days = np.array([date.fromisoformat(v).toordinal() for v in column], float)
                 columns.append(days - days.min())
             else:
