@@ -211,3 +211,17 @@ def test_cli_analyze_prints_json_and_errors_in_one_line(saltelli_sweep, folder):
         )
         assert done.returncode == 2 and words in done.stderr
         assert done.stderr.strip().count("\n") == 0
+
+
+def test_report_of_a_saltelli_sweep_shows_the_indices(saltelli_sweep):
+    from sim.outputs.report import write_report
+
+    report = write_report(saltelli_sweep, force=True)
+    drawn = pd.read_csv(report / "sensitivity.csv")
+    assert set(drawn["vote"]) == {"A/RES/ES-11/7"}  # the question's text
+    assert set(drawn["index_name"]) == {"S1", "ST"}
+    latex = (report / "sensitivity_indices.tex").read_text()
+    assert "S1 [95% CI]" in latex and "the size of USA's turn toward RUS" in latex
+    svg = (report / "sensitivity.svg").read_text()
+    assert 'id="sensitivity-S1' in svg and 'id="sensitivity-ST' in svg
+    assert "## Which parameter matters" in (report / "report.md").read_text()
