@@ -2,9 +2,9 @@
 
 `read_sweep` checks the section like the rest of the scenario file (file, field, reason);
 `plan_sweep` turns it into points (a full grid, a Latin hypercube or a Sobol sequence,
-`scipy.stats.qmc`, or SALib's Saltelli sample for Sobol indices, all seeded) and blocks of runs. Which runs form a block is fixed here, by the
-design and the block size, never by the worker count; block b draws from
-`SeedSequence(root, spawn_key=(1, b))`.
+`scipy.stats.qmc`, or SALib's Saltelli sample for Sobol indices, all seeded) and blocks of
+runs. Which runs form a block is fixed here, by the design and the block size, never by the
+worker count; block b draws from `SeedSequence(root, spawn_key=(1, b))`.
 
     >>> plan = plan_sweep(read_sweep(scenario, data.members))
     >>> plan.runs, len(plan.blocks)
