@@ -8,3 +8,10 @@ out=${1:?give a sweep directory that does not exist yet}
 /usr/bin/time -f "analyze: %e s wall, %M KiB max resident" \
     .venv/bin/blocsim sweep analyze "$out" --format json > "$out.indices.json"
 python3 -c "import json; print(json.load(open('$out/manifest.json'))['timings_seconds'])"
+.venv/bin/python -c "
+import time
+from sim.api import run_model
+started = time.perf_counter(); run_model(); built = time.perf_counter() - started
+started = time.perf_counter(); run_model(replicates=100)
+print(f'run_model: first call {built:.2f} s (world built), replicates=100 {time.perf_counter() - started:.3f} s')
+"
