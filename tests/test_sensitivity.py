@@ -22,40 +22,18 @@ from sim.sweep.sensitivity import analyze_sweep
 
 BIN = Path(sys.executable).parent
 
-# The US turn before ES-11/7's vote (its size matters) and France's turn after it (it cannot
+ROOT = Path(__file__).resolve().parent.parent
+# The world, the US turn and the two votes of the shipped Sobol scenario; here the US turn's
+# size and date vary with France's turn on 1 June 2025, after ES-11/7's vote (so it cannot
 # change that vote): Sobol must tell them apart.
-SCENARIO = """
-name = "small_sobol"
-data_until = "2025-01-01"
-seed = 11
-historical_shocks = false
-
-[[shocks]]
-date = "2025-01-20"
-kind = "move_toward"
-member = "USA"
-target = "RUS"
-fraction = 0.8
-hold = 0.9
-
+WORLD = (ROOT / "scenarios" / "us_realignment_sobol.toml").read_text().split("[sweep]")[0]
+SWEEP = """
 [[shocks]]
 date = "2025-06-01"
 kind = "move_toward"
 member = "FRA"
 target = "RUS"
 fraction = 0.5
-
-[[votes]]
-name = "A/RES/ES-11/7"
-body = "GA"
-date = "2025-02-24"
-like = "A/RES/ES-11/7"
-
-[[votes]]
-name = "a year on"
-body = "GA"
-date = "2026-02-24"
-like = "A/RES/ES-11/7"
 
 [sweep]
 design = "{design}"
@@ -76,6 +54,8 @@ range = [0.0, 1.0]
 name = "shocks[0].date"
 range = [2025-01-02, 2025-02-10]
 """
+SCENARIO = WORLD + SWEEP
+LATER = "ES-11/7 text, a year on"
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +129,7 @@ def test_sobol_indices_rank_the_turn_above_a_shock_after_the_vote(saltelli_sweep
         yes.loc[("shocks[1].fraction", "ST"), "value"]
         < yes.loc[("shocks[0].fraction", "S1"), "value"]
     )
-    later = table[(table.vote == "a year on") & (table.outcome == "yes")].set_index(
+    later = table[(table.vote == LATER) & (table.outcome == "yes")].set_index(
         ["parameter", "index_name"]
     )  # ...but it moves the vote a year on
     assert later.loc[("shocks[1].fraction", "ST"), "value"] > 0.4
