@@ -41,18 +41,11 @@ points = {points}
 replicates = 64
 trajectory = false
 sensitivity_members = ["USA"]
-
-[[sweep.parameters]]
-name = "shocks[0].fraction"
-range = [0.0, 1.0]
-
-[[sweep.parameters]]
-name = "shocks[1].fraction"
-range = [0.0, 1.0]
-
-[[sweep.parameters]]
-name = "shocks[0].date"
-range = [2025-01-02, 2025-02-10]
+parameters = [
+    {{ name = "shocks[0].fraction", range = [0.0, 1.0] }},
+    {{ name = "shocks[1].fraction", range = [0.0, 1.0] }},
+    {{ name = "shocks[0].date", range = [2025-01-02, 2025-02-10] }},
+]
 """
 SCENARIO = WORLD + SWEEP
 LATER = "ES-11/7 text, a year on"
