@@ -37,8 +37,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="with analyze: a finished sweep directory. Prints first-order and total Sobol "
         "indices (S1, ST) of each text's Yes count, adoption and the [sweep] section's "
-        "sensitivity_members' P(Yes) for a saltelli design, delta and S1 for the others, "
-        "each with its 95%% confidence interval (SALib)",
+        "sensitivity_members' P(Yes) for a saltelli design, a first-order S1 from the given "
+        "points for other designs, each with its 95%% confidence interval (SALib)",
     )
     sweep.add_argument(
         "--member",
