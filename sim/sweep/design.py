@@ -447,7 +447,7 @@ def saltelli_unit_sample(
 ) -> np.ndarray:
     """SALib's Saltelli sample on the unit cube for first-order and total Sobol indices:
     `base_samples` x (dimensions + 2) rows, in the order `SALib.analyze.sobol` reads them."""
-    from SALib.sample import sobol
+    from SALib.sample import sobol  # only a saltelli design pays for importing SALib
 
     problem = {"num_vars": dimensions, "bounds": [[0.0, 1.0]] * dimensions}
     return sobol.sample(problem, base_samples, calc_second_order=False, seed=rng)
