@@ -1,14 +1,20 @@
-"""`blocsim sweep`: many runs of a scenario's design, answered."""
+"""`blocsim sweep`: many runs of a scenario's design, answered; `blocsim sweep analyze DIR`:
+which parameter matters (sensitivity indices)."""
 
 import argparse
+import sys
 
 from sim.cli.common import (
     add_command,
     data_options,
+    emit,
+    format_option,
     load,
     seed_number,
 )
 from sim.errors import BlocsimError
+
+ANALYZE = "analyze"
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -16,11 +22,33 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         commands,
         "sweep",
         _sweep,
-        "run a scenario's [sweep] in blocks of runs, write a sweep directory, answer its question",
+        "run a scenario's [sweep] in blocks of runs, write a sweep directory, answer its "
+        "question; 'blocsim sweep analyze DIR': each parameter's sensitivity indices",
     )
     sweep.add_argument(
-        "scenario", nargs="?", metavar="SCENARIO", help="a scenario file with a [sweep] section"
+        "scenario",
+        nargs="?",
+        metavar="SCENARIO",
+        help="a scenario file with a [sweep] section, or 'analyze' followed by a sweep directory",
     )
+    sweep.add_argument(
+        "directory",
+        nargs="?",
+        metavar="DIR",
+        help="with analyze: a finished sweep directory. Prints first-order and total Sobol "
+        "indices (S1, ST) of each text's Yes count, adoption and the [sweep] section's "
+        "sensitivity_members' P(Yes) for a saltelli design, a first-order S1 from the given "
+        "points for other designs, each with its 95%% confidence interval (SALib)",
+    )
+    sweep.add_argument(
+        "--member",
+        action="append",
+        default=[],
+        metavar="ISO3",
+        help="with analyze: also the indices of this state's probability of voting Yes "
+        "(repeatable)",
+    )
+    format_option(sweep)
     sweep.add_argument(
         "--runs",
         type=int,
@@ -66,6 +94,10 @@ def _sweep(args: argparse.Namespace) -> None:
     from sim.model.scenario import load_scenario
     from sim.sweep.runner import resume_sweep, run_sweep
 
+    if args.scenario == ANALYZE:
+        return _analyze(args)
+    if args.directory or args.member:
+        raise BlocsimError("DIR and --member go with 'blocsim sweep analyze DIR'", field="DIR")
     data = load(args)
     where = {"workers": args.workers, "executor": args.executor, "address": args.address}
     if args.resume:
@@ -87,3 +119,15 @@ def _sweep(args: argparse.Namespace) -> None:
         f"sweep directory: {result.directory} ({result.plan.runs:,} runs, "
         f"{len(result.plan.points)} points, {result.blocks_run} blocks run now)"
     )
+
+
+def _analyze(args: argparse.Namespace) -> None:
+    from sim.sweep.sensitivity import analyze_sweep
+
+    if not args.directory:
+        raise BlocsimError("give the sweep directory: blocsim sweep analyze DIR", field="DIR")
+    found = analyze_sweep(args.directory, tuple(args.member))
+    for outcome in found.constant:
+        print(f"{outcome}: the same at every design point, no index", file=sys.stderr)
+    table = found.table.round(4) if args.format == "table" else found.table
+    emit(table, args.format)

@@ -811,3 +811,48 @@ def followers_figure(table: pd.DataFrame, source: str, turn: str) -> Figure:
     ax.spines[["top", "right"]].set_visible(False)
     add_source(figure, source)
     return figure
+
+
+def sensitivity_figure(table: pd.DataFrame, source: str) -> Figure:
+    """First-order and total Sobol indices of each parameter, with their 95 % intervals, one
+    panel per outcome. table: outcome, label, index_name (S1/ST), value, ci_low, ci_high."""
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    labels = list(dict.fromkeys(table["label"]))
+    figure = Figure(
+        figsize=(7, (0.5 * len(labels) + 1.2) * len(outcomes) + 0.4), layout="constrained"
+    )
+    figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))
+    axes = figure.subplots(len(outcomes), 1, squeeze=False)[:, 0]
+    y = np.arange(len(labels))[::-1]
+    shown = {
+        "S1": ("first order (S1)", "#1f3b73", "", -0.18),
+        "ST": ("total (ST)", "#f0d264", "//", 0.18),
+    }
+    for ax, outcome in zip(axes, outcomes, strict=True):
+        rows = table[table["outcome"] == outcome]
+        for index_name, (words, color, hatch, offset) in shown.items():
+            part = rows[rows["index_name"] == index_name].set_index("label").reindex(labels)
+            ax.barh(
+                y - offset,
+                part["value"].clip(lower=0),
+                height=0.34,
+                color=color,
+                hatch=hatch,
+                edgecolor="black",
+                linewidth=0.5,
+                label=words,
+                xerr=[
+                    (part["value"] - part["ci_low"]).clip(lower=0),
+                    (part["ci_high"] - part["value"]).clip(lower=0),
+                ],
+                error_kw={"linewidth": 0.8, "capsize": 2},
+                gid=f"sensitivity-{index_name}",
+            )
+        ax.set_yticks(y, [_wrap(label, 34) for label in labels], fontsize=8)
+        ax.set_xlim(0, max(1.0, float(rows["ci_high"].max()) * 1.05))
+        ax.set_title(outcome, fontsize=9, loc="left")
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].legend(fontsize=8, loc="lower right", frameon=False)
+    axes[-1].set_xlabel("Share of the outcome's variance (Sobol index; bars: 95 % interval)")
+    add_source(figure, source)
+    return figure

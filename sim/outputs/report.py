@@ -30,6 +30,7 @@ from sim.model.run import recorded_vote
 from sim.model.voting import SC_REQUIRED_YES
 from sim.outputs import figures
 from sim.results import read_manifest
+from sim.sweep.sensitivity import analyze_sweep
 from sim.sweep.summary import parameter_list_words, parameter_words, status_quo_words
 
 REPORT_NAME = "report"
@@ -484,6 +485,9 @@ def _bins(values: pd.Series, most: int = 5) -> pd.Series:
     """Exact values when few, else quantile bins labelled by their middle value."""
     if values.nunique() <= most:
         return values
+    if not pd.api.types.is_numeric_dtype(values):  # sampled dates (YYYY-MM-DD)
+        binned = pd.qcut(pd.to_datetime(values), most, duplicates="drop")
+        return binned.map(lambda interval: interval.mid.date().isoformat()).astype(str)
     binned = pd.qcut(values, most, duplicates="drop")
     return binned.map(lambda interval: round(interval.mid, 3)).astype(float)
 
@@ -505,6 +509,7 @@ def _build_sweep(directory: Path, report: Report) -> None:
     _sweep_trajectory_section(directory, report, point, where)
     _heatmap_section(report, points, adoption)
     _flips_section(directory, report)
+    _sensitivity_section(directory, report)
 
 
 def _point_words(report: Report, points: pd.DataFrame, point: int) -> tuple[str, str]:
@@ -704,6 +709,83 @@ def _flips_section(directory: Path, report: Report) -> None:
             ],
         )
     )
+
+
+OUTCOME_WORDS = {"yes": "the number of Yes votes", "adopted": "adoption (share of runs)"}
+
+
+def _sensitivity_section(directory: Path, report: Report) -> None:
+    """Which parameter matters for the question's text: Sobol indices (a saltelli design only;
+    `blocsim sweep analyze` gives them for every text, and a first-order index for any design)."""
+    if read_manifest(directory)["design"]["kind"] != "saltelli":
+        return
+    found = analyze_sweep(directory)
+    question = report.scenario.get("sweep", {}).get("question") or found.table["vote"].iloc[0]
+    table = found.table[found.table["vote"] == question]
+    if table.empty:
+        return
+    table = table.assign(
+        label=[report.words(p) for p in table["parameter"]],
+        outcome=[_outcome_words(o) for o in table["outcome"]],
+    )
+    wide = table.pivot_table(
+        index=["outcome", "label"],
+        columns="index_name",
+        values=["value", "ci_low", "ci_high"],
+        sort=False,
+    )
+    latex = pd.DataFrame(
+        {
+            "outcome": wide.index.get_level_values(0),
+            "parameter": wide.index.get_level_values(1),
+            **{
+                f"{name} [95% CI]": [
+                    f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
+                    for v, lo, hi in zip(
+                        wide[("value", name)],
+                        wide[("ci_low", name)],
+                        wide[("ci_high", name)],
+                        strict=True,
+                    )
+                ]
+                for name in ("S1", "ST")
+            },
+        }
+    )
+    noise = table.groupby("outcome", sort=False)["noise_share"].first()
+    noisy = [o for o, share in noise.items() if share > 0.5]
+    text = (
+        f"How much of the variance of each outcome of {question} over the design's points each "
+        "varied parameter explains: alone (first order, S1) and with its interactions (total, "
+        "ST), SALib's Sobol indices from the Saltelli design, each point's outcome the mean of "
+        "its replicates. An ST well above S1 means the parameter acts through others."
+    )
+    if noisy:
+        text += (
+            f" For {', '.join(noisy)} the replicates' own vote draws explain more than half the "
+            "variance: those indices describe noise; run more replicates."
+        )
+    constant = [
+        _outcome_words(c.removeprefix(f"{question}: "))
+        for c in found.constant
+        if c.startswith(f"{question}: ")
+    ]
+    if constant:
+        text += f" No index for {', '.join(constant)}: the same at every point."
+    report.sections.append(
+        Section(
+            "Which parameter matters",
+            text,
+            report.figure("sensitivity", figures.sensitivity_figure(table, report.source), table),
+            [report.table("sensitivity_indices", latex, f"Sobol indices of {question}'s outcomes")],
+        )
+    )
+
+
+def _outcome_words(outcome: str) -> str:
+    if outcome.startswith("p_yes["):
+        return f"probability that {outcome[6:-1]} votes Yes"
+    return OUTCOME_WORDS.get(outcome, outcome)
 
 
 BUILDERS: dict[str, Callable[[Path, Report], None]] = {"run": _build_run, "sweep": _build_sweep}

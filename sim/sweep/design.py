@@ -2,9 +2,9 @@
 
 `read_sweep` checks the section like the rest of the scenario file (file, field, reason);
 `plan_sweep` turns it into points (a full grid, a Latin hypercube or a Sobol sequence,
-`scipy.stats.qmc`, seeded) and blocks of runs. Which runs form a block is fixed here, by the
-design and the block size, never by the worker count; block b draws from
-`SeedSequence(root, spawn_key=(1, b))`.
+`scipy.stats.qmc`, or SALib's Saltelli sample for Sobol indices, all seeded) and blocks of
+runs. Which runs form a block is fixed here, by the design and the block size, never by the
+worker count; block b draws from `SeedSequence(root, spawn_key=(1, b))`.
 
     >>> plan = plan_sweep(read_sweep(scenario, data.members))
     >>> plan.runs, len(plan.blocks)
@@ -29,7 +29,7 @@ from sim.errors import BlocsimError
 from sim.model.dynamics import AddTie, CutTie, MoveToward, SetStubbornness, WeakenCohesion
 from sim.model.scenario import Scenario, field_reader
 
-DESIGNS = ("grid", "latin_hypercube", "sobol")
+DESIGNS = ("grid", "latin_hypercube", "sobol", "saltelli")
 BLOCK_SIZE = 1000
 DESIGN_KEY, BLOCK_KEY = 0, 1  # spawn keys: (0,) seeds the design, (1, b) block b
 DEFAULT_REFERENCE = "A/RES/ES-11/6"  # the 2022-23 level: 141 yes, as ES-11/1
@@ -45,6 +45,7 @@ SWEEP_KEYS = {
     "trajectory",
     "parameters",
     "baseline",
+    "sensitivity_members",
 }
 # Shock fields a block may carry one value per run for; other fields (and dates) must be the
 # same for every run of a block, so points that differ in them go to different blocks.
@@ -119,6 +120,7 @@ class SweepSpec:
     trajectory: bool
     baseline_drop: tuple[int, ...] | None  # None: no status-quo baseline
     baseline_history: bool
+    sensitivity_members: tuple[str, ...] = ()  # whose P(Yes) `sweep analyze` apportions
 
     @property
     def reference_yes(self) -> int:
@@ -153,8 +155,8 @@ def read_sweep(scenario: Scenario, members: pd.DataFrame) -> SweepSpec:
             raise reader.fail("sweep.points", "a grid's points are its values: leave points out")
     elif points is None or points < 1:
         raise reader.fail("sweep.points", f"a {design} design needs points = a whole number >= 1")
-    elif design == "sobol" and points & (points - 1):
-        raise reader.fail("sweep.points", f"a Sobol design needs a power of two, not {points}")
+    elif design in ("sobol", "saltelli") and points & (points - 1):
+        raise reader.fail("sweep.points", f"a {design} design needs a power of two, not {points}")
     replicates = reader.typed(table, "replicates", "sweep.replicates", int, 100)
     if replicates < 1:
         raise reader.fail("sweep.replicates", "must be at least 1")
@@ -181,7 +183,18 @@ def read_sweep(scenario: Scenario, members: pd.DataFrame) -> SweepSpec:
         trajectory=reader.typed(table, "trajectory", "sweep.trajectory", bool, True),
         baseline_drop=drop,
         baseline_history=history,
+        sensitivity_members=_sensitivity_members(reader, table),
     )
+
+
+def _sensitivity_members(reader, table: Mapping) -> tuple[str, ...]:
+    """`sensitivity_members = [ISO3, ...]`: states whose probability of voting Yes
+    `blocsim sweep analyze` apportions among the parameters, beside each text's tally."""
+    codes = reader.typed(table, "sensitivity_members", "sweep.sensitivity_members", list, [])
+    for i, code in enumerate(codes):
+        if not isinstance(code, str) or code.upper() not in reader.known_iso3:
+            raise reader.fail(f"sweep.sensitivity_members[{i}]", f"unknown ISO3 code '{code}'")
+    return tuple(code.upper() for code in codes)
 
 
 def _question(reader, table: Mapping, scenario: Scenario) -> tuple[str, str]:
@@ -384,6 +397,8 @@ def plan_sweep(spec: SweepSpec, runs: int | None = None, seed: int | None = None
     groups: dict[tuple, int] = {}
     keys = [groups.setdefault(tuple(row[i] for i in shared), len(groups)) for row in rows]
     order = sorted(range(len(rows)), key=lambda i: keys[i])  # stable: design order within
+    if spec.design == "saltelli":  # SALib reads the outcomes in its sample's order
+        order = list(range(len(rows)))
     columns = {p.name: [rows[i][j] for i in order] for j, p in enumerate(spec.parameters)}
     points = pd.DataFrame({"point": np.arange(len(rows)), **columns})
     replicates = spec.replicates if runs is None else max(1, math.ceil(runs / len(rows)))
@@ -419,10 +434,23 @@ def _design(spec: SweepSpec, seed: int) -> list[tuple]:
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(DESIGN_KEY,)))
     if spec.design == "latin_hypercube":
         unit = qmc.LatinHypercube(len(parameters), rng=rng).random(spec.points)
+    elif spec.design == "saltelli":
+        unit = saltelli_unit_sample(len(parameters), spec.points, rng)
     else:
         unit = qmc.Sobol(len(parameters), rng=rng).random_base2(int(math.log2(spec.points)))
     columns = [p.sample(unit[:, j]) for j, p in enumerate(parameters)]
     return list(zip(*columns, strict=True))
+
+
+def saltelli_unit_sample(
+    dimensions: int, base_samples: int, rng: np.random.Generator
+) -> np.ndarray:
+    """SALib's Saltelli sample on the unit cube for first-order and total Sobol indices:
+    `base_samples` x (dimensions + 2) rows, in the order `SALib.analyze.sobol` reads them."""
+    from SALib.sample import sobol  # only a saltelli design pays for importing SALib
+
+    problem = {"num_vars": dimensions, "bounds": [[0.0, 1.0]] * dimensions}
+    return sobol.sample(problem, base_samples, calc_second_order=False, seed=rng)
 
 
 def plain(value: object) -> object:

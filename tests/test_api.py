@@ -1,0 +1,99 @@
+"""`sim.api.run_model`: blocsim as a function, and as an EMA Workbench model with PRIM on top."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sim.api import calibrated_values, outcome_names, run_model
+from sim.errors import BlocsimError
+
+TEXT = "a_res_es_11_7"
+LATER = "es_11_7_text_a_year_on"
+
+
+def test_outcomes_at_the_calibrated_defaults():
+    outcomes = run_model()
+    assert list(outcomes) == outcome_names()
+    for text in (TEXT, LATER):
+        counts = [outcomes[f"{text}_{kind}"] for kind in ("yes", "no", "abstain", "not_voting")]
+        assert sum(counts) == 193  # every member, one replicate: whole counts
+        assert outcomes[f"{text}_adopted"] == float(
+            outcomes[f"{text}_yes"] > outcomes[f"{text}_no"]
+        )
+    assert run_model(**calibrated_values()) == outcomes
+    assert run_model(seed=1) == run_model(seed=1) != outcomes
+
+
+def test_a_larger_us_turn_loses_yes_votes_a_year_on():
+    """Same seed, same draws: only the size of the turn differs (means of 200 runs)."""
+    small = run_model(turn_fraction=0.2, replicates=200, seed=5)
+    large = run_model(turn_fraction=1.0, replicates=200, seed=5)
+    assert large[f"{LATER}_yes"] < small[f"{LATER}_yes"] - 2
+    late = run_model(turn_date_offset_days=60, replicates=200, seed=5)  # after 24 Feb 2025
+    early = run_model(turn_date_offset_days=-19, replicates=200, seed=5)
+    assert late[f"{TEXT}_yes"] > early[f"{TEXT}_yes"]
+
+
+def test_bad_values_name_the_keyword():
+    cases = {
+        "stubbornness": {"stubbornness": 0.0},
+        "eu_stubbornness": {"eu_stubbornness": 1.5},
+        "turn_date_offset_days": {"turn_date_offset_days": -60},  # before the world's start
+        "replicates": {"replicates": 0},
+        "seed": {"seed": -1},
+    }
+    for keyword, values in cases.items():
+        with pytest.raises(BlocsimError) as caught:
+            run_model(**values)
+        assert caught.value.field == keyword, (keyword, str(caught.value))
+
+
+def test_python_c_prints_the_outcomes():
+    done = subprocess.run(
+        [sys.executable, "-c", "from sim.api import run_model; print(run_model())"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"'{TEXT}_yes':" in done.stdout
+
+
+def test_ema_workbench_experiments_and_prim():
+    """A small EMA experiment through run_model, then PRIM: the runs where the text a year on
+    gets fewer Yes votes than the median are those with a large US turn."""
+    from ema_workbench import (
+        Constant,
+        IntegerParameter,
+        Model,
+        RealParameter,
+        ScalarOutcome,
+        SequentialEvaluator,
+    )
+    from ema_workbench.analysis import prim
+
+    model = Model("blocsim", function=run_model)
+    model.uncertainties = [
+        RealParameter("turn_fraction", 0.2, 1.0),
+        IntegerParameter("turn_date_offset_days", -19, 130),
+        RealParameter("stubbornness", 0.05, 0.4),
+        RealParameter("eu_stubbornness", 0.2, 0.9),
+    ]
+    model.constants = [Constant("replicates", 20), Constant("seed", 7)]
+    model.outcomes = [ScalarOutcome(name) for name in outcome_names()]
+    with SequentialEvaluator(model) as evaluator:
+        experiments, outcomes = evaluator.perform_experiments(
+            scenarios=40, uncertainty_sampling_kwargs={"rng": 11}
+        )
+    assert len(experiments) == 40 and set(outcomes) == set(outcome_names())
+    yes = outcomes[f"{LATER}_yes"]
+    assert np.all((yes > 0) & (yes < 193))
+    # ema-workbench 3.0's PRIM fails on pandas 3 integer columns: cast to float.
+    inputs = experiments[[u.name for u in model.uncertainties]].astype(float)
+    box = prim.Prim(inputs, yes < np.median(yes)).find_box()
+    limits = box.box_lim  # the chosen box: row 0 its lower, row 1 its upper limits
+    assert limits.loc[0, "turn_fraction"] > 0.4  # the box starts well above the lowest turn
+    assert box.coverage > 0.5 and box.density > 0.7
