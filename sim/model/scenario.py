@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -127,12 +128,19 @@ def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
         for i, entry in enumerate(reader.list(raw, "votes"))
     )
     historical = reader.typed(raw, "historical_shocks", "historical_shocks", bool, False)
+    name = reader.typed(raw, "name", "name", str, path.stem)
+    if "name" in raw and not re.fullmatch(r"\w[\w .-]{0,99}", name):
+        raise reader.fail(
+            "name",
+            "must be a plain name for the run directory: at most 100 letters, digits, spaces, "
+            "'_', '-' or '.', starting with a letter or digit",
+        )
     seed = reader.typed(raw, "seed", "seed", int, 0)
     if seed < 0:
         raise reader.fail("seed", f"must be 0 or more, not {seed}")
     return Scenario(
         path=path,
-        name=reader.typed(raw, "name", "name", str, path.stem),
+        name=name,
         description=reader.typed(raw, "description", "description", str, ""),
         data_until=data_until,
         seed=seed,
@@ -263,10 +271,15 @@ class _Reader:
         """A TOML date, or a YYYY-MM-DD string, as a date (a date-time is refused, not cut)."""
         if isinstance(value, datetime):
             raise self.fail(field, f"must be a date (YYYY-MM-DD), not the date-time {value}")
-        try:
-            day = value if isinstance(value, date) else date.fromisoformat(str(value))
-        except ValueError:
-            raise self.fail(field, f"'{value}' is not a date (YYYY-MM-DD)") from None
+        if isinstance(value, date):
+            day = value
+        elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                raise self.fail(field, f"'{value}' is not a date (YYYY-MM-DD)") from None
+        else:
+            raise self.fail(field, f"{value!r} is not a date (YYYY-MM-DD)")
         if day > LAST_DATE:
             raise self.fail(field, f"{day} is after {LAST_DATE}, beyond what blocsim simulates")
         return day
