@@ -31,7 +31,10 @@ _STRINGS_AND_COMMENTS = re.compile(
 )
 _ARRAY_HEADER = re.compile(r"\s*\[\[([^\[\]]*)\]\]")
 _TABLE_HEADER = re.compile(r"\s*\[([^\[\]]*)\]")
-_KEY = re.compile(r"\s*([A-Za-z0-9_.\- \t]+?)\s*=")
+_BARE_KEY = r"[A-Za-z0-9_-]+"
+_KEY = re.compile(rf"\s*({_BARE_KEY}(?:\s*\.\s*{_BARE_KEY})*)\s*=")  # linear on any line
+# A key of more than MAX_DEPTH dotted parts ('a.a.a...'): tomllib takes quadratic time on them.
+_DOTTED_RUN = re.compile(rf"(?<![\w-])(?:[\w-]++\s*+\.\s*+){{{MAX_DEPTH}}}")
 _LAST_PART = re.compile(r"(\.[^.\[\]]+|\[\d+\])$")  # ".tally" or "[1]"
 _DECODE_ERROR = re.compile(r"(.*) \(at line (\d+), column (\d+)\)$")
 
@@ -96,8 +99,11 @@ def read_toml(path: str | Path, what: str) -> TomlDocument:
 
 def _index_keys(text: str, path: Path) -> dict[str, int]:
     """The line of each table header and key ('votes[0].amendments[1].shift'), checking on the
-    way that brackets nest at most `MAX_DEPTH` deep, before `tomllib` recurses into them."""
+    way that keys and brackets nest at most `MAX_DEPTH` deep, before `tomllib` meets them."""
     blank = _STRINGS_AND_COMMENTS.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+    if dotted := _DOTTED_RUN.search(blank):
+        line = blank.count("\n", 0, dotted.start()) + 1
+        raise BlocsimError(f"a key of more than {MAX_DEPTH} dotted parts", file=path, line=line)
     key_lines: dict[str, int] = {}
     counts: dict[str, int] = {}  # array-of-tables path -> index of its latest table
     table = ""

@@ -208,6 +208,11 @@ SCENARIOS = {
         START + VOTE + LIKE + '[[votes.amendments]]\nlike = "ES-11/7"\nmove = 1\n',
         "line 8: field 'votes[0].amendments[0].move': unknown key",
     ),
+    "votes out of date order": (
+        START + VOTE.replace("02-24", "06-01") + LIKE + VOTE.replace('"v"', '"w"') + LIKE,
+        "line 8: field 'votes[1].date': 2025-02-24 is before votes[0] (2025-06-01)",
+    ),
+    "two votes of one name": (START + VOTE + LIKE + VOTE + LIKE, "'v' already names votes[0]"),
     "amendments a table": (START + VOTE + LIKE + "amendments = {a = 1}\n", "must be a list"),
     "vote key unknown": (START + VOTE + LIKE + "rapporteur = 'x'\n", "line 6: field 'votes[0]."),
 }
@@ -338,6 +343,11 @@ VOTES_FILES = {
         "unknown ISO3 code",
     ),
     "bad date": ("date.csv", VOTES_HEADER + "A/RES/ES-11/99,2026-02-30,USA,Y\n", "field 'date'"),
+    "one roll call, two dates": (
+        "dates.csv",
+        VOTES_HEADER + VOTES_ROW + "A/RES/ES-11/99,2026-01-02,RUS,N\n",
+        "line 3: field 'date': '2026-01-02': another date than this resolution's first row",
+    ),
     "vote twice": ("twice.csv", VOTES_HEADER + VOTES_ROW * 2, "line 3: field 'iso3'"),
     "body unknown": (
         "body.csv",

@@ -312,6 +312,10 @@ def _check_roll_calls(
     _check_unique(table, path, [key, "iso3"], "member voted twice on one roll call")
     dates = pd.to_datetime(table["date"], format="%Y-%m-%d", errors="coerce")
     _check_codes(table, path, "date", lambda _: dates.notna(), "unreadable date (want YYYY-MM-DD)")
+    first_date = table.groupby(key, sort=False)["date"].transform("first")
+    _check_codes(
+        table, path, "date", lambda s: s == first_date, f"another date than this {key}'s first row"
+    )
     return table.assign(date=dates)
 
 

@@ -127,6 +127,7 @@ def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
         reader.vote(entry, f"votes[{i}]", data_until)
         for i, entry in enumerate(reader.list(raw, "votes"))
     )
+    reader.in_order(votes)
     historical = reader.typed(raw, "historical_shocks", "historical_shocks", bool, False)
     name = reader.typed(raw, "name", "name", str, path.stem)
     if "name" in raw and not re.fullmatch(r"\w[\w .-]{0,99}", name):
@@ -296,6 +297,24 @@ class _Reader:
         if code not in self.known_iso3:
             raise self.fail(field, f"unknown ISO3 code '{code}'")
         return code
+
+    def in_order(self, votes: tuple[VoteSpec, ...]) -> None:
+        """Votes listed in the order they are held, each under its own name: the tables of a
+        run and the sweep's `question` find a vote by its name, in that order."""
+        for i, vote in enumerate(votes[1:], start=1):
+            earlier = votes[i - 1]
+            if vote.date < earlier.date:
+                raise self.fail(
+                    f"votes[{i}].date",
+                    f"{vote.date} is before votes[{i - 1}] ({earlier.date}): "
+                    "list the votes in the order they are held",
+                )
+            names = [v.name for v in votes[:i]]
+            if vote.name in names:
+                raise self.fail(
+                    f"votes[{i}].name",
+                    f"'{vote.name}' already names votes[{names.index(vote.name)}]",
+                )
 
     def pair(self, table: Mapping, field: str, other: str) -> tuple[str, str]:
         """`member` and a second, different state (a shock between a state and itself is a
