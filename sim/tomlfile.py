@@ -36,7 +36,7 @@ _KEY = re.compile(rf"\s*({_BARE_KEY}(?:\s*\.\s*{_BARE_KEY})*)\s*=")  # linear on
 # A key of more than MAX_DEPTH dotted parts ('a.a.a...'): tomllib takes quadratic time on them.
 _DOTTED_RUN = re.compile(rf"(?<![\w-])(?:[\w-]++\s*+\.\s*+){{{MAX_DEPTH}}}")
 _LAST_PART = re.compile(r"(\.[^.\[\]]+|\[\d+\])$")  # ".tally" or "[1]"
-_DECODE_ERROR = re.compile(r"(.*) \(at line (\d+), column (\d+)\)$")
+_DECODE_ERROR = re.compile(r"(.*) \((?:at line (\d+), column (\d+)|at end of document)\)")
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,17 @@ def read_toml(path: str | Path, what: str) -> TomlDocument:
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        where = _DECODE_ERROR.match(str(error))
+        where = _DECODE_ERROR.fullmatch(str(error))
         if where is None:
             raise BlocsimError(f"not valid TOML ({error})", file=path) from None
         reason, line, column = where.groups()
+        place = f"column {column}" if line else "at the end of the file"
+        line = line or text.count("\n") + 1
         raise BlocsimError(
-            f"not valid TOML ({reason.lower()}, column {column})", file=path, line=int(line)
+            f"not valid TOML ({reason[:1].lower()}{reason[1:]}, {place})",
+            file=path,
+            line=int(line),
         ) from None
-    _check_depth(table, path)
     return TomlDocument(path, content, table, key_lines)
 
 
@@ -146,15 +149,3 @@ def _resolve(parts: list[str], counts: Mapping[str, int]) -> str:
         if path in counts:
             path = f"{path}[{counts[path]}]"
     return path
-
-
-def _check_depth(table: dict, path: Path) -> None:
-    """Dotted keys (`a.b.c... = 1`) nest without brackets: bound the parsed tree too."""
-    pending = [(value, 1, key) for key, value in table.items()]
-    while pending:
-        value, depth, top = pending.pop()
-        if depth > MAX_DEPTH:
-            raise BlocsimError(f"nested more than {MAX_DEPTH} deep", file=path, field=top)
-        children = value.values() if isinstance(value, dict) else value
-        if isinstance(value, dict | list):
-            pending.extend((child, depth + 1, top) for child in children)

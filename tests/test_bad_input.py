@@ -45,7 +45,10 @@ SCENARIOS = {
     "too large": (START + "#" * (1 << 20) + "\n", "larger than 1 MiB"),
     "arrays nested deep": (START + "x = " + "[" * 5000 + "]" * 5000, "line 2: arrays or tables"),
     "tables nested deep": (START + "x = " + "{a=" * 3000 + "1" + "}" * 3000, "nested more than"),
-    "dotted keys deep": (START + "x." + "a." * 5000 + "b = 1\n", "field 'x': nested more than"),
+    "dotted keys deep": (
+        START + "x." + "a." * 5000 + "b = 1\n",
+        "line 2: a key of more than 32 dotted parts",
+    ),
     "unknown top key": (START + "seeds = 1\n", "line 2: field 'seeds': unknown key"),
     # top-level values
     "no data_until": ('name = "x"\n', "field 'data_until': missing"),
