@@ -233,7 +233,7 @@ def test_no_traceback_reaches_stderr_from_the_entry_point(tmp_path):
             ["data", "tally", "ES-11/7", "--votes", str(corrupt)],
             f"blocsim: {corrupt}: not a readable gzip",
         ),
-        (["predict", "--tally", "1-2"], "blocsim: field '--date': missing"),
+        (["predict", "--tally", "1-2"], "blocsim: field '--out': missing"),
     ):
         done = subprocess.run(
             [BLOCSIM, *argv], capture_output=True, text=True, cwd=tmp_path, check=False
