@@ -182,7 +182,7 @@ def test_a_byte_order_mark_is_read_as_utf8(tmp_path, capsys):
     rows = VOTES_HEADER + "A/RES/ES-11/99,2026-01-01,USA,Y\nA/RES/ES-11/99,2026-01-01,RUS,N\n"
     path = write(tmp_path, "bom.csv", "\ufeff" + rows)
     assert main(["data", "tally", "A/RES/ES-11/99", "--votes", str(path)]) == 0
-    assert "1-1-0 with 0 not voting" in capsys.readouterr().out
+    assert "A/RES/ES-11/99 (2026-01-01, GA): 1-1-0 with" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
