@@ -8,10 +8,10 @@ walking up from the working directory, then from the package's own checkout).
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 from sim.errors import BlocsimError
+from sim.tomlfile import read_toml
 
 CONFIG_NAME = "blocsim.toml"
 HOW_TO_POINT = (
@@ -33,11 +33,7 @@ def find_config() -> Path | None:
 
 def read_config(path: Path) -> dict:
     """Parse a config file, reporting a bad one as a one-line error."""
-    try:
-        with path.open("rb") as handle:
-            settings = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BlocsimError(f"cannot read config: {exc}", file=path) from None
+    settings = read_toml(path, "config file").table
     unknown = sorted(set(settings) - {"data_dir"})
     if unknown:
         raise BlocsimError("unknown key", file=path, field=unknown[0])

@@ -31,9 +31,9 @@ def test_values_the_dynamics_cannot_use_are_refused(change, field):
 
 
 def test_the_constructor_checks_too():
-    with pytest.raises(BlocsimError, match="must be at least 1"):
+    with pytest.raises(BlocsimError, match="must be between 1 and 366"):
         Parameters(step_days=0)
-    with pytest.raises(BlocsimError, match="cannot be negative"):
+    with pytest.raises(BlocsimError, match="must be a finite number >= 0"):
         replace(Parameters(), ties=TieWeights(alliance=-0.1))
 
 
@@ -45,8 +45,9 @@ def test_whole_step_days_from_a_sweep_are_days():
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("step_days = 0", "field 'parameters.step_days': must be at least 1, not 0"),
-        ("discrimination = -1.0", "field 'parameters.discrimination': must be above 0"),
+        ("step_days = 0", "field 'parameters.step_days': must be between 1 and 366, not 0"),
+        ("discrimination = -1.0", "field 'parameters.discrimination': must be a finite number"),
+        ("discrimination = inf", "field 'parameters.discrimination': must be a finite number"),
         ("stubbornness = 0.0", "field 'parameters.stubbornness': must be above 0 and at most 1"),
     ],
 )
@@ -55,7 +56,7 @@ def test_a_bad_calibration_file_is_one_line_naming_file_and_field(tmp_path, line
     path.write_text(f"[parameters]\n{line}\n")
     with pytest.raises(BlocsimError) as raised:
         load_parameters(path)
-    assert str(raised.value).startswith(f"{path}: {expected}")
+    assert str(raised.value).startswith(f"{path}: line 2: {expected}")
 
 
 def test_the_shipped_calibration_is_valid():

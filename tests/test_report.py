@@ -429,10 +429,8 @@ def test_run_prints_draws_beside_the_record(tmp_path, capsys):
 
 def test_seeds_must_be_one_or_more(tmp_path, capsys):
     out = tmp_path / "run"
-    with pytest.raises(SystemExit) as exited:
-        main(["run", "scenarios/classroom.toml", "--seeds", "0", "--out", str(out)])
-    assert exited.value.code == 2
-    assert "argument --seeds: must be 1 or more" in capsys.readouterr().err
+    assert main(["run", "scenarios/classroom.toml", "--seeds", "0", "--out", str(out)]) == 2
+    assert "blocsim: field '--seeds': must be 1 or more" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -122,12 +122,12 @@ def test_blocs_expand_to_members_and_tallies_complete_to_the_chamber(data, tmp_p
         (
             "[parameters]\nstep_days = 0\n",
             None,
-            "field 'parameters.step_days': must be at least 1",
+            "field 'parameters.step_days': must be between 1 and 366",
         ),
         (
             "[parameters.ties]\npatron = -0.5\n",
             None,
-            "field 'parameters.ties.patron': cannot be negative",
+            "field 'parameters.ties.patron': must be a finite number >= 0",
         ),
         (
             "[parameters.stubbornness_by_group]\neu = 0.0\n",

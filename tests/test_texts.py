@@ -80,7 +80,7 @@ def test_a_session_at_once(tmp_path, capsys):
         ("x,2025-06-03,107-9-49,UN,,", "line 3: field 'body': 'UN' must be GA or SC"),
         ("x,2025-06-03,107-9-49,,up,", "line 3: field 'polarity': 'up' must be one of"),
         ("x,2025-06-03,107-9-49,,,A/RES/99/1", "line 3: field 'like': 'A/RES/99/1' is not a roll"),
-        ("x,2025-06-03,0-0-0,,,", "line 3: field 'tally': '0-0-0' has no votes cast"),
+        ("x,2025-06-03,0-0-0,,,", "line 3: field 'tally': tally '0-0-0' has no votes cast"),
         ("first,2025-06-03,107-9-49,,,", "line 3: field 'name': 'first' named twice"),
     ],
 )

@@ -19,8 +19,8 @@ from sim.errors import BlocsimError
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return args.handler(args) or 0
     except BlocsimError as error:
         print(f"blocsim: {error}", file=sys.stderr)
@@ -33,11 +33,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+_USAGE_MISTAKES = {  # argparse's messages that name no argument: the first one named is the field
+    "unrecognized arguments: ": "not an argument this command takes",
+    "the following arguments are required: ": "missing: this command requires it",
+}
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake in one line, like every other error (exit 2)."""
+    """argparse whose usage mistakes are `BlocsimError`s naming the option as the field, so
+    they read like every other error: `blocsim: field '--tally': reason` (exit 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+        hint = f" (see '{self.prog} --help')"
+        mistake = sys.exception()
+        if isinstance(mistake, argparse.ArgumentError) and mistake.argument_name:
+            raise BlocsimError(f"{mistake.message}{hint}", field=mistake.argument_name)
+        for prefix, reason in _USAGE_MISTAKES.items():
+            if message.startswith(prefix):
+                named = message.removeprefix(prefix).split(" ")[0].rstrip(",")
+                raise BlocsimError(f"{reason}{hint}", field=named)
+        raise BlocsimError(f"{message}{hint}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,6 +69,10 @@ def _run(args: argparse.Namespace) -> None:
 
     data = load(args)
     scenario = load_scenario(args.scenario, data.members)
+    if not scenario.votes:
+        raise BlocsimError(
+            "a run holds the scenario's votes: give at least one", file=scenario.path, field="votes"
+        )
     result = run_scenario(scenario, data, args.seed, args.out, seeds=args.seeds)
     print("Tallies drawn by this seeded run (each member's vote is a random draw):")
     for row in result.tallies.itertuples():

@@ -10,8 +10,11 @@ by its checksum, so loading everything again takes a fraction of a second.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import os
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -48,6 +51,7 @@ UN_GROUPS = ("African", "Asia-Pacific", "Eastern European", "GRULAC", "WEOG")
 VOTE_VALUES = ("Y", "N", "A", "X")
 BODIES = ("GA", "SC")
 MEMBER_COUNT = 193
+MAX_LINE = 10_000  # characters; the longest line of the shipped files is under 1,000
 
 VOTES_COLUMNS = ("resolution", "date", "iso3", "vote")
 HISTORY_COLUMNS = ("vote_id", "resolution", "date", "session", "kind", "iso3", "vote")
@@ -213,6 +217,8 @@ def read_members(path: Path) -> pd.DataFrame:
 def read_votes(path: Path, known_iso3: frozenset[str]) -> pd.DataFrame:
     """Roll calls in the long format of `votes_ukraine.csv`, checked against official tallies."""
     table = _read_csv(path, VOTES_COLUMNS)
+    if table.empty:
+        raise BlocsimError("no roll calls in this file: a header and no rows", file=path)
     if "body" not in table:
         table["body"] = "GA"
     table = _check_roll_calls(table, path, known_iso3, key="resolution")
@@ -253,16 +259,49 @@ def count_votes(votes: pd.Series) -> Tally:
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise BlocsimError("file not found", file=path) from None
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        table = pd.read_csv(io.StringIO(_read_text(path)), dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BlocsimError(f"not a readable CSV file ({reason})", file=path) from None
     missing = [column for column in required if column not in table.columns]
     if missing:
         raise BlocsimError("missing column", file=path, field=missing[0])
     return table
+
+
+def _read_text(path: Path) -> str:
+    """The file as text (gunzipped if it ends in .gz), refused in one line if it is not a text
+    file: unreadable, a broken gzip stream, bytes that are not UTF-8, NULs, overlong lines."""
+    compressed = path.suffix == ".gz"
+    try:
+        with (gzip.open if compressed else open)(path, "rb") as handle:
+            content = handle.read()
+    except FileNotFoundError:
+        raise BlocsimError("file not found", file=path) from None
+    except IsADirectoryError:
+        raise BlocsimError("is a directory, not a CSV file", file=path) from None
+    except (OSError, EOFError, zlib.error) as error:
+        kind = "gzip-compressed CSV" if compressed else "CSV"
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise BlocsimError(f"not a readable {kind} file ({reason})", file=path) from None
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = content[: error.start].count(b"\n") + 1
+        reason = f"not UTF-8 text (byte 0x{content[error.start]:02x}): not a CSV file?"
+        raise BlocsimError(reason, file=path, line=line) from None
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise BlocsimError("holds a NUL character: not a CSV file?", file=path, line=line)
+    lines = text.split("\n")
+    longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+    if len(lines[longest]) > MAX_LINE:
+        raise BlocsimError(
+            f"line longer than {MAX_LINE:,} characters: not a CSV file?",
+            file=path,
+            line=longest + 1,
+        )
+    return text
 
 
 def _check_roll_calls(
@@ -273,6 +312,10 @@ def _check_roll_calls(
     _check_unique(table, path, [key, "iso3"], "member voted twice on one roll call")
     dates = pd.to_datetime(table["date"], format="%Y-%m-%d", errors="coerce")
     _check_codes(table, path, "date", lambda _: dates.notna(), "unreadable date (want YYYY-MM-DD)")
+    first_date = table.groupby(key, sort=False)["date"].transform("first")
+    _check_codes(
+        table, path, "date", lambda s: s == first_date, f"another date than this {key}'s first row"
+    )
     return table.assign(date=dates)
 
 

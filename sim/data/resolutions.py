@@ -35,15 +35,18 @@ class Tally:
 
     @classmethod
     def parse(cls, text: str, members: int) -> Tally:
-        """Read 'Y-N-A' (e.g. '93-18-65'); the rest of `members` did not vote.
+        """Read 'Y-N-A' (e.g. '93-18-65'); the rest of `members` did not vote. Whole numbers
+        only, no spaces or signs, at least one vote cast, no more votes than members.
 
         >>> Tally.parse("93-18-65", 193)
         Tally(yes=93, no=18, abstain=65, not_voting=17)
         """
-        parts = text.strip().split("-")
-        if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        counts = re.fullmatch(r"(\d{1,3})-(\d{1,3})-(\d{1,3})", text, re.ASCII)
+        if counts is None:
             raise ValueError(f"tally '{text}' is not of the form Y-N-A, e.g. 93-18-65")
-        yes, no, abstain = (int(p) for p in parts)
+        yes, no, abstain = (int(count) for count in counts.groups())
+        if yes + no + abstain == 0:
+            raise ValueError(f"tally '{text}' has no votes cast")
         rest = members - yes - no - abstain
         if rest < 0:
             raise ValueError(

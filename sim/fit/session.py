@@ -94,8 +94,6 @@ def _text(row: dict, path: Path, line: int, data: UNData) -> Text:
         tally = Tally.parse(row["tally"], SEATS[body])
     except ValueError as error:
         raise fail("tally", str(error)) from None
-    if tally.yes + tally.no + tally.abstain == 0:
-        raise fail("tally", f"'{row['tally']}' has no votes cast")
     polarity = (row.get("polarity") or "same").strip()
     if polarity not in POLARITIES:
         raise fail("polarity", f"'{polarity}' must be one of {', '.join(POLARITIES)}")

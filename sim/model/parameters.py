@@ -8,7 +8,7 @@ are fitted to a tally; `blocsim calibrate` fits it with the rest).
 
 from __future__ import annotations
 
-import tomllib
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -20,8 +20,10 @@ import pandas as pd
 from sim.data.loader import BLOCS, UN_GROUPS
 from sim.errors import BlocsimError
 from sim.model.network import TieWeights
+from sim.tomlfile import line_of, read_toml
 
 STUBBORNNESS_GROUPS = (*BLOCS, *UN_GROUPS)
+MAX_STEP_DAYS = 366  # a step of a year at most: the calendar of a run stays within dates
 
 
 @dataclass(frozen=True)
@@ -45,17 +47,22 @@ class Parameters:
                 raise BlocsimError(f"must be above 0 and at most 1, not {value}", field=name)
         for tie in fields(TieWeights):
             value = getattr(self.ties, tie.name)
-            if not value >= 0:
-                raise BlocsimError(f"cannot be negative, not {value}", field=f"ties.{tie.name}")
+            if not 0 <= value < math.inf:
+                raise BlocsimError(
+                    f"must be a finite number >= 0, not {value}", field=f"ties.{tie.name}"
+                )
         if isinstance(self.step_days, bool) or not isinstance(self.step_days, int | np.integer):
             raise BlocsimError(
                 f"must be a whole number of days, not {self.step_days!r}", field="step_days"
             )
-        if self.step_days < 1:
-            raise BlocsimError(f"must be at least 1, not {self.step_days}", field="step_days")
-        if not self.discrimination > 0:
+        if not 1 <= self.step_days <= MAX_STEP_DAYS:
             raise BlocsimError(
-                f"must be above 0, not {self.discrimination}", field="discrimination"
+                f"must be between 1 and {MAX_STEP_DAYS}, not {self.step_days}", field="step_days"
+            )
+        if not 0 < self.discrimination < math.inf:
+            raise BlocsimError(
+                f"must be a finite number above 0, not {self.discrimination}",
+                field="discrimination",
             )
 
     def member_stubbornness(self, members: pd.DataFrame) -> np.ndarray:
@@ -125,13 +132,16 @@ def parameters_from_table(table: Mapping, file: object, prefix: str = "parameter
 
 def load_parameters(path: Path) -> Parameters:
     """The `[parameters]` table of a calibration file."""
+    document = read_toml(path, "calibration file")
+    table = document.table.get("parameters")
+    if not isinstance(table, Mapping):
+        raise BlocsimError(
+            "missing table: not a calibration file (see calibration/default.toml)",
+            file=path,
+            field="parameters",
+        )
     try:
-        with Path(path).open("rb") as handle:
-            document = tomllib.load(handle)
-    except FileNotFoundError:
-        raise BlocsimError("calibration file not found", file=path) from None
-    except tomllib.TOMLDecodeError as error:
-        raise BlocsimError(f"not valid TOML ({error})", file=path) from None
-    if "parameters" not in document:
-        raise BlocsimError("missing table", file=path, field="parameters")
-    return parameters_from_table(document["parameters"], path)
+        return parameters_from_table(table, path)
+    except BlocsimError as error:
+        line = line_of(document.key_lines, error.field)
+        raise BlocsimError(error.reason, file=path, field=error.field, line=line) from None

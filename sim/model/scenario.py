@@ -9,10 +9,11 @@ documents every key.
 from __future__ import annotations
 
 import hashlib
-import tomllib
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -23,8 +24,10 @@ from sim.errors import BlocsimError
 from sim.model.dynamics import AddTie, CutTie, MoveToward, SetStubbornness, Shock, WeakenCohesion
 from sim.model.parameters import Parameters, load_parameters, parameters_from_table
 from sim.model.voting import POLARITIES
+from sim.tomlfile import line_of, read_toml
 
 SEATS = {"GA": 193, "SC": 15}
+LAST_DATE = date(2099, 12, 31)  # any later date is beyond what the model speaks to
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEFAULT_CALIBRATION = REPOSITORY / "calibration" / "default.toml"
 DEFAULT_SCENARIO = REPOSITORY / "scenarios" / "us_realignment.toml"
@@ -101,26 +104,21 @@ class Scenario:
 
 def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
     """Read and check a scenario file against the member list (for ISO3 codes and blocs)."""
-    path = Path(path)
-    try:
-        content = path.read_bytes()
-        raw = tomllib.loads(content.decode("utf-8"))
-    except FileNotFoundError:
-        raise BlocsimError("scenario file not found", file=path) from None
-    except OSError as error:
-        raise BlocsimError(f"cannot read the scenario file ({error.strerror})", file=path) from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise BlocsimError(f"not valid TOML ({error})", file=path) from None
-    reader = _Reader(path, frozenset(members["iso3"]), members)
+    document = read_toml(path, "scenario file")
+    path, raw = document.path, document.table
+    reader = _Reader(path, members, document.key_lines)
     reader.known_keys(raw, TOP_KEYS, "")
     data_until = reader.date(raw, "data_until", "data_until", required=True)
     calibration = reader.relative_path(raw.get("calibration"), "calibration") or DEFAULT_CALIBRATION
     parameters = load_parameters(calibration)
+    load_historical_shocks(calibration, members)  # checked now, before any run directory exists
     if "parameters" in raw:
         overrides = reader.table(raw, "parameters", "parameters")
-        base = parameters.to_dict()
-        merged = _merge(base, overrides)
-        parameters = parameters_from_table(merged, path)
+        merged = _merge(parameters.to_dict(), overrides)
+        try:
+            parameters = parameters_from_table(merged, path)
+        except BlocsimError as error:
+            raise reader.fail(error.field, error.reason) from None
     shocks = tuple(
         reader.shock(entry, f"shocks[{i}]", data_until)
         for i, entry in enumerate(reader.list(raw, "shocks"))
@@ -129,13 +127,21 @@ def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
         reader.vote(entry, f"votes[{i}]", data_until)
         for i, entry in enumerate(reader.list(raw, "votes"))
     )
+    reader.in_order(votes)
     historical = reader.typed(raw, "historical_shocks", "historical_shocks", bool, False)
+    name = reader.typed(raw, "name", "name", str, path.stem)
+    if "name" in raw and not re.fullmatch(r"\w[\w .-]{0,99}", name):
+        raise reader.fail(
+            "name",
+            "must be a plain name for the run directory: at most 100 letters, digits, spaces, "
+            "'_', '-' or '.', starting with a letter or digit",
+        )
     seed = reader.typed(raw, "seed", "seed", int, 0)
     if seed < 0:
         raise reader.fail("seed", f"must be 0 or more, not {seed}")
     return Scenario(
         path=path,
-        name=reader.typed(raw, "name", "name", str, path.stem),
+        name=name,
         description=reader.typed(raw, "description", "description", str, ""),
         data_until=data_until,
         seed=seed,
@@ -145,7 +151,7 @@ def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
         shocks=shocks,
         votes=votes,
         raw=raw,
-        sha256=hashlib.sha256(content).hexdigest(),
+        sha256=hashlib.sha256(document.content).hexdigest(),
     )
 
 
@@ -154,11 +160,11 @@ def load_historical_shocks(calibration: Path, members: pd.DataFrame) -> tuple[Ti
 
     Any date is allowed: a world that starts after a shock has it in its record already, and
     the timeline leaves it out (`sim.model.agenda.shocks_by_step`)."""
-    with calibration.open("rb") as handle:
-        raw = tomllib.load(handle)
-    reader = _Reader(calibration, frozenset(members["iso3"]), members)
+    document = read_toml(calibration, "calibration file")
+    reader = _Reader(document.path, members, document.key_lines)
     return tuple(
-        reader.shock(entry, f"shocks[{i}]") for i, entry in enumerate(reader.list(raw, "shocks"))
+        reader.shock(entry, f"shocks[{i}]")
+        for i, entry in enumerate(reader.list(document.table, "shocks"))
     )
 
 
@@ -172,8 +178,9 @@ def scenario_shocks(scenario: Scenario, members: pd.DataFrame) -> tuple[TimedSho
 
 def field_reader(path: Path, members: pd.DataFrame) -> _Reader:
     """The typed reader scenario files are checked with, for sections other modules own (the
-    sweep's `[sweep]`), so that their mistakes read the same: file, dotted field, reason."""
-    return _Reader(Path(path), frozenset(members["iso3"]), members)
+    sweep's `[sweep]`), so that their mistakes read the same: file, line, dotted field, reason.
+    (The file is read again for the lines of its keys.)"""
+    return _Reader(Path(path), members, read_toml(path, "scenario file").key_lines)
 
 
 def _merge(base: dict, overrides: Mapping) -> dict:
@@ -189,13 +196,17 @@ def _merge(base: dict, overrides: Mapping) -> dict:
 class _Reader:
     """Typed access to TOML values that reports the file and dotted field of any mistake."""
 
-    def __init__(self, path: Path, known_iso3: frozenset[str], members: pd.DataFrame) -> None:
+    def __init__(self, path: Path, members: pd.DataFrame, key_lines: Mapping[str, int]) -> None:
         self.path = path
-        self.known_iso3 = known_iso3
+        self.known_iso3 = frozenset(members["iso3"])
         self.members = members
+        self.key_lines = key_lines
 
     def fail(self, field: str, reason: str) -> BlocsimError:
-        return BlocsimError(reason, file=self.path, field=field)
+        """The error for `field`, on the line of its key (or of the nearest enclosing one)."""
+        return BlocsimError(
+            reason, file=self.path, field=field, line=line_of(self.key_lines, field)
+        )
 
     def known_keys(self, table: Mapping, allowed: set[str], where: str) -> None:
         for key in table:
@@ -211,9 +222,11 @@ class _Reader:
         value = table[key]
         ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+            value, ok = float(value), True
         if not ok:
             raise self.fail(field, f"must be {_KIND_NAMES[kind]}, not {value!r}")
+        if kind is float and not math.isfinite(value):
+            raise self.fail(field, f"must be a finite number, not {value}")
         return value
 
     def required(self, table: Mapping, key: str, field: str, kind: type):
@@ -256,13 +269,21 @@ class _Reader:
         return self.date_value(table[key], field)
 
     def date_value(self, value: object, field: str) -> date:
-        """A TOML date, or a YYYY-MM-DD string, as a date."""
+        """A TOML date, or a YYYY-MM-DD string, as a date (a date-time is refused, not cut)."""
+        if isinstance(value, datetime):
+            raise self.fail(field, f"must be a date (YYYY-MM-DD), not the date-time {value}")
         if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            raise self.fail(field, f"'{value}' is not a date (YYYY-MM-DD)") from None
+            day = value
+        elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value, re.ASCII):
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                raise self.fail(field, f"'{value}' is not a date (YYYY-MM-DD)") from None
+        else:
+            raise self.fail(field, f"{value!r} is not a date (YYYY-MM-DD)")
+        if day > LAST_DATE:
+            raise self.fail(field, f"{day} is after {LAST_DATE}, beyond what blocsim simulates")
+        return day
 
     def relative_path(self, value: object, field: str) -> Path | None:
         if value is None:
@@ -276,6 +297,33 @@ class _Reader:
         if code not in self.known_iso3:
             raise self.fail(field, f"unknown ISO3 code '{code}'")
         return code
+
+    def in_order(self, votes: tuple[VoteSpec, ...]) -> None:
+        """Votes listed in the order they are held, each under its own name: the tables of a
+        run and the sweep's `question` find a vote by its name, in that order."""
+        for i, vote in enumerate(votes[1:], start=1):
+            earlier = votes[i - 1]
+            if vote.date < earlier.date:
+                raise self.fail(
+                    f"votes[{i}].date",
+                    f"{vote.date} is before votes[{i - 1}] ({earlier.date}): "
+                    "list the votes in the order they are held",
+                )
+            names = [v.name for v in votes[:i]]
+            if vote.name in names:
+                raise self.fail(
+                    f"votes[{i}].name",
+                    f"'{vote.name}' already names votes[{names.index(vote.name)}]",
+                )
+
+    def pair(self, table: Mapping, field: str, other: str) -> tuple[str, str]:
+        """`member` and a second, different state (a shock between a state and itself is a
+        mistake: the dynamics would make it a tie to itself or a move to where it stands)."""
+        member = self.member(table, "member", f"{field}.member")
+        second = self.member(table, other, f"{field}.{other}")
+        if second == member:
+            raise self.fail(f"{field}.{other}", f"must be another state than the member {member}")
+        return member, second
 
     def members_of(self, table: Mapping, field: str) -> tuple[str, ...]:
         """`members = [ISO3, ...]` or `bloc = "eu"` (a bloc flag or a UN regional group)."""
@@ -292,6 +340,8 @@ class _Reader:
                 raise self.fail(f"{field}.bloc", f"unknown bloc '{bloc}' (one of: {groups})")
             return tuple(chosen["iso3"])
         codes = self.required(table, "members", f"{field}.members", list)
+        if not codes:
+            raise self.fail(f"{field}.members", "must name at least one state")
         for i, code in enumerate(codes):
             if not isinstance(code, str) or code.upper() not in self.known_iso3:
                 raise self.fail(f"{field}.members[{i}]", f"unknown ISO3 code '{code}'")
@@ -326,10 +376,14 @@ class _Reader:
             pair = self.typed(entry, "cut_points", f"{field}.cut_points", list)
             if (
                 len(pair) != 2
-                or not all(isinstance(v, int | float) for v in pair)
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
+                or not all(math.isfinite(v) for v in pair)
                 or pair[0] > pair[1]
             ):
-                raise self.fail(f"{field}.cut_points", "must be [lower, upper] with lower <= upper")
+                raise self.fail(
+                    f"{field}.cut_points",
+                    f"must be [lower, upper], finite numbers with lower <= upper, not {pair!r}",
+                )
             return TextSpec((float(pair[0]), float(pair[1])), None, None, polarity, discrimination)
         if "like" in entry:
             symbol = self.typed(entry, "like", f"{field}.like", str)
@@ -400,9 +454,10 @@ _KIND_NAMES = {
 
 
 def _move_toward(reader: _Reader, entry: Mapping, field: str) -> Shock:
+    member, target = reader.pair(entry, field, "target")
     return MoveToward(
-        member=reader.member(entry, "member", f"{field}.member"),
-        target=reader.member(entry, "target", f"{field}.target"),
+        member=member,
+        target=target,
         fraction=reader.number(entry, "fraction", f"{field}.fraction", -1.0, 2.0, required=True),
         hold=reader.number(entry, "hold", f"{field}.hold", 0.0, 1.0),
     )
@@ -415,8 +470,7 @@ def _set_stubbornness(reader: _Reader, entry: Mapping, field: str) -> Shock:
 
 def _tie(kind: type) -> Callable[[_Reader, Mapping, str], Shock]:
     def build(reader: _Reader, entry: Mapping, field: str) -> Shock:
-        member = reader.member(entry, "member", f"{field}.member")
-        neighbour = reader.member(entry, "neighbour", f"{field}.neighbour")
+        member, neighbour = reader.pair(entry, field, "neighbour")
         mutual = reader.typed(entry, "mutual", f"{field}.mutual", bool, True)
         if kind is CutTie:
             return CutTie(member, neighbour, mutual)
