@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -124,11 +125,12 @@ def test_negative_seeds_and_no_runs_are_field_errors(
     assert caught.value.field == "--seed"
 
 
-def test_cli_rejects_zero_runs_and_leaves_no_directory(folder, sweep_template):
+@pytest.mark.parametrize("runs", ["0", "1000000000000"])
+def test_cli_rejects_zero_or_too_many_runs_and_leaves_no_directory(folder, sweep_template, runs):
     path = write(folder, sweep_template.format(sc_date="2025-02-24"), "zero.toml")
     out = folder / "zero-runs"
     done = subprocess.run(
-        [BIN / "blocsim", "sweep", str(path), "--runs", "0", "--out", str(out), "--quiet"],
+        [BIN / "blocsim", "sweep", str(path), "--runs", runs, "--out", str(out), "--quiet"],
         capture_output=True,
         text=True,
     )
@@ -162,6 +164,70 @@ def test_blocks_are_whole_points_fixed_by_the_design(small_sweep_scenario, data)
     assert sum(b.size for b in many.blocks) == many.runs and max(sizes) <= 100
     assert [b.trajectory for b in many.blocks if b.points[0] == 0][0]
     assert plan_sweep(spec).fingerprint() == plan.fingerprint()
+
+
+def test_blocks_are_sized_by_runs_even_for_a_prime_replicate_count(small_sweep_scenario, data):
+    """A prime replicate count (101, 1009) once meant one-run blocks: now the fewest chunks."""
+    spec = read_sweep(small_sweep_scenario, data.members)  # block_size = 100
+    for replicates in (101, 1009, 61, 97):
+        plan = plan_sweep(spec, runs=8 * replicates)
+        assert plan.replicates == replicates
+        assert all(50 <= b.size <= 100 for b in plan.blocks), replicates
+        assert len(plan.blocks) == 8 * math.ceil(replicates / 100)
+        for point in range(8):  # each point's replicates covered once, in order
+            chunks = [b for b in plan.blocks if point in b.points]
+            firsts = [int(b.first_replicate[list(b.points).index(point)]) for b in chunks]
+            assert firsts == sorted(firsts) and firsts[0] == 0
+            assert sum(b.runs for b in chunks) == replicates
+    chunked = plan_sweep(spec, runs=8 * 101)
+    assert [(b.runs, int(b.first_replicate[0])) for b in chunked.blocks[:2]] == [(51, 0), (50, 51)]
+
+
+def test_the_missions_sweep_at_400000_runs_has_large_blocks(data):
+    """240 points x 1,667 replicates (a prime): 480 blocks of 834 and 833 runs, not 400,080."""
+    scenario = load_scenario("scenarios/us_realignment_sweep.toml", data.members)
+    plan = plan_sweep(read_sweep(scenario, data.members), runs=400_000)
+    assert (len(plan.points), plan.replicates) == (240, 1667)
+    assert len(plan.blocks) == 480 and {b.size for b in plan.blocks} == {833, 834}
+
+
+def test_a_design_too_large_is_refused_before_it_is_built(
+    folder, data, sweep_template, small_sweep_scenario
+):
+    base = sweep_template.split("[sweep]")[0].format(sc_date="2025-02-24")
+    ranges = "".join(
+        f'[[sweep.parameters]]\nname = "{name}"\nrange = [0.1, 0.9]\nsteps = 1000\n'
+        for name in ("shocks[0].fraction", "shocks[0].hold", "parameters.stubbornness")
+    )
+    stubbornness = '[[sweep.parameters]]\nname = "parameters.stubbornness"\nrange = [0.1, 0.9]\n'
+    cases = {  # section -> (field, the number the message names)
+        f"[sweep]\n{ranges}": ("sweep.parameters", "1,000,000,000 points"),
+        f'[sweep]\ndesign = "latin_hypercube"\npoints = 1000000000\n{stubbornness}': (
+            "sweep.points",
+            "1,000,000,000 points",
+        ),
+        f'[sweep]\ndesign = "sobol"\npoints = {2**40}\n{stubbornness}': (
+            "sweep.points",
+            f"{2**40:,} points",
+        ),
+        f'[sweep]\ndesign = "latin_hypercube"\npoints = 1000\nreplicates = 100000\n{stubbornness}': (
+            "sweep.replicates",
+            "100,000,000 runs",
+        ),
+    }
+    for section, (field, number) in cases.items():
+        scenario = load_scenario(write(folder, base + section, "huge.toml"), data.members)
+        with pytest.raises(BlocsimError) as caught:
+            read_sweep(scenario, data.members)
+        message = str(caught.value)
+        assert caught.value.field == field and "\n" not in message
+        assert number in message and "huge.toml" in message and "limit of" in message
+    spec = read_sweep(small_sweep_scenario, data.members)
+    with pytest.raises(
+        BlocsimError, match="1,000,000,000,000 runs .* limit of 10,000,000"
+    ) as caught:
+        plan_sweep(spec, runs=10**12)
+    assert caught.value.field == "--runs"
 
 
 def test_per_run_stubbornness_is_the_parameters_rule(small_sweep_scenario, data):
