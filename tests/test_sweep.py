@@ -474,31 +474,104 @@ def test_blocks_in_reverse_order_then_resume_give_the_same_tables(
     same_tables(small_sweep.directory, directory)
 
 
-def test_killed_sweep_resumes_to_the_same_tables(folder, data, sweep_template):
+LONG_RUNS = 8 * 401  # 401 replicates per point, a prime: 40 blocks of 80 or 81 runs
+LONG_BLOCKS = 40
+
+
+@pytest.fixture(scope="module")
+def long_sweep(folder, data, sweep_template) -> tuple[Path, Path]:
+    """A sweep long enough to interrupt (its scenario file) and its uninterrupted tables."""
     path = write(folder, sweep_template.format(sc_date="2026-02-24"), "long.toml")
-    command = [BIN / "blocsim", "sweep", str(path), "--runs", "8000", "--quiet"]
-    killed = folder / "killed"
-    process = subprocess.Popen([*command, "--out", str(killed)], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(completed_blocks_safe(killed)) < 3:
+    whole = run_sweep(
+        load_scenario(path, data.members), data, folder / "whole", runs=LONG_RUNS, progress=False
+    )
+    assert len(whole.plan.blocks) == LONG_BLOCKS
+    return path, whole.directory
+
+
+def start_long_sweep(path: Path, out: Path, *options: str) -> subprocess.Popen:
+    """`blocsim sweep` of the long sweep, returned once it has written a few block files."""
+    command = [BIN / "blocsim", "sweep", str(path), "--runs", str(LONG_RUNS), "--quiet"]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), *options],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(completed_blocks_safe(out)) < 3:
         time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done = completed_blocks_safe(killed)
-    assert 3 <= len(done) < 80, "the sweep must be interrupted half-way"
-    assert not (killed / "runs.parquet").exists()
+    return process
+
+
+def resume_to_the_same_tables(directory: Path, whole: Path, found: int) -> None:
+    assert not (directory / "runs.parquet").exists()
     status = subprocess.run(
-        [BIN / "blocsim", "sweep", "--resume", str(killed), "--quiet", "--workers", "2"],
+        [BIN / "blocsim", "sweep", "--resume", str(directory), "--quiet", "--workers", "2"],
         capture_output=True,
         text=True,
     )
     assert status.returncode == 0, status.stderr
-    manifest = json.loads((killed / "manifest.json").read_text())
-    assert manifest["blocks_found"] == len(done) and manifest["blocks_run"] == 80 - len(done)
-    whole = run_sweep(
-        load_scenario(path, data.members), data, folder / "whole", runs=8000, progress=False
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["blocks_found"] == found and manifest["blocks_run"] == LONG_BLOCKS - found
+    same_tables(whole, directory)
+
+
+def test_killed_sweep_resumes_to_the_same_tables(folder, long_sweep):
+    path, whole = long_sweep
+    killed = folder / "killed"
+    process = start_long_sweep(path, killed)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    done = completed_blocks_safe(killed)
+    assert 3 <= len(done) < LONG_BLOCKS, "the sweep must be interrupted half-way"
+    resume_to_the_same_tables(killed, whole, len(done))
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes below `pid` (its children, theirs...), read from /proc."""
+    parent_of = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # fields after the command's name: state, ppid, ...
+            parent_of[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parent_of.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for a reaper, it runs nothing)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_sweep_stops_its_workers_and_says_how_to_resume(folder, long_sweep, stop):
+    path, whole = long_sweep
+    directory = folder / f"interrupted-{stop.name}"
+    process = start_long_sweep(path, directory, "--workers", "2")
+    children = descendants(process.pid)
+    assert len(children) >= 2, "two workers (and multiprocessing's resource tracker)"
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + stop  # 130 for SIGINT, 143 for SIGTERM
+    assert stderr.strip() == (
+        f"blocsim: interrupted by {stop.name}: the finished blocks are kept in {directory}; "
+        f"finish the sweep with: blocsim sweep --resume {directory}"
     )
-    same_tables(whole.directory, killed)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(running(pid) for pid in children):
+        time.sleep(0.05)
+    assert not [pid for pid in children if running(pid)], "a worker outlived the sweep"
+    assert json.loads((directory / "manifest.json").read_text())["status"] == "running"
+    resume_to_the_same_tables(directory, whole, len(completed_blocks_safe(directory)))
 
 
 def completed_blocks_safe(directory: Path) -> set[int]:
