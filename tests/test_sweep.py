@@ -505,9 +505,10 @@ def start_long_sweep(path: Path, out: Path, *options: str) -> subprocess.Popen:
 
 
 def resume_to_the_same_tables(directory: Path, whole: Path, found: int) -> None:
+    """Resume in one process the blocks two workers left: the uninterrupted sweep's tables."""
     assert not (directory / "runs.parquet").exists()
     status = subprocess.run(
-        [BIN / "blocsim", "sweep", "--resume", str(directory), "--quiet", "--workers", "2"],
+        [BIN / "blocsim", "sweep", "--resume", str(directory), "--quiet"],
         capture_output=True,
         text=True,
     )
@@ -517,14 +518,16 @@ def resume_to_the_same_tables(directory: Path, whole: Path, found: int) -> None:
     same_tables(whole, directory)
 
 
-def test_killed_sweep_resumes_to_the_same_tables(folder, long_sweep):
+def test_a_killed_sweep_leaves_no_worker_and_resumes_to_the_same_tables(folder, long_sweep):
     path, whole = long_sweep
     killed = folder / "killed"
-    process = start_long_sweep(path, killed)
+    process = start_long_sweep(path, killed, "--workers", "2")
+    children = descendants(process.pid)
     process.send_signal(signal.SIGKILL)
     process.communicate()
     done = completed_blocks_safe(killed)
     assert 3 <= len(done) < LONG_BLOCKS, "the sweep must be interrupted half-way"
+    assert_all_exit(children)
     resume_to_the_same_tables(killed, whole, len(done))
 
 
@@ -552,13 +555,21 @@ def running(pid: int) -> bool:
     return state != "Z"
 
 
+def assert_all_exit(children: set[int]) -> None:
+    """The sweep's workers and resource tracker exit (a moment after the command, at most)."""
+    assert len(children) >= 2, "two workers (and multiprocessing's resource tracker)"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(running(pid) for pid in children):
+        time.sleep(0.05)
+    assert not [pid for pid in children if running(pid)], "a child process outlived the sweep"
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_sweep_stops_its_workers_and_says_how_to_resume(folder, long_sweep, stop):
     path, whole = long_sweep
     directory = folder / f"interrupted-{stop.name}"
     process = start_long_sweep(path, directory, "--workers", "2")
     children = descendants(process.pid)
-    assert len(children) >= 2, "two workers (and multiprocessing's resource tracker)"
     process.send_signal(stop)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + stop  # 130 for SIGINT, 143 for SIGTERM
@@ -566,10 +577,7 @@ def test_an_interrupted_sweep_stops_its_workers_and_says_how_to_resume(folder, l
         f"blocsim: interrupted by {stop.name}: the finished blocks are kept in {directory}; "
         f"finish the sweep with: blocsim sweep --resume {directory}"
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(running(pid) for pid in children):
-        time.sleep(0.05)
-    assert not [pid for pid in children if running(pid)], "a worker outlived the sweep"
+    assert_all_exit(children)
     assert json.loads((directory / "manifest.json").read_text())["status"] == "running"
     resume_to_the_same_tables(directory, whole, len(completed_blocks_safe(directory)))
 

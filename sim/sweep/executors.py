@@ -17,6 +17,8 @@ import concurrent.futures
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,11 +34,20 @@ def _install(setup: SweepSetup) -> None:
     """Process-pool initializer: keep the setup, sent once, for every block of this worker.
 
     A worker ignores Ctrl-C (the terminal sends it to the whole process group): the command
-    catches it and stops the workers itself.
+    catches it and stops the workers itself. If the command dies without stopping them
+    (SIGKILL), a watchdog thread ends the worker within a second.
     """
     global _installed
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     _installed = setup
+
+
+def _exit_when_orphaned(command: int) -> None:
+    """Exit once the command that started this worker is gone: no one would collect its blocks."""
+    while os.getppid() == command:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _run_installed(task: BlockTask) -> tuple[int, dict[str, np.ndarray]]:
