@@ -73,7 +73,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="sweep directory (default: results/<name>-sweep-<time>-seed<N>)",
     )
     sweep.add_argument(
-        "--resume", metavar="DIR", help="finish an interrupted sweep: run only its missing blocks"
+        "--resume",
+        metavar="DIR",
+        help="finish an interrupted sweep: run only its missing blocks (Ctrl-C or SIGTERM "
+        "stop a sweep with exit status 130 or 143 and print this command)",
     )
     sweep.add_argument(
         "--executor",
