@@ -9,8 +9,10 @@ same number of runs (`--runs`, default 200), each in one process:
 
 Then the sweep's throughput at scale (`--sweep-runs` on `--workers`) and how close it comes to
 the floor of its matrix products (one 50-step run is 50 x 2 x 193^2 = 3.7 MFLOP; ~245 GFLOP/s
-batched on these 2 cores). `--mesa-only N` runs just (a), world included, as one command to
-time from outside against `blocsim sweep ... --runs N` (benchmarks/README.md, `farm-bench`).
+batched on these 2 cores), and the mission's sweep at `--mission-runs` (400,000: 1,667
+replicates per point, a prime): its blocks, and their speed against one-run blocks.
+`--mesa-only N` runs just (a), world included, as one command to time from outside against
+`blocsim sweep ... --runs N` (benchmarks/README.md, `farm-bench`).
 
     .venv/bin/python benchmarks/bench_sweep.py [--runs 200] [--sweep-runs 200000] [--workers 2]
     .venv/bin/python benchmarks/bench_sweep.py --mesa-only 200
@@ -30,6 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "bench_sweep.toml"
+MISSION = HERE.parent / "scenarios" / "us_realignment_sweep.toml"
 STEPS = 50
 FLOP_PER_RUN = STEPS * 2 * 193**2
 FLOOR_FLOPS = 245e9  # DESIGN.md: batched products on 2 cores
@@ -161,12 +164,43 @@ def bench_sweep(runs: int, workers: int) -> tuple[float, float, dict]:
     return elapsed, timings["blocks"], timings
 
 
+def bench_mission_blocks(runs: int, blocks: int) -> None:
+    """The mission's sweep at `--runs`: how many blocks, and runs/s in this process of its first
+    `blocks` blocks against as many blocks of one run (what a prime replicate count once made)."""
+    import dataclasses
+
+    from sim.data.loader import load_data
+    from sim.model.scenario import load_scenario
+    from sim.sweep.batch import simulate_block
+    from sim.sweep.design import plan_sweep, read_sweep
+    from sim.sweep.inputs import sweep_setup
+
+    data = load_data()
+    scenario = load_scenario(MISSION, data.members)
+    plan = plan_sweep(read_sweep(scenario, data.members), runs)
+    setup, tasks = sweep_setup(scenario, data, plan)
+    sizes = sorted({b.size for b in plan.blocks})
+    print(f"mission sweep, --runs {runs:,}: {len(plan.blocks):,} blocks of {sizes} runs")
+    for label, chosen in (
+        ("planned blocks", plan.blocks[:blocks]),
+        ("one-run blocks", [dataclasses.replace(b, runs=1) for b in plan.blocks[:blocks]]),
+    ):
+        started = time.perf_counter()
+        for block in chosen:
+            simulate_block(setup, tasks.task(block))
+        rate = sum(b.size for b in chosen) / (time.perf_counter() - started)
+        print(f"  {label}: {rate:,.0f} runs/s in one process ({len(chosen)} blocks)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=200, help="runs on each side of the ratio")
     parser.add_argument("--sweep-runs", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--mesa-only", type=int, metavar="N", help="only N Mesa runs, timed")
+    parser.add_argument(
+        "--mission-runs", type=int, default=400_000, help="--runs of the mission's sweep"
+    )
     args = parser.parse_args()
     if args.mesa_only:
         print(f"(a) Mesa agents, {args.mesa_only} runs: {bench_mesa(args.mesa_only):.2f} s")
@@ -200,6 +234,7 @@ def main() -> None:
         f"floor of the matrix products: {floor:,.0f} runs/s; the block phase reaches "
         f"{args.sweep_runs / blocks / floor:.0%} of it, end to end {args.sweep_runs / total / floor:.0%}"
     )
+    bench_mission_blocks(args.mission_runs, blocks=3)
 
 
 if __name__ == "__main__":
