@@ -524,7 +524,7 @@ def test_a_killed_sweep_leaves_no_worker_and_resumes_to_the_same_tables(folder, 
     process = start_long_sweep(path, killed, "--workers", "2")
     children = descendants(process.pid)
     process.send_signal(signal.SIGKILL)
-    process.communicate()
+    process.wait(timeout=60)  # not communicate(): a surviving worker would hold stderr open
     done = completed_blocks_safe(killed)
     assert 3 <= len(done) < LONG_BLOCKS, "the sweep must be interrupted half-way"
     assert_all_exit(children)
@@ -561,7 +561,10 @@ def assert_all_exit(children: set[int]) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(running(pid) for pid in children):
         time.sleep(0.05)
-    assert not [pid for pid in children if running(pid)], "a child process outlived the sweep"
+    survivors = [pid for pid in children if running(pid)]
+    for pid in survivors:  # the test's own processes: never leave them behind
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, "a child process outlived the sweep"
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

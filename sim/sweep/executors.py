@@ -30,7 +30,7 @@ from sim.sweep.batch import BlockTask, SweepSetup, simulate_block
 _installed: SweepSetup | None = None
 
 
-def _install(setup: SweepSetup) -> None:
+def _install(setup: SweepSetup, command: int) -> None:
     """Process-pool initializer: keep the setup, sent once, for every block of this worker.
 
     A worker ignores Ctrl-C (the terminal sends it to the whole process group): the command
@@ -39,12 +39,15 @@ def _install(setup: SweepSetup) -> None:
     """
     global _installed
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_when_orphaned, args=(command,), daemon=True).start()
     _installed = setup
 
 
 def _exit_when_orphaned(command: int) -> None:
-    """Exit once the command that started this worker is gone: no one would collect its blocks."""
+    """Exit once the command that started this worker is gone: no one would collect its blocks.
+
+    `command` is the command's process id, passed in (not read here: a worker still starting
+    when the command was killed already has another parent)."""
     while os.getppid() == command:
         time.sleep(1)
     os._exit(1)
@@ -89,7 +92,7 @@ def open_executor(kind: str, workers: int, address: str | None, setup: SweepSetu
         workers,
         mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded parent
         initializer=_install,
-        initargs=(setup,),
+        initargs=(setup, os.getpid()),
     )
     return Executor(
         lambda task: pool.submit(_run_installed, task),
