@@ -1,14 +1,21 @@
-"""Runs per second of the same 193-member, 50-step Friedkin-Johnsen model run two ways:
+"""Time per run of the same 193-member, 50-step Friedkin-Johnsen model run two ways, over the
+same number of runs (`--runs`, default 200), each in one process:
 
-(a) Mesa agents stepping one by one, each reading its neighbours from a networkx graph and
-    applying the FJ rule (two phases: all compute, then all move), through `mesa.batch_run`;
-(b) `blocsim sweep` on benchmarks/bench_sweep.toml: blocks of 1000 runs as one (R, 193)
-    float32 array, BLAS on one thread per worker.
+(a) Mesa agents stepping one by one in a plain loop of model steps (no `mesa.batch_run` pool),
+    each agent reading its neighbours from a networkx graph and applying the FJ rule (two
+    phases: all compute, then all move); the world is built before the clock starts;
+(b) `blocsim sweep` of benchmarks/bench_sweep.toml in this process (one worker): the runs as
+    one (R, 193) float32 block, end to end (world, block, tables) and its block phase alone.
 
-Prints runs/s of each, the ratio, and how close (b) comes to the floor of its matrix products
-(one 50-step run is 50 x 2 x 193^2 = 3.7 MFLOP; ~245 GFLOP/s batched on these 2 cores).
+Then the sweep's throughput at scale (`--sweep-runs` on `--workers`) and how close it comes to
+the floor of its matrix products (one 50-step run is 50 x 2 x 193^2 = 3.7 MFLOP; ~245 GFLOP/s
+batched on these 2 cores), and the mission's sweep at `--mission-runs` (400,000: 1,667
+replicates per point, a prime): its blocks, and their speed against one-run blocks.
+`--mesa-only N` runs just (a), world included, as one command to time from outside against
+`blocsim sweep ... --runs N` (benchmarks/README.md, `farm-bench`).
 
-    .venv/bin/python benchmarks/bench_sweep.py [--mesa-runs 100] [--sweep-runs 200000] [--workers 2]
+    .venv/bin/python benchmarks/bench_sweep.py [--runs 200] [--sweep-runs 200000] [--workers 2]
+    .venv/bin/python benchmarks/bench_sweep.py --mesa-only 200
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE / "bench_sweep.toml"
+MISSION = HERE.parent / "scenarios" / "us_realignment_sweep.toml"
 STEPS = 50
 FLOP_PER_RUN = STEPS * 2 * 193**2
 FLOOR_FLOPS = 245e9  # DESIGN.md: batched products on 2 cores
@@ -126,34 +134,19 @@ def check_same_rule() -> None:
     np.testing.assert_allclose(agents, state.positions[0], atol=1e-9)
 
 
-def bench_mesa(runs: int, processes: int) -> float:
-    started = time.perf_counter()
-    results = mesa.batch_run(
-        FJModel,
-        parameters={},
-        number_processes=processes,
-        iterations=runs,
-        max_steps=STEPS + 1,
-        data_collection_period=-1,
-        display_progress=False,
-    )
-    elapsed = time.perf_counter() - started
-    assert len(results) == runs
-    return runs / elapsed
-
-
-def bench_mesa_in_process(runs: int) -> float:
-    """The same agents in this process, world already built: Mesa's rate without start-up."""
+def bench_mesa(runs: int) -> float:
+    """Seconds for `runs` runs of the Mesa agents in this process (world built beforehand)."""
     world()
     started = time.perf_counter()
     for seed in range(runs):
         model = FJModel(rng=seed)
         while model.running:
             model.step()
-    return runs / (time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
 def bench_sweep(runs: int, workers: int) -> tuple[float, float, dict]:
+    """Seconds for a sweep of `runs` runs: end to end, the block phase, and its timings."""
     from sim.data.loader import load_data
     from sim.model.scenario import load_scenario
     from sim.sweep.runner import run_sweep
@@ -167,36 +160,81 @@ def bench_sweep(runs: int, workers: int) -> tuple[float, float, dict]:
         )
         elapsed = time.perf_counter() - started
         manifest = json.loads((Path(scratch) / "sweep" / "manifest.json").read_text())
-    return runs / elapsed, runs / manifest["timings_seconds"]["blocks"], manifest["timings_seconds"]
+    timings = manifest["timings_seconds"]
+    return elapsed, timings["blocks"], timings
+
+
+def bench_mission_blocks(runs: int, blocks: int) -> None:
+    """The mission's sweep at `--runs`: how many blocks, and runs/s in this process of its first
+    `blocks` blocks against as many blocks of one run (what a prime replicate count once made)."""
+    import dataclasses
+
+    from sim.data.loader import load_data
+    from sim.model.scenario import load_scenario
+    from sim.sweep.batch import simulate_block
+    from sim.sweep.design import plan_sweep, read_sweep
+    from sim.sweep.inputs import sweep_setup
+
+    data = load_data()
+    scenario = load_scenario(MISSION, data.members)
+    plan = plan_sweep(read_sweep(scenario, data.members), runs)
+    setup, tasks = sweep_setup(scenario, data, plan)
+    sizes = sorted({b.size for b in plan.blocks})
+    print(f"mission sweep, --runs {runs:,}: {len(plan.blocks):,} blocks of {sizes} runs")
+    for label, chosen in (
+        ("planned blocks", plan.blocks[:blocks]),
+        ("one-run blocks", [dataclasses.replace(b, runs=1) for b in plan.blocks[:blocks]]),
+    ):
+        started = time.perf_counter()
+        for block in chosen:
+            simulate_block(setup, tasks.task(block))
+        rate = sum(b.size for b in chosen) / (time.perf_counter() - started)
+        print(f"  {label}: {rate:,.0f} runs/s in one process ({len(chosen)} blocks)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mesa-runs", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=200, help="runs on each side of the ratio")
     parser.add_argument("--sweep-runs", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--mesa-only", type=int, metavar="N", help="only N Mesa runs, timed")
+    parser.add_argument(
+        "--mission-runs", type=int, default=400_000, help="--runs of the mission's sweep"
+    )
     args = parser.parse_args()
+    if args.mesa_only:
+        print(f"(a) Mesa agents, {args.mesa_only} runs: {bench_mesa(args.mesa_only):.2f} s")
+        return
     check_same_rule()
     print("agent-by-agent Mesa rule == batched kernel: ok")
-    mesa_rate = bench_mesa(args.mesa_runs, args.workers)
-    print(f"(a) Mesa agents, batch_run, {args.workers} processes: {mesa_rate:,.1f} runs/s")
-    steady = bench_mesa_in_process(max(5, args.mesa_runs // 4)) * args.workers
+    runs = args.runs
+    mesa_seconds = bench_mesa(runs)
+    sweep_seconds, block_seconds, timings = bench_sweep(runs, workers=1)
+    print(f"{runs} runs each, one process each:")
     print(
-        f"    the same agents in one process without start-up, times {args.workers}: "
-        f"{steady:,.1f} runs/s (an upper bound for (a))"
+        f"(a) Mesa agents, a loop of model steps: {mesa_seconds:.2f} s = {1e3 * mesa_seconds / runs:.1f} ms/run"
+    )
+    print(
+        f"(b) blocsim sweep, one worker: {sweep_seconds:.2f} s end to end "
+        f"({1e3 * sweep_seconds / runs:.2f} ms/run), block phase {block_seconds:.3f} s "
+        f"({1e3 * block_seconds / runs:.3f} ms/run); timings {timings}"
+    )
+    print(
+        f"ratio (a)/(b): {mesa_seconds / sweep_seconds:,.0f}x end to end, "
+        f"{mesa_seconds / block_seconds:,.0f}x against the block phase"
     )
     total, blocks, timings = bench_sweep(args.sweep_runs, args.workers)
     print(
-        f"(b) blocsim sweep, {args.workers} workers, {args.sweep_runs:,} runs: {total:,.0f} runs/s "
-        f"end to end ({blocks:,.0f} runs/s in the block phase; timings {timings})"
+        f"blocsim sweep at scale, {args.workers} workers, {args.sweep_runs:,} runs: "
+        f"{args.sweep_runs / total:,.0f} runs/s end to end "
+        f"({args.sweep_runs / blocks:,.0f} runs/s in the block phase; timings {timings})"
     )
-    print(f"ratio (b)/(a): {total / mesa_rate:,.0f}x end to end, {blocks / mesa_rate:,.0f}x blocks")
-    print(f"ratio (b)/(a's upper bound): {total / steady:,.0f}x end to end")
     floor = FLOOR_FLOPS / FLOP_PER_RUN
     print(
         f"floor of the matrix products: {floor:,.0f} runs/s; the block phase reaches "
-        f"{blocks / floor:.0%} of it, end to end {total / floor:.0%}"
+        f"{args.sweep_runs / blocks / floor:.0%} of it, end to end {args.sweep_runs / total / floor:.0%}"
     )
+    bench_mission_blocks(args.mission_runs, blocks=3)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -124,11 +125,12 @@ def test_negative_seeds_and_no_runs_are_field_errors(
     assert caught.value.field == "--seed"
 
 
-def test_cli_rejects_zero_runs_and_leaves_no_directory(folder, sweep_template):
+@pytest.mark.parametrize("runs", ["0", "1000000000000"])
+def test_cli_rejects_zero_or_too_many_runs_and_leaves_no_directory(folder, sweep_template, runs):
     path = write(folder, sweep_template.format(sc_date="2025-02-24"), "zero.toml")
     out = folder / "zero-runs"
     done = subprocess.run(
-        [BIN / "blocsim", "sweep", str(path), "--runs", "0", "--out", str(out), "--quiet"],
+        [BIN / "blocsim", "sweep", str(path), "--runs", runs, "--out", str(out), "--quiet"],
         capture_output=True,
         text=True,
     )
@@ -162,6 +164,70 @@ def test_blocks_are_whole_points_fixed_by_the_design(small_sweep_scenario, data)
     assert sum(b.size for b in many.blocks) == many.runs and max(sizes) <= 100
     assert [b.trajectory for b in many.blocks if b.points[0] == 0][0]
     assert plan_sweep(spec).fingerprint() == plan.fingerprint()
+
+
+def test_blocks_are_sized_by_runs_even_for_a_prime_replicate_count(small_sweep_scenario, data):
+    """A prime replicate count (101, 1009) once meant one-run blocks: now the fewest chunks."""
+    spec = read_sweep(small_sweep_scenario, data.members)  # block_size = 100
+    for replicates in (101, 1009, 61, 97):
+        plan = plan_sweep(spec, runs=8 * replicates)
+        assert plan.replicates == replicates
+        assert all(50 <= b.size <= 100 for b in plan.blocks), replicates
+        assert len(plan.blocks) == 8 * math.ceil(replicates / 100)
+        for point in range(8):  # each point's replicates covered once, in order
+            chunks = [b for b in plan.blocks if point in b.points]
+            firsts = [int(b.first_replicate[list(b.points).index(point)]) for b in chunks]
+            assert firsts == sorted(firsts) and firsts[0] == 0
+            assert sum(b.runs for b in chunks) == replicates
+    chunked = plan_sweep(spec, runs=8 * 101)
+    assert [(b.runs, int(b.first_replicate[0])) for b in chunked.blocks[:2]] == [(51, 0), (50, 51)]
+
+
+def test_the_missions_sweep_at_400000_runs_has_large_blocks(data):
+    """240 points x 1,667 replicates (a prime): 480 blocks of 834 and 833 runs, not 400,080."""
+    scenario = load_scenario("scenarios/us_realignment_sweep.toml", data.members)
+    plan = plan_sweep(read_sweep(scenario, data.members), runs=400_000)
+    assert (len(plan.points), plan.replicates) == (240, 1667)
+    assert len(plan.blocks) == 480 and {b.size for b in plan.blocks} == {833, 834}
+
+
+def test_a_design_too_large_is_refused_before_it_is_built(
+    folder, data, sweep_template, small_sweep_scenario
+):
+    base = sweep_template.split("[sweep]")[0].format(sc_date="2025-02-24")
+    ranges = "".join(
+        f'[[sweep.parameters]]\nname = "{name}"\nrange = [0.1, 0.9]\nsteps = 1000\n'
+        for name in ("shocks[0].fraction", "shocks[0].hold", "parameters.stubbornness")
+    )
+    stubbornness = '[[sweep.parameters]]\nname = "parameters.stubbornness"\nrange = [0.1, 0.9]\n'
+    cases = {  # section -> (field, the number the message names)
+        f"[sweep]\n{ranges}": ("sweep.parameters", "1,000,000,000 points"),
+        f'[sweep]\ndesign = "latin_hypercube"\npoints = 1000000000\n{stubbornness}': (
+            "sweep.points",
+            "1,000,000,000 points",
+        ),
+        f'[sweep]\ndesign = "sobol"\npoints = {2**40}\n{stubbornness}': (
+            "sweep.points",
+            f"{2**40:,} points",
+        ),
+        f'[sweep]\ndesign = "latin_hypercube"\npoints = 1000\nreplicates = 100000\n{stubbornness}': (
+            "sweep.replicates",
+            "100,000,000 runs",
+        ),
+    }
+    for section, (field, number) in cases.items():
+        scenario = load_scenario(write(folder, base + section, "huge.toml"), data.members)
+        with pytest.raises(BlocsimError) as caught:
+            read_sweep(scenario, data.members)
+        message = str(caught.value)
+        assert caught.value.field == field and "\n" not in message
+        assert number in message and "huge.toml" in message and "limit of" in message
+    spec = read_sweep(small_sweep_scenario, data.members)
+    with pytest.raises(
+        BlocsimError, match="1,000,000,000,000 runs .* limit of 10,000,000"
+    ) as caught:
+        plan_sweep(spec, runs=10**12)
+    assert caught.value.field == "--runs"
 
 
 def test_per_run_stubbornness_is_the_parameters_rule(small_sweep_scenario, data):
@@ -408,31 +474,115 @@ def test_blocks_in_reverse_order_then_resume_give_the_same_tables(
     same_tables(small_sweep.directory, directory)
 
 
-def test_killed_sweep_resumes_to_the_same_tables(folder, data, sweep_template):
+LONG_RUNS = 8 * 401  # 401 replicates per point, a prime: 40 blocks of 80 or 81 runs
+LONG_BLOCKS = 40
+
+
+@pytest.fixture(scope="module")
+def long_sweep(folder, data, sweep_template) -> tuple[Path, Path]:
+    """A sweep long enough to interrupt (its scenario file) and its uninterrupted tables."""
     path = write(folder, sweep_template.format(sc_date="2026-02-24"), "long.toml")
-    command = [BIN / "blocsim", "sweep", str(path), "--runs", "8000", "--quiet"]
-    killed = folder / "killed"
-    process = subprocess.Popen([*command, "--out", str(killed)], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(completed_blocks_safe(killed)) < 3:
+    whole = run_sweep(
+        load_scenario(path, data.members), data, folder / "whole", runs=LONG_RUNS, progress=False
+    )
+    assert len(whole.plan.blocks) == LONG_BLOCKS
+    return path, whole.directory
+
+
+def start_long_sweep(path: Path, out: Path, *options: str) -> subprocess.Popen:
+    """`blocsim sweep` of the long sweep, returned once it has written a few block files."""
+    command = [BIN / "blocsim", "sweep", str(path), "--runs", str(LONG_RUNS), "--quiet"]
+    process = subprocess.Popen(
+        [*command, "--out", str(out), *options],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(completed_blocks_safe(out)) < 3:
         time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done = completed_blocks_safe(killed)
-    assert 3 <= len(done) < 80, "the sweep must be interrupted half-way"
-    assert not (killed / "runs.parquet").exists()
+    return process
+
+
+def resume_to_the_same_tables(directory: Path, whole: Path, found: int) -> None:
+    """Resume in one process the blocks two workers left: the uninterrupted sweep's tables."""
+    assert not (directory / "runs.parquet").exists()
     status = subprocess.run(
-        [BIN / "blocsim", "sweep", "--resume", str(killed), "--quiet", "--workers", "2"],
+        [BIN / "blocsim", "sweep", "--resume", str(directory), "--quiet"],
         capture_output=True,
         text=True,
     )
     assert status.returncode == 0, status.stderr
-    manifest = json.loads((killed / "manifest.json").read_text())
-    assert manifest["blocks_found"] == len(done) and manifest["blocks_run"] == 80 - len(done)
-    whole = run_sweep(
-        load_scenario(path, data.members), data, folder / "whole", runs=8000, progress=False
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["blocks_found"] == found and manifest["blocks_run"] == LONG_BLOCKS - found
+    same_tables(whole, directory)
+
+
+def test_a_killed_sweep_leaves_no_worker_and_resumes_to_the_same_tables(folder, long_sweep):
+    path, whole = long_sweep
+    killed = folder / "killed"
+    process = start_long_sweep(path, killed, "--workers", "2")
+    children = descendants(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)  # not communicate(): a surviving worker would hold stderr open
+    done = completed_blocks_safe(killed)
+    assert 3 <= len(done) < LONG_BLOCKS, "the sweep must be interrupted half-way"
+    assert_all_exit(children)
+    resume_to_the_same_tables(killed, whole, len(done))
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes below `pid` (its children, theirs...), read from /proc."""
+    parent_of = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # fields after the command's name: state, ppid, ...
+            parent_of[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parent_of.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for a reaper, it runs nothing)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def assert_all_exit(children: set[int]) -> None:
+    """The sweep's workers and resource tracker exit (a moment after the command, at most)."""
+    assert len(children) >= 2, "two workers (and multiprocessing's resource tracker)"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(running(pid) for pid in children):
+        time.sleep(0.05)
+    survivors = [pid for pid in children if running(pid)]
+    for pid in survivors:  # the test's own processes: never leave them behind
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, "a child process outlived the sweep"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_sweep_stops_its_workers_and_says_how_to_resume(folder, long_sweep, stop):
+    path, whole = long_sweep
+    directory = folder / f"interrupted-{stop.name}"
+    process = start_long_sweep(path, directory, "--workers", "2")
+    children = descendants(process.pid)
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + stop  # 130 for SIGINT, 143 for SIGTERM
+    assert stderr.strip() == (
+        f"blocsim: interrupted by {stop.name}: the finished blocks are kept in {directory}; "
+        f"finish the sweep with: blocsim sweep --resume {directory}"
     )
-    same_tables(whole.directory, killed)
+    assert_all_exit(children)
+    assert json.loads((directory / "manifest.json").read_text())["status"] == "running"
+    resume_to_the_same_tables(directory, whole, len(completed_blocks_safe(directory)))
 
 
 def completed_blocks_safe(directory: Path) -> set[int]:

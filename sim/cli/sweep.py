@@ -54,7 +54,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         type=int,
         metavar="N",
         help="total runs: each design point gets ceil(N / points) replicates "
-        "(default: the file's replicates per point)",
+        "(default: the file's replicates per point; at most 10,000,000 runs)",
     )
     sweep.add_argument(
         "--workers",
@@ -73,7 +73,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="sweep directory (default: results/<name>-sweep-<time>-seed<N>)",
     )
     sweep.add_argument(
-        "--resume", metavar="DIR", help="finish an interrupted sweep: run only its missing blocks"
+        "--resume",
+        metavar="DIR",
+        help="finish an interrupted sweep: run only its missing blocks (Ctrl-C or SIGTERM "
+        "stop a sweep with exit status 130 or 143 and print this command)",
     )
     sweep.add_argument(
         "--executor",
@@ -91,6 +94,16 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> None:
+    from sim.sweep.interrupts import Interrupted
+
+    try:
+        _run(args)
+    except Interrupted as stop:  # the workers are stopped; say how to finish
+        print(f"blocsim: {stop.message()}", file=sys.stderr)
+        raise SystemExit(stop.exit_status) from None
+
+
+def _run(args: argparse.Namespace) -> None:
     from sim.model.scenario import load_scenario
     from sim.sweep.runner import resume_sweep, run_sweep
 

@@ -51,7 +51,8 @@ def completed_blocks(directory: Path) -> set[int]:
     }
 
 
-def discard_partial_blocks(directory: Path) -> None:
-    """Delete the blocks a killed sweep was writing: never read, they are run again."""
-    for partial in (directory / BLOCKS).glob(".*.partial-*"):
+def discard_partial_files(directory: Path) -> None:
+    """Delete the blocks and tables a killed sweep was writing: never read, they are written
+    again."""
+    for partial in [*(directory / BLOCKS).glob(".*.partial-*"), *directory.glob(".*.partial-*")]:
         partial.unlink()

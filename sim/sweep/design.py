@@ -31,6 +31,10 @@ from sim.model.scenario import Scenario, field_reader
 
 DESIGNS = ("grid", "latin_hypercube", "sobol", "saltelli")
 BLOCK_SIZE = 1000
+# The largest sweep planned (docs/sweeps.md): its points and runs are checked before anything is
+# allocated. 10^7 runs is hours on a laptop and gigabytes of runs.parquet.
+MAX_POINTS = 1_000_000
+MAX_RUNS = 10_000_000
 DESIGN_KEY, BLOCK_KEY = 0, 1  # spawn keys: (0,) seeds the design, (1, b) block b
 DEFAULT_REFERENCE = "A/RES/ES-11/6"  # the 2022-23 level: 141 yes, as ES-11/1
 SWEEP_KEYS = {
@@ -83,6 +87,11 @@ class SweptParameter:
     @property
     def is_date(self) -> bool:
         return self.attribute == "date"
+
+    @property
+    def grid_size(self) -> int:
+        """How many values a full grid takes, counted without building them."""
+        return len(self.values) if self.values is not None else self.steps
 
     def grid(self) -> list:
         """The values a full grid takes."""
@@ -160,6 +169,7 @@ def read_sweep(scenario: Scenario, members: pd.DataFrame) -> SweepSpec:
     replicates = reader.typed(table, "replicates", "sweep.replicates", int, 100)
     if replicates < 1:
         raise reader.fail("sweep.replicates", "must be at least 1")
+    _check_size(reader, design, parameters, points, replicates)
     block_size = reader.typed(table, "block_size", "sweep.block_size", int, BLOCK_SIZE)
     if not 1 <= block_size <= 100_000:
         raise reader.fail("sweep.block_size", "must be between 1 and 100000")
@@ -195,6 +205,28 @@ def _sensitivity_members(reader, table: Mapping) -> tuple[str, ...]:
         if not isinstance(code, str) or code.upper() not in reader.known_iso3:
             raise reader.fail(f"sweep.sensitivity_members[{i}]", f"unknown ISO3 code '{code}'")
     return tuple(code.upper() for code in codes)
+
+
+def _check_size(
+    reader, design: str, parameters: tuple[SweptParameter, ...], points: int | None, replicates: int
+) -> None:
+    """Refuse a design too large to hold, counted before any of it is built."""
+    if design == "grid":
+        points = math.prod(p.grid_size for p in parameters)
+    field = "sweep.parameters" if design == "grid" else "sweep.points"
+    runs = points * replicates
+    if points > MAX_POINTS:
+        raise reader.fail(
+            field,
+            f"a {design} of {points:,} points ({runs:,} runs) is more than the limit of "
+            f"{MAX_POINTS:,} points",
+        )
+    if runs > MAX_RUNS:
+        raise reader.fail(
+            "sweep.replicates",
+            f"{points:,} points x {replicates:,} replicates = {runs:,} runs is more than the "
+            f"limit of {MAX_RUNS:,} runs",
+        )
 
 
 def _question(reader, table: Mapping, scenario: Scenario) -> tuple[str, str]:
@@ -402,28 +434,37 @@ def plan_sweep(spec: SweepSpec, runs: int | None = None, seed: int | None = None
     columns = {p.name: [rows[i][j] for i in order] for j, p in enumerate(spec.parameters)}
     points = pd.DataFrame({"point": np.arange(len(rows)), **columns})
     replicates = spec.replicates if runs is None else max(1, math.ceil(runs / len(rows)))
+    if len(rows) * replicates > MAX_RUNS:
+        raise BlocsimError(
+            f"{len(rows) * replicates:,} runs ({len(rows):,} points x {replicates:,} replicates) "
+            f"are more than the limit of {MAX_RUNS:,} runs",
+            field="--runs",
+        )
     group_of = [keys[i] for i in order]
     blocks: list[Block] = []
     for _, members in itertools.groupby(range(len(rows)), key=group_of.__getitem__):
-        ids = list(members)
-        if replicates <= spec.block_size:
-            per_block = spec.block_size // replicates
-            for start in range(0, len(ids), per_block):
-                chunk = np.array(ids[start : start + per_block])
-                blocks.append(
-                    Block(len(blocks), chunk, np.zeros(len(chunk), int), replicates, True)
-                )
-            continue
-        chunks = math.ceil(replicates / spec.block_size)
-        if replicates % chunks:  # equal chunks keep a block's points rectangular
-            chunks = next(c for c in range(chunks, replicates + 1) if replicates % c == 0)
-        size = replicates // chunks
-        for point in ids:
-            for c in range(chunks):
-                blocks.append(
-                    Block(len(blocks), np.array([point]), np.array([c * size]), size, c == 0)
-                )
+        _add_blocks(blocks, list(members), replicates, spec.block_size)
     return SweepPlan(spec, seed, points, replicates, tuple(blocks))
+
+
+def _add_blocks(blocks: list[Block], ids: list[int], replicates: int, block_size: int) -> None:
+    """Blocks of one group's points, sized by runs: whole points packed up to `block_size` runs,
+    or a point with more replicates cut into the fewest chunks of at most `block_size` runs,
+    their sizes differing by at most one. Every block but a group's last holds at least half
+    of `block_size` runs, whatever the replicate count (a prime one too)."""
+    if replicates <= block_size:
+        per_block = block_size // replicates
+        for start in range(0, len(ids), per_block):
+            chunk = np.array(ids[start : start + per_block])
+            blocks.append(Block(len(blocks), chunk, np.zeros(len(chunk), int), replicates, True))
+        return
+    chunks = math.ceil(replicates / block_size)
+    small, larger = divmod(replicates, chunks)  # the first `larger` chunks hold one run more
+    sizes = [small + 1] * larger + [small] * (chunks - larger)
+    firsts = np.cumsum([0, *sizes[:-1]])
+    for point in ids:
+        for c, (first, size) in enumerate(zip(firsts, sizes, strict=True)):
+            blocks.append(Block(len(blocks), np.array([point]), np.array([first]), size, c == 0))
 
 
 def _design(spec: SweepSpec, seed: int) -> list[tuple]:

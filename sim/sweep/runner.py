@@ -29,13 +29,15 @@ from tqdm import tqdm
 
 from sim.data.loader import UNData
 from sim.errors import BlocsimError
+from sim.files import partial_path
 from sim.model.scenario import Scenario, load_scenario
 from sim.results import default_run_dir, read_manifest, write_manifest
 from sim.sweep.batch import SweepSetup
-from sim.sweep.blocks import BLOCKS, completed_blocks, discard_partial_blocks, write_block
+from sim.sweep.blocks import BLOCKS, completed_blocks, discard_partial_files, write_block
 from sim.sweep.design import BLOCK_KEY, DESIGN_KEY, Block, SweepPlan, plain, plan_sweep, read_sweep
 from sim.sweep.executors import Executor, open_executor
 from sim.sweep.inputs import BlockTasks, sweep_setup
+from sim.sweep.interrupts import stop_on_interrupt
 from sim.sweep.tables import assemble
 
 
@@ -63,7 +65,9 @@ def run_sweep(
     """Run a scenario's `[sweep]` into a new sweep directory (see `resume_sweep`).
 
     Everything that can fail on the user's input (the section, the plan, the world, the
-    executor) is built first: a sweep that cannot start leaves no directory behind.
+    executor) is built first: a sweep that cannot start leaves no directory behind. The
+    directory appears with its manifest (staged, then renamed); from then on SIGINT or SIGTERM
+    stop the workers and raise `sim.sweep.interrupts.Interrupted`, leaving it resumable.
     """
     plan = plan_sweep(read_sweep(scenario, data.members), runs, seed)
     directory = Path(out) if out else default_run_dir(scenario.name, plan.seed, "sweep")
@@ -75,12 +79,25 @@ def run_sweep(
     prepared = _prepare(scenario, data, plan, runs)
     pool = open_executor(executor, workers, address, prepared.setup)
     try:
-        (directory / BLOCKS).mkdir(parents=True)
-        shutil.copyfile(scenario.path, directory / "scenario.toml")
-        write_manifest(directory, **prepared.fields, status="running")
-        return _complete(directory, prepared, data.members, pool, progress)
+        with stop_on_interrupt(directory, pool):
+            _start_directory(directory, scenario, prepared)
+            return _complete(directory, prepared, data.members, pool, progress)
     finally:
         pool.close()
+
+
+def _start_directory(directory: Path, scenario: Scenario, prepared: _Prepared) -> None:
+    """The new sweep directory: blocks/, the scenario copy and the manifest, staged under a
+    temporary name and renamed, so a sweep directory always has its manifest."""
+    staged = partial_path(directory)
+    try:
+        (staged / BLOCKS).mkdir(parents=True)
+        shutil.copyfile(scenario.path, staged / "scenario.toml")
+        write_manifest(staged, **prepared.fields, status="running")
+        staged.rename(directory)
+    except BaseException:  # an interrupt too: leave nothing half-made
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
 
 
 def resume_sweep(
@@ -123,7 +140,8 @@ def resume_sweep(
     if _missing(directory, plan):
         pool = open_executor(executor, workers, address, prepared.setup)
     try:
-        return _complete(directory, prepared, data.members, pool, progress)
+        with stop_on_interrupt(directory, pool):
+            return _complete(directory, prepared, data.members, pool, progress)
     finally:
         if pool is not None:
             pool.close()
@@ -240,7 +258,7 @@ def _complete(
     plan = prepared.plan
     started = time.perf_counter()
     missing = _missing(directory, plan)
-    discard_partial_blocks(directory)
+    discard_partial_files(directory)
     run_seconds = 0.0
     if missing:
         run_seconds = _run_blocks(directory, plan, prepared.tasks, pool, missing, progress)
