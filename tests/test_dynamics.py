@@ -205,7 +205,9 @@ def test_a_shift_longer_than_the_dimensions_is_refused(influence: np.ndarray, me
 
 
 def test_set_stubbornness_per_run(influence: np.ndarray, members) -> None:
-    state = FJState.start(np.zeros((2, N, 1)), np.zeros((2, N, 1)), np.full(N, 0.5), influence, members)
+    state = FJState.start(
+        np.zeros((2, N, 1)), np.zeros((2, N, 1)), np.full(N, 0.5), influence, members
+    )
     SetStubbornness(("HUN", "SVK"), np.array([0.1, 0.9])).apply(state)
     assert state.stubbornness.shape == (2, N)
     assert state.stubbornness[1, members.index("SVK")] == pytest.approx(0.9)
@@ -213,7 +215,9 @@ def test_set_stubbornness_per_run(influence: np.ndarray, members) -> None:
 
 
 def test_cut_tie_silences_a_neighbour(influence: np.ndarray, members) -> None:
-    state = FJState.start(np.zeros((1, N, 1)), np.zeros((1, N, 1)), np.full(N, 0.5), influence, members)
+    state = FJState.start(
+        np.zeros((1, N, 1)), np.zeros((1, N, 1)), np.full(N, 0.5), influence, members
+    )
     isr, usa = members.index("ISR"), members.index("USA")
     assert state.influence[isr, usa] > 0
     CutTie("ISR", "USA").apply(state)
@@ -223,7 +227,9 @@ def test_cut_tie_silences_a_neighbour(influence: np.ndarray, members) -> None:
 
 
 def test_add_tie_gives_a_share_of_attention(influence: np.ndarray, members) -> None:
-    state = FJState.start(np.zeros((1, N, 1)), np.zeros((1, N, 1)), np.full(N, 0.5), influence, members)
+    state = FJState.start(
+        np.zeros((1, N, 1)), np.zeros((1, N, 1)), np.full(N, 0.5), influence, members
+    )
     bra, chn = members.index("BRA"), members.index("CHN")
     AddTie("BRA", "CHN", 0.4, mutual=False).apply(state)
     assert state.influence[bra, chn] == pytest.approx(0.4 + 0.6 * influence[bra, chn])
@@ -236,7 +242,9 @@ def test_weaker_cohesion_moves_attention_outside_the_bloc(
 ) -> None:
     eu = tuple(data.members.loc[data.members["eu"] == 1, "iso3"])
     columns = [members.index(m) for m in eu]
-    state = FJState.start(np.zeros((1, N, 1)), np.zeros((1, N, 1)), np.full(N, 0.5), influence, members)
+    state = FJState.start(
+        np.zeros((1, N, 1)), np.zeros((1, N, 1)), np.full(N, 0.5), influence, members
+    )
     WeakenCohesion(eu, 0.5).apply(state)
     inside_before = influence[np.ix_(columns, columns)].sum(axis=1)
     inside_after = state.influence[np.ix_(columns, columns)].sum(axis=1)

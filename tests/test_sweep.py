@@ -216,7 +216,7 @@ def test_a_block_of_one_run_is_the_mesa_model(folder, data, sweep_template):
     for t, (slot, held) in enumerate(zip(setup.slots, model.held, strict=True)):
         one_hot = np.eye(len(VOTE_CODES), dtype=int)[held.record.codes[-1]]
         np.testing.assert_array_equal(arrays[f"members_{t}"][0], one_hot)
-        positions = model.trajectory[slot.step][slot.columns]
+        positions = slot.draft.cut_points.on_text(model.trajectory[slot.step][slot.columns])
         expected = vote_probabilities(positions, slot.absence, slot.draft.cut_points).sum(axis=0)
         np.testing.assert_allclose(arrays["trajectory"][0, t, slot.step, 1], expected[0], rtol=1e-5)
 
