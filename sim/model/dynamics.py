@@ -29,22 +29,29 @@ def fj_step(
     positions, anchors: (R, N, K); stubbornness: (R, N) or (N,), the same on every dimension;
     influence W: (N, N), row i = how much member i listens to each member. The dtype follows
     ``positions`` (float64 for single runs, float32 for batches): pass the others in the same
-    dtype.
+    dtype. Fastest with arrays laid out as `FJState` keeps them (`dimension_major`).
     """
-    kept = stubbornness[..., None]  # (R, N, 1) or (N, 1): broadcast over the K dimensions
-    listened = listened_to(positions, influence)
+    kept = stubbornness[..., None, :]  # (R, 1, N) or (1, N): the same on every dimension
+    listened = _listened_by_dimension(positions, influence)  # (..., K, N)
     listened *= 1 - kept  # this form keeps a fully stubborn member exactly still
-    listened += kept * anchors
-    return listened
+    listened += kept * np.swapaxes(anchors, -1, -2)
+    return np.swapaxes(listened, -1, -2)
 
 
-def listened_to(positions: np.ndarray, influence: np.ndarray) -> np.ndarray:
-    """sum_j W_ij theta_jk for every run and dimension: positions (..., N, K) -> (..., N, K).
+def _listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.ndarray:
+    """sum_j W_ij theta_jk for every run and dimension: positions (..., N, K) -> (..., K, N).
 
-    One matrix product for all runs and dimensions: the runs and dimensions are laid side by
-    side as rows of an (R K, N) matrix (a view once stepped, as the result is stored that way).
+    One matrix product for all runs and dimensions, as an (R K, N) matrix: a view, without a
+    copy, of positions laid out dimension-major.
     """
-    by_dimension = np.tensordot(positions, influence, axes=([-2], [1]))  # (..., K, N)
+    return np.tensordot(positions, influence, axes=([-2], [1]))
+
+
+def dimension_major(array: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarray:
+    """A copy of (..., N, K) `array` whose N values of each dimension lie side by side in
+    memory, as `fj_step` returns them: the kernel's product and its elementwise steps then
+    read every array in memory order, with no copy (for K = 1 it is the plain layout)."""
+    by_dimension = np.array(np.swapaxes(array, -1, -2), dtype=dtype, order="C")
     return np.swapaxes(by_dimension, -1, -2)
 
 
@@ -57,8 +64,9 @@ def rest_anchors(
     Estimated positions come from votes already shaped by the network, so they are a state of
     rest.
     """
-    kept = stubbornness[..., None]
-    return (positions - (1 - kept) * listened_to(positions, influence)) / kept
+    kept = stubbornness[..., None, :]
+    listened = _listened_by_dimension(positions, influence)  # (..., K, N)
+    return np.swapaxes((np.swapaxes(positions, -1, -2) - (1 - kept) * listened) / kept, -1, -2)
 
 
 @dataclass
@@ -96,8 +104,8 @@ class FJState:
         if stubbornness.ndim == 0:
             stubbornness = np.full(size, stubbornness)
         state = cls(
-            positions=positions.astype(dtype),
-            anchors=np.array(np.broadcast_to(anchors, positions.shape), dtype=dtype),
+            positions=dimension_major(positions, dtype),
+            anchors=dimension_major(np.broadcast_to(anchors, positions.shape), dtype),
             stubbornness=stubbornness,
             influence=np.array(influence, dtype=dtype),
             index={iso3: i for i, iso3 in enumerate(members)},
