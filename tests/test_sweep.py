@@ -183,9 +183,9 @@ def test_per_run_stubbornness_is_the_parameters_rule(small_sweep_scenario, data)
 def test_expected_counts_are_the_voting_probabilities(small_sweep_scenario, data):
     plan = plan_sweep(read_sweep(small_sweep_scenario, data.members))
     setup, _ = sweep_setup(small_sweep_scenario, data, plan)
-    positions = setup.positions[None, :] + np.linspace(-0.3, 0.3, 5)[:, None]  # (5, N)
+    positions = setup.positions[None] + np.linspace(-0.3, 0.3, 5)[:, None, None]  # (5, N, K)
     for slot in setup.slots:
-        seated = positions[:, slot.columns]
+        seated = slot.draft.cut_points.on_text(positions[:, slot.columns])  # (5, M)
         probs = vote_probabilities(seated, slot.absence, slot.draft.cut_points).sum(axis=-2)
         want = probs[:, [0, 2, 1]]  # Y, N, A
         got = expected_counts(seated.astype(np.float32), slot.present, slot.draft.cut_points)
