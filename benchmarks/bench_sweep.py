@@ -47,15 +47,16 @@ def world() -> dict:
         from sim.data.loader import load_data
         from sim.model.agenda import scenario_timeline
         from sim.model.scenario import load_scenario
+        from sim.model.voting import project
 
         data = load_data()
         scenario = load_scenario(SCENARIO, data.members)
         built, timeline = scenario_timeline(scenario, data)
         influence = built.influence()
         graph = nx.from_numpy_array(influence, create_using=nx.DiGraph)  # i -> j: i listens to j
-        _world.update(
-            positions=built.positions,
-            anchors=built.anchors(),
+        _world.update(  # the agents stand on one axis: K = 1, the Ukraine axis
+            positions=project(built.positions),
+            anchors=project(built.anchors()),
             stubbornness=built.stubbornness(),
             influence=influence,
             graph=graph,
@@ -124,14 +125,15 @@ def check_same_rule() -> None:
 
     model = FJModel(rng=3)
     w = model.w
-    start = np.array([[agent.position for agent in model.by_node]])
-    state = FJState.start(start, w["anchors"][None], w["stubbornness"], w["influence"])
+    start = np.array([[agent.position for agent in model.by_node]])[..., None]  # (1, N, 1)
+    anchors = w["anchors"][None, :, None]
+    state = FJState.start(start, anchors, w["stubbornness"], w["influence"])
     for _ in range(STEPS):
         model.agents.do("step")
         model.agents.do("advance")
         state.step()
     agents = np.array([agent.position for agent in model.by_node])
-    np.testing.assert_allclose(agents, state.positions[0], atol=1e-9)
+    np.testing.assert_allclose(agents, state.positions[0, :, 0], atol=1e-9)
 
 
 def bench_mesa(runs: int) -> float:

@@ -1,4 +1,4 @@
-"""The Friedkin-Johnsen kernel and its shocks, on the real influence network."""
+"""The Friedkin-Johnsen kernel and its shocks in K dimensions, on the real influence network."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from sim.model.dynamics import (
     FJState,
     MoveToward,
     SetStubbornness,
+    Shift,
     TrajectoryRecorder,
     WeakenCohesion,
     fj_step,
+    rest_anchors,
     run_dynamics,
 )
 from sim.model.network import build_network, influence_matrix
@@ -34,15 +36,23 @@ def members(data: UNData) -> tuple[str, ...]:
     return data.iso3
 
 
-def starting_point(runs: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (R, N) in [-2, 2] and stubbornness (R, N) in [0.05, 0.6]."""
+def starting_point(runs: int, seed: int = 0, dimensions: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (R, N, K) in [-2, 2] and stubbornness (R, N) in [0.05, 0.6]."""
     rng = np.random.default_rng(seed)
-    return rng.uniform(-2, 2, (runs, N)), rng.uniform(0.05, 0.6, (runs, N))
+    return rng.uniform(-2, 2, (runs, N, dimensions)), rng.uniform(0.05, 0.6, (runs, N))
 
 
-def test_kernel_is_the_agent_by_agent_rule(influence: np.ndarray) -> None:
-    positions, stubbornness = starting_point(3)
-    anchors = positions.copy()
+def synthetic_influence(seed: int) -> np.ndarray:
+    """A random row-stochastic W (N, N): the kernel must not rely on the real network's form."""
+    weights = np.random.default_rng(seed).exponential(1.0, (N, N))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("dimensions", [1, 3])
+def test_kernel_is_the_agent_by_agent_rule(dimensions: int) -> None:
+    influence = synthetic_influence(dimensions)
+    positions, stubbornness = starting_point(3, seed=dimensions, dimensions=dimensions)
+    anchors = np.random.default_rng(9).uniform(-2, 2, positions.shape)
     kernel, by_agent = positions, positions
     for _ in range(20):
         kernel = fj_step(kernel, anchors, stubbornness, influence)
@@ -50,10 +60,42 @@ def test_kernel_is_the_agent_by_agent_rule(influence: np.ndarray) -> None:
         by_agent = np.empty_like(previous)
         for run in range(3):
             for i in range(N):
-                heard = sum(influence[i, j] * previous[run, j] for j in range(N))
-                s = stubbornness[run, i]
-                by_agent[run, i] = s * anchors[run, i] + (1 - s) * heard
+                for k in range(dimensions):
+                    heard = sum(influence[i, j] * previous[run, j, k] for j in range(N))
+                    s = stubbornness[run, i]
+                    by_agent[run, i, k] = s * anchors[run, i, k] + (1 - s) * heard
+    assert kernel.shape == (3, N, dimensions)
     np.testing.assert_allclose(kernel, by_agent, rtol=0, atol=1e-12)
+
+
+def test_one_dimension_gives_the_one_dimensional_kernel_s_very_numbers(influence) -> None:
+    """K = 1 is the (R, N) kernel of before, bit for bit, in float32 and float64."""
+    for dtype in (np.float32, np.float64):
+        positions, stubbornness = (a.astype(dtype) for a in starting_point(50, seed=4))
+        flat, weights = positions[..., 0], influence.astype(dtype)
+        anchors = (flat - (1 - stubbornness) * (flat @ weights.T)) / stubbornness
+        np.testing.assert_array_equal(
+            rest_anchors(positions, stubbornness, weights)[..., 0], anchors
+        )
+        kernel = positions
+        for _ in range(10):
+            step = flat @ weights.T
+            step *= 1 - stubbornness
+            step += stubbornness * anchors
+            flat = step
+            kernel = fj_step(kernel, anchors[..., None], stubbornness, weights)
+        assert kernel.dtype == dtype
+        np.testing.assert_array_equal(kernel[..., 0], flat)
+
+
+def test_rest_anchors_hold_every_dimension_still(influence) -> None:
+    positions, stubbornness = starting_point(4, seed=5, dimensions=3)
+    anchors = rest_anchors(positions, stubbornness, influence)
+    np.testing.assert_allclose(
+        fj_step(positions, anchors, stubbornness, influence), positions, atol=1e-12
+    )
+    single = rest_anchors(positions[0], stubbornness[0], influence)  # (N, K), one run
+    np.testing.assert_allclose(single, anchors[0], atol=1e-12)
 
 
 def test_a_batch_gives_the_numbers_of_single_runs(influence: np.ndarray, members) -> None:
@@ -74,19 +116,20 @@ def test_a_batch_gives_the_numbers_of_single_runs(influence: np.ndarray, members
         np.testing.assert_allclose(batch[run : run + 1], single, rtol=0, atol=1e-12)
 
 
-def test_float32_batches_stay_float32(influence: np.ndarray) -> None:
-    positions, stubbornness = starting_point(1000)
+@pytest.mark.parametrize("dimensions", [1, 3])
+def test_float32_batches_stay_float32(influence: np.ndarray, dimensions: int) -> None:
+    positions, stubbornness = starting_point(1000, dimensions=dimensions)
     positions = positions.astype(np.float32)
     final = run_dynamics(positions, positions, stubbornness[0], influence, 50)
     exact = run_dynamics(positions.astype(np.float64), positions, stubbornness[0], influence, 50)
-    assert final.dtype == np.float32 and final.shape == (1000, N)
+    assert final.dtype == np.float32 and final.shape == (1000, N, dimensions)
     np.testing.assert_allclose(final, exact, atol=1e-4)
 
 
 def test_converges_to_the_closed_form(influence: np.ndarray) -> None:
-    positions, stubbornness = starting_point(1)
+    positions, stubbornness = starting_point(1, dimensions=2)
     s = np.diag(stubbornness[0])
-    closed = np.linalg.solve(np.eye(N) - (np.eye(N) - s) @ influence, s @ positions[0])
+    closed = np.linalg.solve(np.eye(N) - (np.eye(N) - s) @ influence, s @ positions[0])  # (N, K)
     final = run_dynamics(positions, positions, stubbornness[0], influence, 400)
     np.testing.assert_allclose(final[0], closed, atol=1e-10)
 
@@ -97,14 +140,14 @@ def test_fully_stubborn_members_never_move(influence: np.ndarray) -> None:
     recorder = TrajectoryRecorder()
     run_dynamics(positions, positions, stubbornness, influence, 25, recorder=recorder)
     trajectory = recorder.trajectory
-    assert trajectory.shape == (26, 2, N)
+    assert trajectory.shape == (26, 2, N, 1)
     assert (trajectory[:, :, :10] == positions[:, :10]).all()
     assert not np.allclose(trajectory[-1, :, 10:], positions[:, 10:])
 
 
 def test_move_toward_puts_a_member_on_its_target(influence: np.ndarray, members) -> None:
     usa, rus = members.index("USA"), members.index("RUS")
-    positions = np.zeros((1, N))
+    positions = np.zeros((1, N, 1))
     positions[0, rus] = 3.0
     stubbornness = np.full(N, 0.3)
     stubbornness[rus] = 1.0
@@ -121,15 +164,50 @@ def test_move_toward_puts_a_member_on_its_target(influence: np.ndarray, members)
 
 
 def test_move_toward_by_a_fraction_per_run(influence: np.ndarray, members) -> None:
-    positions = np.zeros((3, N))
+    positions = np.zeros((3, N, 1))
     positions[:, members.index("RUS")] = 2.0
     state = FJState.start(positions, positions, np.full(N, 0.5), influence, members)
     MoveToward("USA", "RUS", np.array([0.0, 0.5, 1.0])).apply(state)
-    np.testing.assert_array_equal(state.positions[:, members.index("USA")], [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(state.positions[:, members.index("USA"), 0], [0.0, 1.0, 2.0])
+
+
+def test_move_toward_moves_on_every_dimension(influence: np.ndarray, members) -> None:
+    usa, rus = members.index("USA"), members.index("RUS")
+    positions = np.zeros((2, N, 3))
+    positions[:, usa] = [-1.0, 0.0, 4.0]
+    positions[:, rus] = [3.0, 2.0, -4.0]
+    state = FJState.start(positions, positions, np.full(N, 0.5), influence, members)
+    MoveToward("USA", "RUS", np.array([0.25, 0.5]), hold=0.8).apply(state)
+    np.testing.assert_array_equal(state.positions[:, usa], [[0.0, 0.5, 2.0], [1.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(state.anchors[:, usa], state.positions[:, usa])
+    assert state.stubbornness[usa] == 0.8
+    np.testing.assert_array_equal(state.positions[:, rus], positions[:, rus])
+
+
+def test_a_shift_moves_a_member_exactly_by_its_vector(influence: np.ndarray, members) -> None:
+    usa = members.index("USA")
+    positions, stubbornness = starting_point(2, seed=6, dimensions=3)
+    state = FJState.start(positions, positions, stubbornness, influence, members)
+    Shift("USA", (0.75, -0.5), hold=0.9).apply(state)  # the third entry is 0
+    np.testing.assert_array_equal(
+        state.positions[:, usa], positions[:, usa] + np.array([0.75, -0.5, 0.0])
+    )
+    np.testing.assert_array_equal(state.anchors[:, usa], state.positions[:, usa])
+    assert (state.stubbornness[:, usa] == 0.9).all()
+    others = np.arange(N) != usa
+    np.testing.assert_array_equal(state.positions[:, others], positions[:, others])
+
+
+def test_a_shift_longer_than_the_dimensions_is_refused(influence: np.ndarray, members) -> None:
+    state = FJState.start(np.zeros((1, N, 2)), np.zeros((1, N, 2)), 0.5, influence, members)
+    with pytest.raises(BlocsimError, match="by 3 values, but positions have 2 dimension"):
+        Shift("USA", (1.0, 0.0, 1.0)).apply(state)
 
 
 def test_set_stubbornness_per_run(influence: np.ndarray, members) -> None:
-    state = FJState.start(np.zeros((2, N)), np.zeros((2, N)), np.full(N, 0.5), influence, members)
+    state = FJState.start(
+        np.zeros((2, N, 1)), np.zeros((2, N, 1)), np.full(N, 0.5), influence, members
+    )
     SetStubbornness(("HUN", "SVK"), np.array([0.1, 0.9])).apply(state)
     assert state.stubbornness.shape == (2, N)
     assert state.stubbornness[1, members.index("SVK")] == pytest.approx(0.9)
@@ -137,7 +215,9 @@ def test_set_stubbornness_per_run(influence: np.ndarray, members) -> None:
 
 
 def test_cut_tie_silences_a_neighbour(influence: np.ndarray, members) -> None:
-    state = FJState.start(np.zeros((1, N)), np.zeros((1, N)), np.full(N, 0.5), influence, members)
+    state = FJState.start(
+        np.zeros((1, N, 1)), np.zeros((1, N, 1)), np.full(N, 0.5), influence, members
+    )
     isr, usa = members.index("ISR"), members.index("USA")
     assert state.influence[isr, usa] > 0
     CutTie("ISR", "USA").apply(state)
@@ -147,7 +227,9 @@ def test_cut_tie_silences_a_neighbour(influence: np.ndarray, members) -> None:
 
 
 def test_add_tie_gives_a_share_of_attention(influence: np.ndarray, members) -> None:
-    state = FJState.start(np.zeros((1, N)), np.zeros((1, N)), np.full(N, 0.5), influence, members)
+    state = FJState.start(
+        np.zeros((1, N, 1)), np.zeros((1, N, 1)), np.full(N, 0.5), influence, members
+    )
     bra, chn = members.index("BRA"), members.index("CHN")
     AddTie("BRA", "CHN", 0.4, mutual=False).apply(state)
     assert state.influence[bra, chn] == pytest.approx(0.4 + 0.6 * influence[bra, chn])
@@ -160,7 +242,9 @@ def test_weaker_cohesion_moves_attention_outside_the_bloc(
 ) -> None:
     eu = tuple(data.members.loc[data.members["eu"] == 1, "iso3"])
     columns = [members.index(m) for m in eu]
-    state = FJState.start(np.zeros((1, N)), np.zeros((1, N)), np.full(N, 0.5), influence, members)
+    state = FJState.start(
+        np.zeros((1, N, 1)), np.zeros((1, N, 1)), np.full(N, 0.5), influence, members
+    )
     WeakenCohesion(eu, 0.5).apply(state)
     inside_before = influence[np.ix_(columns, columns)].sum(axis=1)
     inside_after = state.influence[np.ix_(columns, columns)].sum(axis=1)
@@ -169,7 +253,7 @@ def test_weaker_cohesion_moves_attention_outside_the_bloc(
 
 
 def test_shocks_name_real_members_and_steps(influence: np.ndarray, members) -> None:
-    positions = np.zeros((1, N))
+    positions = np.zeros((1, N, 1))
     with pytest.raises(BlocsimError, match="XYZ"):
         run_dynamics(positions, positions, 0.5, influence, 5, {1: [CutTie("XYZ", "USA")]}, members)
     with pytest.raises(BlocsimError, match="step"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 
@@ -11,9 +12,11 @@ import pytest
 
 from sim.errors import BlocsimError
 from sim.model.agenda import path_positions, vote_step
+from sim.model.dynamics import FJState
 from sim.model.model import BlocModel
 from sim.model.run import expected_table, run_scenario
 from sim.model.scenario import load_scenario, scenario_shocks
+from sim.model.voting import UKRAINE_AXIS
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +55,10 @@ def test_without_shocks_the_world_is_at_rest(scenario, data):
     np.testing.assert_allclose(model.state.positions, start, atol=1e-9)
 
 
-def test_a_step_read_agent_by_agent_equals_the_kernel(scenario, data):
-    """Each agent: s * anchor + (1 - s) * sum_j W_ij * position_j, all reading the last step."""
-    model = BlocModel.from_scenario(scenario, data, seed=1)
-    for _ in range(4):  # past the US turn, so positions are moving
-        model.step()
-    before = {agent.iso3: agent.position for agent in model.members}
+def next_positions_agent_by_agent(model: BlocModel) -> dict[str, np.ndarray]:
+    """Each agent's next positions (K,) by the rule read from the agents alone:
+    s * anchors + (1 - s) * sum_j W_ij * positions_j, all reading the last step."""
+    before = {agent.iso3: agent.positions.copy() for agent in model.members}
     expected = {}
     for agent in model.members:
         listened = sum(
@@ -65,11 +66,20 @@ def test_a_step_read_agent_by_agent_equals_the_kernel(scenario, data):
             for other in model.members
         )
         expected[agent.iso3] = (
-            agent.stubbornness * agent.anchor + (1 - agent.stubbornness) * listened
+            agent.stubbornness * agent.anchors + (1 - agent.stubbornness) * listened
         )
+    return expected
+
+
+def test_a_step_read_agent_by_agent_equals_the_kernel(scenario, data):
+    """Each agent: s * anchor + (1 - s) * sum_j W_ij * position_j, all reading the last step."""
+    model = BlocModel.from_scenario(scenario, data, seed=1)
+    for _ in range(4):  # past the US turn, so positions are moving
+        model.step()
+    expected = next_positions_agent_by_agent(model)
     model.step()
     for agent in model.members:
-        assert agent.position == pytest.approx(expected[agent.iso3], abs=1e-9)
+        assert agent.position == pytest.approx(expected[agent.iso3][UKRAINE_AXIS], abs=1e-9)
 
 
 def test_the_us_turn_moves_the_us_and_its_followers(model, scenario, data):
@@ -159,3 +169,108 @@ def test_run_never_overwrites_and_leaves_nothing_half_written(scenario, data, tm
     with pytest.raises(BlocsimError, match="already exists"):
         run_scenario(scenario, data, seed=4, out=out)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# --- positions in K dimensions ---------------------------------------------------------------
+
+AXES = ("ukraine", "general", "third")
+
+
+@pytest.fixture(scope="module")
+def model_in_three_dimensions(scenario, data):
+    """The scenario's model in a synthetic K = 3 world: the real Ukraine positions as axis 0,
+    two synthetic axes, and a synthetic state (random W, stubbornness and anchors) that is not
+    at rest, so every dimension moves."""
+    flat = BlocModel.from_scenario(scenario, data, seed=1)
+    rng = np.random.default_rng(33)
+    size = len(flat.world.iso3)
+    positions = np.column_stack([flat.world.positions, rng.normal(0, 1, (size, 2))])  # (N, 3)
+    estimate = dataclasses.replace(flat.world.estimate, position=positions)
+    world = dataclasses.replace(flat.world, estimate=estimate, axis_names=AXES)
+    model = BlocModel(world, flat.timeline, seed=1)
+    weights = rng.exponential(1.0, (size, size))
+    model.state = FJState.start(
+        positions,
+        rng.normal(0, 1, (size, 3)),
+        rng.uniform(0.05, 0.6, size),
+        weights / weights.sum(axis=1, keepdims=True),
+        world.iso3,
+    )
+    return model
+
+
+def test_in_three_dimensions_a_step_read_agent_by_agent_equals_the_kernel(
+    model_in_three_dimensions,
+):
+    model = model_in_three_dimensions
+    expected = next_positions_agent_by_agent(model)
+    model.step()
+    for agent in model.members:
+        assert agent.positions.shape == (3,)
+        np.testing.assert_allclose(agent.positions, expected[agent.iso3], rtol=0, atol=1e-12)
+        assert agent.position == agent.positions[UKRAINE_AXIS]
+        assert agent.anchor == agent.anchors[UKRAINE_AXIS]
+    assert not np.allclose(model.trajectory[1][:, 1:], model.trajectory[0][:, 1:])
+
+
+def test_in_three_dimensions_votes_are_held_and_every_axis_is_tabled(model_in_three_dimensions):
+    model = model_in_three_dimensions
+    model.run_model()
+    assert [held.tallies[-1].members for held in model.held] == [193, 193, 15, 193]
+    table = model.positions_table()
+    assert list(table.columns[: 2 + 193]) == ["step", "date", *model.world.iso3]  # as with K = 1
+    usa = model.world.iso3.index("USA")
+    for k, column in enumerate(("USA", "USA.general", "USA.third")):
+        np.testing.assert_array_equal(table[column], np.array(model.trajectory)[:, usa, k])
+    assert table.shape[1] == 2 + 3 * 193
+
+
+SHIFTED = """
+data_until = "2025-01-01"
+historical_shocks = false
+
+[[shocks]]
+date = "2025-01-20"
+kind = "shift"
+member = "USA"
+by = {by}
+hold = 1.0
+
+[[votes]]
+name = "A/RES/ES-11/7"
+date = "2025-02-24"
+like = "A/RES/ES-11/7"
+"""
+
+
+def test_a_shift_in_a_scenario_moves_its_member_by_the_vector(data, tmp_path):
+    path = tmp_path / "shift.toml"
+    path.write_text(SHIFTED.format(by="[0.75]"))
+    model = BlocModel.from_scenario(load_scenario(path, data.members), data, seed=1)
+    start = model.agent("USA").position
+    model.run_model()
+    assert model.agent("USA").position == start + 0.75  # hold = 1: it stays exactly there
+    assert model.agent("ISR").position > model.trajectory[0][model.agent("ISR").column, 0]
+
+
+@pytest.mark.parametrize(
+    ("by", "field", "reason"),
+    [
+        (
+            "[0.5, 1.0]",
+            "shocks[0].by",
+            "has 2 entries, but positions have 1 dimension(s) (ukraine)",
+        ),
+        ("[nan]", "shocks[0].by[0]", "must be between -100.0 and 100.0, not nan"),
+        ('[0.5, "far"]', "shocks[0].by[1]", "must be a number, not 'far'"),
+        ("[]", "shocks[0].by", "must list at least one number"),
+    ],
+)
+def test_a_wrong_shift_is_one_line_naming_file_and_field(data, tmp_path, by, field, reason):
+    path = tmp_path / "shift.toml"
+    path.write_text(SHIFTED.format(by=by))
+    with pytest.raises(BlocsimError) as error:
+        BlocModel.from_scenario(load_scenario(path, data.members), data)
+    message = str(error.value)
+    assert str(path) in message and f"'{field}'" in message and reason in message
+    assert "\n" not in message

@@ -249,9 +249,9 @@ def test_per_run_stubbornness_is_the_parameters_rule(small_sweep_scenario, data)
 def test_expected_counts_are_the_voting_probabilities(small_sweep_scenario, data):
     plan = plan_sweep(read_sweep(small_sweep_scenario, data.members))
     setup, _ = sweep_setup(small_sweep_scenario, data, plan)
-    positions = setup.positions[None, :] + np.linspace(-0.3, 0.3, 5)[:, None]  # (5, N)
+    positions = setup.positions[None] + np.linspace(-0.3, 0.3, 5)[:, None, None]  # (5, N, K)
     for slot in setup.slots:
-        seated = positions[:, slot.columns]
+        seated = slot.draft.cut_points.on_text(positions[:, slot.columns])  # (5, M)
         probs = vote_probabilities(seated, slot.absence, slot.draft.cut_points).sum(axis=-2)
         want = probs[:, [0, 2, 1]]  # Y, N, A
         got = expected_counts(seated.astype(np.float32), slot.present, slot.draft.cut_points)
@@ -282,7 +282,7 @@ def test_a_block_of_one_run_is_the_mesa_model(folder, data, sweep_template):
     for t, (slot, held) in enumerate(zip(setup.slots, model.held, strict=True)):
         one_hot = np.eye(len(VOTE_CODES), dtype=int)[held.record.codes[-1]]
         np.testing.assert_array_equal(arrays[f"members_{t}"][0], one_hot)
-        positions = model.trajectory[slot.step][slot.columns]
+        positions = slot.draft.cut_points.on_text(model.trajectory[slot.step][slot.columns])
         expected = vote_probabilities(positions, slot.absence, slot.draft.cut_points).sum(axis=0)
         np.testing.assert_allclose(arrays["trajectory"][0, t, slot.step, 1], expected[0], rtol=1e-5)
 

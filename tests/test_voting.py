@@ -24,6 +24,7 @@ from sim.model.voting import (
     fit_cut_points,
     ga_adopted,
     ga_outcome,
+    project,
     sc_adopted,
     sc_outcome,
     sc_outcome_from_tally,
@@ -140,6 +141,71 @@ def test_fit_refuses_a_tally_of_another_chamber(assembly):
     positions, absence = assembly
     with pytest.raises(ValueError, match="counts 15 members, but there are 193 positions"):
         fit_cut_points(positions, absence, S_RES_2774)
+
+
+# --- texts on their own direction in K dimensions --------------------------------------------
+
+
+def test_a_text_without_direction_reads_the_ukraine_axis_itself(assembly):
+    positions, absence = assembly
+    two_axes = np.stack([positions, np.random.default_rng(3).normal(size=193)], axis=-1)
+    np.testing.assert_array_equal(project(two_axes), positions)  # no arithmetic on the axis
+    np.testing.assert_array_equal(project(two_axes, (0.0, 2.0)), 2.0 * two_axes[:, 1])
+    with pytest.raises(ValueError, match="direction has 3 entries, positions 2 dimensions"):
+        project(two_axes, (1.0, 0.0, 0.0))
+
+
+def test_a_fit_on_the_projection_reproduces_the_tally_in_two_dimensions(assembly):
+    """A synthetic K = 2 world: cut-points fitted on the members' positions on a text's
+    direction give the tally exactly, and members equal on the text vote alike however far
+    apart they stand across it."""
+    _, absence = assembly
+    positions = np.random.default_rng(11).normal(0.0, 1.5, (193, 2))
+    direction = (0.6, 0.8)
+    cut_points = fit_cut_points(
+        project(positions, direction), absence, ES_11_7, discrimination=2.0, direction=direction
+    )
+    assert cut_points.direction == direction
+    on_text = cut_points.on_text(positions)  # (N,)
+    np.testing.assert_allclose(on_text, positions @ np.array(direction))
+    np.testing.assert_allclose(
+        expected_counts(on_text, absence, cut_points), [93, 65, 18, 17], atol=1e-6
+    )
+    across = positions + np.outer(np.random.default_rng(12).normal(0, 3, 193), [0.8, -0.6])
+    np.testing.assert_allclose(cut_points.on_text(across), on_text, atol=1e-12)
+    ukraine_only = fit_cut_points(positions[:, 0], absence, ES_11_7, discrimination=2.0)
+    assert not np.allclose(  # another direction orders the members otherwise
+        vote_probabilities(on_text, absence, cut_points),
+        vote_probabilities(positions[:, 0], absence, ukraine_only),
+    )
+
+
+def test_members_vote_on_the_text_s_own_axis():
+    """Five members in two dimensions; a text on the second axis splits them by it alone."""
+    positions = np.array([[-3.0, 3.0], [-3.0, 2.5], [-3.0, -3.0], [3.0, -3.0], [3.0, 3.0]])
+    text = CutPoints(-1.0, 1.0, discrimination=SHARP, direction=(0.0, 1.0))
+    draft = Draft("a text on the second axis", text)
+    members = ("A", "B", "C", "D", "E")
+    record = vote_resolution(
+        np.random.default_rng(4),
+        draft.cut_points.on_text(positions),
+        np.full(5, PRESENT),
+        draft,
+        Chamber("GA", members),
+    )
+    assert codes_by_member(record.codes[-1], members) == {
+        "A": "N",
+        "B": "N",
+        "C": "Y",
+        "D": "Y",
+        "E": "N",
+    }
+
+
+def test_amendments_share_the_direction_of_their_text():
+    text = CutPoints(-1.0, 1.0, direction=(0.0, 1.0))
+    with pytest.raises(ValueError, match="amendment 'elsewhere' has direction None"):
+        Draft("text", text, (Amendment("elsewhere", CutPoints(0.0, 1.0)),))
 
 
 # --- draws, tallies and the most likely votes under a tally --------------------------------

@@ -1,13 +1,17 @@
-"""The world's position cache: written whole under a private name, and never trusted if broken."""
+"""The world: its positions in K dimensions, and its position cache (written whole under a
+private name, and never trusted if broken)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import numpy as np
+import pytest
 
 from sim.model import world
-from sim.model.world import cache_path, cached_estimate
+from sim.model.parameters import Parameters
+from sim.model.world import build_world, cache_path, cached_estimate
 
 CUTOFF = date(2025, 2, 24)
 
@@ -36,3 +40,15 @@ def test_a_corrupt_cache_file_is_estimated_again_and_replaced(data, tmp_path, mo
     assert len(calls) == 1
     np.testing.assert_array_equal(from_disk.absence, estimate.absence)
     assert from_disk.until == estimate.until and from_disk.iso3 == estimate.iso3
+
+
+def test_a_world_names_its_axes_and_keeps_the_ukraine_axis_in_place(data):
+    """Today's estimate is the Ukraine axis alone: K = 1, its numbers as estimated."""
+    world = build_world(data, CUTOFF, Parameters())
+    assert world.axis_names == ("ukraine",)
+    assert world.positions.shape == (193, 1)
+    np.testing.assert_array_equal(world.positions[:, 0], world.estimate.position)
+    with pytest.raises(ValueError, match="axis 0 is 'general', not 'ukraine'"):
+        dataclasses.replace(world, axis_names=("general",))
+    with pytest.raises(ValueError, match="2 axis names for 1 dimensions"):
+        dataclasses.replace(world, axis_names=("ukraine", "general"))

@@ -46,6 +46,7 @@ from sim.model.voting import (
     as_tally,
     assign_to_tally,
     fit_cut_points,
+    project,
     tally_counts,
     vote_indices,
     vote_probabilities,
@@ -153,9 +154,9 @@ def pinned_probabilities(problem: Problem, model: Model) -> np.ndarray:
     world = problem.world.with_parameters(model.parameters)
     discrimination = model.parameters.discrimination
     band = fit_cut_points(
-        world.positions, world.absence, problem.pinned.tally, discrimination=discrimination
+        project(world.positions), world.absence, problem.pinned.tally, discrimination=discrimination
     )
-    positions = world_positions_on(world, model.shocks, problem.target.date)
+    positions = project(world_positions_on(world, model.shocks, problem.target.date))
     attendance = fit_cut_points(
         positions, world.absence, problem.target.tally, discrimination=discrimination
     )

@@ -23,6 +23,7 @@ from sim.model.voting import (
     CutPoints,
     assign_to_tally,
     fit_cut_points,
+    project,
     vote_probabilities,
 )
 from sim.model.world import World, build_world, day_after
@@ -91,7 +92,7 @@ def vote_model(
     where = chamber(body, world)
     columns = seats(where, world)
     absence = chamber_absence(where, world)
-    positions = world_positions_on(world, shocks, day)[columns]
+    positions = project(world_positions_on(world, shocks, day)[columns])  # (M,) Ukraine axis
     cut_points = fit_cut_points(
         positions,
         absence,
@@ -103,7 +104,7 @@ def vote_model(
 
 
 def world_positions_on(world: World, shocks: Sequence[TimedShock], day: date) -> np.ndarray:
-    """(N,) positions on `day`: the estimate itself if the record reaches it, else the
+    """(N, K) positions on `day`: the estimate itself if the record reaches it, else the
     dynamics under `shocks` from the last roll call to that day."""
     if day <= world.start:
         return world.positions

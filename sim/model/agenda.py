@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 
 from sim.data.loader import UNData
 from sim.data.resolutions import RESOLUTIONS
-from sim.model.dynamics import run_dynamics
+from sim.errors import BlocsimError
+from sim.model.dynamics import Shift, run_dynamics
 from sim.model.parameters import load_parameters
 from sim.model.scenario import (
     Scenario,
@@ -29,7 +31,7 @@ from sim.model.scenario import (
     load_historical_shocks,
     scenario_shocks,
 )
-from sim.model.voting import Amendment, Chamber, CutPoints, Draft, fit_cut_points
+from sim.model.voting import Amendment, Chamber, CutPoints, Draft, fit_cut_points, project
 from sim.model.world import World, build_world
 
 # Council members are never absent: a tiny absence keeps the ordered logit well defined.
@@ -79,7 +81,7 @@ def shocks_by_step(shocks: Sequence[TimedShock], start: date, step_days: int) ->
 def path_positions(
     world: World, shocks: Sequence[TimedShock], days: Sequence[date]
 ) -> dict[date, np.ndarray]:
-    """Positions (N,) on each of `days` when the world moves under `shocks` (one run): the
+    """Positions (N, K) on each of `days` when the world moves under `shocks` (one run): the
     kernel run to the last of them, read at each day's `vote_step`."""
     step_days = world.parameters.step_days
     wanted = {day: vote_step(day, world.start, step_days) for day in days}
@@ -87,7 +89,7 @@ def path_positions(
     timed = shocks_by_step(shocks, world.start, step_days)
     at_step: dict[int, np.ndarray] = {}
 
-    def record(step: int, positions: np.ndarray) -> None:  # positions (1, N)
+    def record(step: int, positions: np.ndarray) -> None:  # positions (1, N, K)
         if step in wanted.values():
             at_step[step] = positions[0].copy()
 
@@ -111,7 +113,8 @@ def fit_text(
     world: World,
     reference: Callable[[date], np.ndarray],
 ) -> CutPoints:
-    """Cut-points of a text: given, or fitted to a tally on the reference path's positions."""
+    """Cut-points of a text: given, or fitted to a tally on the reference path's positions
+    projected on the text's direction (the Ukraine axis: scenarios give no other yet)."""
     discrimination = text.discrimination or world.parameters.discrimination
     if text.cut_points is not None:
         lower, upper = text.cut_points
@@ -122,7 +125,7 @@ def fit_text(
     else:
         tally = text.tally
     where = chamber(body, world)
-    positions = reference(max(day, world.start))[seats(where, world)]
+    positions = project(reference(max(day, world.start))[seats(where, world)])
     return fit_cut_points(
         positions,
         chamber_absence(where, world),
@@ -205,9 +208,25 @@ def scenario_timeline(scenario: Scenario, data: UNData) -> tuple[World, Timeline
     (one run) and a sweep (blocks of runs) both start from."""
     world = build_world(data, scenario.data_until, scenario.parameters)
     history = load_historical_shocks(scenario.calibration, data.members)
+    check_dimensions(scenario.shocks, world, scenario.path)
+    check_dimensions(history, world, scenario.calibration)
     reference = world.with_parameters(load_parameters(scenario.calibration))
     shocks = scenario_shocks(scenario, data.members)
     return world, build_timeline(world, shocks, scenario.votes, reference, history)
+
+
+def check_dimensions(shocks: Sequence[TimedShock], world: World, path: Path) -> None:
+    """A `shift` with more entries than the world has dimensions is an error naming the file
+    and the shock (the scenario reader cannot know: the dimensions come with the world)."""
+    dimensions = len(world.axis_names)
+    for i, timed in enumerate(shocks):
+        if isinstance(timed.shock, Shift) and len(timed.shock.by) > dimensions:
+            raise BlocsimError(
+                f"has {len(timed.shock.by)} entries, but positions have {dimensions} "
+                f"dimension(s) ({', '.join(world.axis_names)})",
+                file=path,
+                field=f"shocks[{i}].by",
+            )
 
 
 def _reference_days(votes: Sequence[VoteSpec]) -> set[date]:

@@ -1,9 +1,10 @@
-"""The one Friedkin-Johnsen kernel over (R, N) arrays, and shocks as edits of those arrays.
+"""The one Friedkin-Johnsen kernel over (R, N, K) arrays, and shocks as edits of those arrays.
 
-theta(t+1) = S theta(0) + (I - S) W theta(t), for R runs of N members at once (a single run
-is R = 1). Every state reads the previous step's positions (synchronous update). Shocks are
-frozen dataclasses with an ``apply(state)`` that edits an ``FJState`` in place, so the same
-shock serves the Mesa model (R = 1) and a sweep block (R = thousands).
+theta(t+1) = S theta(0) + (I - S) W theta(t), for R runs of N members in K dimensions at once
+(a single run is R = 1; every dimension moves by the same W and S). Every state reads the
+previous step's positions (synchronous update). Shocks are frozen dataclasses with an
+``apply(state)`` that edits an ``FJState`` in place, so the same shock serves the Mesa model
+(R = 1) and a sweep block (R = thousands).
 """
 
 from __future__ import annotations
@@ -23,16 +24,35 @@ def fj_step(
     stubbornness: np.ndarray,
     influence: np.ndarray,
 ) -> np.ndarray:
-    """One synchronous step: S * anchors + (1 - S) * (W @ positions) for each run.
+    """One synchronous step: S * anchors + (1 - S) * (W @ positions) for each run and dimension.
 
-    positions, anchors: (R, N); stubbornness: (R, N) or (N,); influence W: (N, N),
-    row i = how much member i listens to each member. The dtype follows ``positions``
-    (float64 for single runs, float32 for batches): pass the others in the same dtype.
+    positions, anchors: (R, N, K); stubbornness: (R, N) or (N,), the same on every dimension;
+    influence W: (N, N), row i = how much member i listens to each member. The dtype follows
+    ``positions`` (float64 for single runs, float32 for batches): pass the others in the same
+    dtype. Fastest with arrays laid out as `FJState` keeps them (`dimension_major`).
     """
-    listened = positions @ influence.T  # (R, N): sum_j W_ij theta_j for each run
-    listened *= 1 - stubbornness  # this form keeps a fully stubborn member exactly still
-    listened += stubbornness * anchors
-    return listened
+    kept = stubbornness[..., None, :]  # (R, 1, N) or (1, N): the same on every dimension
+    listened = _listened_by_dimension(positions, influence)  # (..., K, N)
+    listened *= 1 - kept  # this form keeps a fully stubborn member exactly still
+    listened += kept * np.swapaxes(anchors, -1, -2)
+    return np.swapaxes(listened, -1, -2)
+
+
+def _listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.ndarray:
+    """sum_j W_ij theta_jk for every run and dimension: positions (..., N, K) -> (..., K, N).
+
+    One matrix product for all runs and dimensions, as an (R K, N) matrix: a view, without a
+    copy, of positions laid out dimension-major.
+    """
+    return np.tensordot(positions, influence, axes=([-2], [1]))
+
+
+def dimension_major(array: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarray:
+    """A copy of (..., N, K) `array` whose N values of each dimension lie side by side in
+    memory, as `fj_step` returns them: the kernel's product and its elementwise steps then
+    read every array in memory order, with no copy (for K = 1 it is the plain layout)."""
+    by_dimension = np.array(np.swapaxes(array, -1, -2), dtype=dtype, order="C")
+    return np.swapaxes(by_dimension, -1, -2)
 
 
 def rest_anchors(
@@ -40,18 +60,22 @@ def rest_anchors(
 ) -> np.ndarray:
     """Anchors that make `positions` a fixed point of `fj_step`: a = (theta - (1 - S) W theta) / S.
 
-    positions (..., N), stubbornness (N,) or (..., N) (all above 0), influence W (N, N). Estimated
-    positions come from votes already shaped by the network, so they are a state of rest.
+    positions (..., N, K), stubbornness (N,) or (..., N) (all above 0), influence W (N, N).
+    Estimated positions come from votes already shaped by the network, so they are a state of
+    rest.
     """
-    return (positions - (1 - stubbornness) * (positions @ influence.T)) / stubbornness
+    kept = stubbornness[..., None, :]
+    listened = _listened_by_dimension(positions, influence)  # (..., K, N)
+    return np.swapaxes((np.swapaxes(positions, -1, -2) - (1 - kept) * listened) / kept, -1, -2)
 
 
 @dataclass
 class FJState:
     """The arrays one block of runs evolves; shocks edit them in place.
 
-    positions, anchors: (R, N); stubbornness: (R, N) or (N,) (a scalar in ``start``);
-    influence: (N, N) row-stochastic, shared by all runs; index: ISO3 -> column.
+    positions, anchors: (R, N, K); stubbornness: (R, N) or (N,) (a scalar in ``start``), the
+    same on every dimension; influence: (N, N) row-stochastic, shared by all runs and
+    dimensions; index: ISO3 -> column.
     """
 
     positions: np.ndarray
@@ -69,16 +93,19 @@ class FJState:
         influence: np.ndarray,
         members: Sequence[str] = (),
     ) -> FJState:
-        """Own copies of the inputs in the dtype of ``positions``, so shocks never edit them."""
-        positions = np.array(positions, ndmin=2)
+        """Own copies of the inputs in the dtype of ``positions``, so shocks never edit them.
+
+        positions (R, N, K), or (N, K) for a single run; anchors broadcast to them.
+        """
+        positions = np.array(positions, ndmin=3)
         dtype = positions.dtype if positions.dtype.kind == "f" else np.dtype(np.float64)
-        runs, size = positions.shape
+        runs, size, _ = positions.shape
         stubbornness = np.array(stubbornness, dtype=dtype)
         if stubbornness.ndim == 0:
             stubbornness = np.full(size, stubbornness)
         state = cls(
-            positions=positions.astype(dtype),
-            anchors=np.array(np.broadcast_to(anchors, (runs, size)), dtype=dtype),
+            positions=dimension_major(positions, dtype),
+            anchors=dimension_major(np.broadcast_to(anchors, positions.shape), dtype),
             stubbornness=stubbornness,
             influence=np.array(influence, dtype=dtype),
             index={iso3: i for i, iso3 in enumerate(members)},
@@ -113,9 +140,10 @@ class Shock(Protocol):
 class MoveToward:
     """``member`` moves toward ``target``'s current position by ``fraction`` and stays there.
 
-    Its position and anchor both move (the anchor is where it now wants to be).
-    ``fraction``: a scalar or an (R,) array, one per run. ``hold``: if given, the member's
-    new stubbornness (e.g. 0.9 to keep it near its new anchor against its neighbours).
+    It moves on every dimension by the same fraction of the way. Its position and anchor both
+    move (the anchor is where it now wants to be). ``fraction``: a scalar or an (R,) array,
+    one per run. ``hold``: if given, the member's new stubbornness (e.g. 0.9 to keep it near
+    its new anchor against its neighbours).
     """
 
     member: str
@@ -126,12 +154,44 @@ class MoveToward:
     def apply(self, state: FJState) -> None:
         i, target = state.columns([self.member, self.target], self)
         fraction = np.asarray(self.fraction, dtype=state.positions.dtype)
-        here = state.positions[:, i]
-        moved = here + fraction * (state.positions[:, target] - here)
-        state.positions[:, i] = moved
-        state.anchors[:, i] = moved
-        if self.hold is not None:
-            state.stubbornness[..., i] = self.hold
+        per_run = fraction[..., None]  # (R, 1) or (1,): the same on every dimension
+        here = state.positions[:, i]  # (R, K)
+        _move_to(state, i, here + per_run * (state.positions[:, target] - here), self.hold)
+
+
+@dataclass(frozen=True)
+class Shift:
+    """``member`` moves by the vector ``by`` (one entry per dimension, in the order of
+    `World.axis_names`; missing trailing entries are 0) and stays there.
+
+    Its position and anchor both move, as in `MoveToward`; ``hold``: if given, its new
+    stubbornness. "The US turn" as any direction in position space, not only toward a member.
+    """
+
+    member: str
+    by: tuple[float, ...]
+    hold: float | None = None
+
+    def apply(self, state: FJState) -> None:
+        (i,) = state.columns([self.member], self)
+        dimensions = state.positions.shape[-1]
+        if len(self.by) > dimensions:
+            raise BlocsimError(
+                f"shift of {self.member} by {len(self.by)} values, but positions have "
+                f"{dimensions} dimension(s)",
+                field="by",
+            )
+        by = np.zeros(dimensions, dtype=state.positions.dtype)
+        by[: len(self.by)] = self.by
+        _move_to(state, i, state.positions[:, i] + by, self.hold)
+
+
+def _move_to(state: FJState, column: int, moved: np.ndarray, hold: float | None) -> None:
+    """A member's position and anchor both become `moved` (R, K); `hold` its stubbornness."""
+    state.positions[:, column] = moved
+    state.anchors[:, column] = moved
+    if hold is not None:
+        state.stubbornness[..., column] = hold
 
 
 @dataclass(frozen=True)
@@ -229,7 +289,7 @@ class TrajectoryRecorder:
 
     @property
     def trajectory(self) -> np.ndarray:
-        """(T + 1, R, N): the positions at step 0 (before any shock) and after each step."""
+        """(T + 1, R, N, K): the positions at step 0 (before any shock) and after each step."""
         return np.stack(self.steps)
 
 
@@ -243,7 +303,7 @@ def run_dynamics(
     members: Sequence[str] = (),
     recorder: Callable[[int, np.ndarray], None] | None = None,
 ) -> np.ndarray:
-    """Final positions (R, N) after ``steps`` synchronous steps; the inputs are not modified.
+    """Final positions (R, N, K) after ``steps`` synchronous steps; the inputs are not modified.
 
     ``shocks_by_step[t]`` are applied, in order, before the update from step t to t + 1
     (0 <= t < steps); shocks name members by ISO3, resolved through ``members`` (the

@@ -1,7 +1,7 @@
 """The Mesa model: 193 member-state agents on an influence network, voting as they move.
 
 The public object model for one run, for inspection and for the classroom. The model holds
-the state as numpy arrays (one run of the (R, N) Friedkin-Johnsen kernel, R = 1); each agent
+the state as numpy arrays (one run of the (R, N, K) Friedkin-Johnsen kernel, R = 1); each agent
 is a view into them, so reading an agent costs nothing and stepping costs one matrix product.
 Sweeps call the same kernel on blocks of runs directly (`sim.sweep.batch`).
 
@@ -24,6 +24,7 @@ from sim.data.resolutions import Tally
 from sim.model.agenda import Timeline, chamber, chamber_absence, scenario_timeline, seats
 from sim.model.scenario import Scenario, VoteSpec
 from sim.model.voting import (
+    UKRAINE_AXIS,
     VOTE_CODES,
     CutPoints,
     Draft,
@@ -50,14 +51,25 @@ class MemberState(mesa.Agent):
         self.vote: str | None = None  # the state's vote on the last text held, Y/A/N/X
 
     @property
+    def positions(self) -> np.ndarray:
+        """(K,) where the state stands now on every axis (`World.axis_names`): a view."""
+        return self.model.state.positions[0, self.column]
+
+    @property
     def position(self) -> float:
-        """Where the state stands now: low = pro-Ukraine / Western, high = close to Moscow."""
-        return float(self.model.state.positions[0, self.column])
+        """Where the state stands now on the Ukraine axis: low = pro-Ukraine / Western, high =
+        close to Moscow."""
+        return float(self.positions[UKRAINE_AXIS])
+
+    @property
+    def anchors(self) -> np.ndarray:
+        """(K,) where the state would stand if no one influenced it (its own conviction)."""
+        return self.model.state.anchors[0, self.column]
 
     @property
     def anchor(self) -> float:
-        """Where the state would stand if no one influenced it (its own conviction)."""
-        return float(self.model.state.anchors[0, self.column])
+        """Its anchor on the Ukraine axis."""
+        return float(self.anchors[UKRAINE_AXIS])
 
     @property
     def stubbornness(self) -> float:
@@ -116,7 +128,7 @@ class BlocModel(mesa.Model):
         self.world = world
         self.timeline = timeline
         self.state = world.initial_state()
-        self.trajectory: list[np.ndarray] = [self.state.positions[0].copy()]  # (N,) per step
+        self.trajectory: list[np.ndarray] = [self.state.positions[0].copy()]  # (N, K) per step
         self.held: list[HeldVote] = []
         self.members = [
             MemberState(self, column, row)
@@ -162,7 +174,7 @@ class BlocModel(mesa.Model):
         columns = seats(where, self.world)
         record = vote_resolution(
             self.rng,
-            self.state.positions[0, columns],
+            draft.cut_points.on_text(self.state.positions[0, columns]),
             chamber_absence(where, self.world),
             draft,
             where,
@@ -175,18 +187,23 @@ class BlocModel(mesa.Model):
         self.held.append(held)
         return held
 
+    def probabilities(
+        self, body: str, cut_points: CutPoints, positions: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Probabilities (..., M, 4) of Y, A, N, X of the chamber's members if a text were put
+        to `body` now (M, 4), or with members at `positions` (..., N, K), e.g. every step."""
+        where = chamber(body, self.world)
+        positions = self.state.positions[0] if positions is None else positions
+        on_text = cut_points.on_text(positions[..., seats(where, self.world), :])  # (..., M)
+        return vote_probabilities(on_text, chamber_absence(where, self.world), cut_points)
+
     def expected_counts(
         self, body: str, cut_points: CutPoints, positions: np.ndarray | None = None
     ) -> np.ndarray:
         """Expected Y, A, N, X counts (4,) if a text were put to `body` now (or with members at
-        `positions` (..., N), e.g. every step at once: (..., 4)): the sum of members' vote
+        `positions` (..., N, K), e.g. every step at once: (..., 4)): the sum of members' vote
         probabilities, as the classroom shows it."""
-        where = chamber(body, self.world)
-        positions = self.state.positions[0] if positions is None else positions
-        probs = vote_probabilities(
-            positions[..., seats(where, self.world)], chamber_absence(where, self.world), cut_points
-        )  # (..., M, 4)
-        return probs.sum(axis=-2)
+        return self.probabilities(body, cut_points, positions).sum(axis=-2)
 
     def run_model(self) -> None:
         """Step until the last vote of the timeline is held."""
@@ -194,8 +211,15 @@ class BlocModel(mesa.Model):
             self.step()
 
     def positions_table(self) -> pd.DataFrame:
-        """Each state's position at every step so far: one row per step, one column per state."""
-        frame = pd.DataFrame(np.array(self.trajectory), columns=list(self.world.iso3))
+        """Each state's position at every step so far: one row per step, one column per state
+        and axis. The Ukraine axis keeps the bare ISO3 name (`USA`), the others are named
+        ISO3.axis (`USA.general`)."""
+        trajectory = np.array(self.trajectory)  # (T + 1, N, K)
+        columns = {}
+        for k, axis in enumerate(self.world.axis_names):
+            names = [iso3 if k == UKRAINE_AXIS else f"{iso3}.{axis}" for iso3 in self.world.iso3]
+            columns.update(zip(names, trajectory[..., k].T, strict=True))
+        frame = pd.DataFrame(columns)
         frame.insert(0, "date", [self.timeline.date_of(s) for s in range(len(self.trajectory))])
         frame.insert(0, "step", range(len(self.trajectory)))
         return frame

@@ -215,7 +215,7 @@ COUNT_NAMES = dict(zip(VOTE_CODES, ("yes", "abstain", "no", "not_voting"), stric
 def expected_table(model: BlocModel) -> pd.DataFrame:
     """Expected counts of every vote (amendments, then the text as drafted) at every step's
     positions: how each vote would have gone had it been held that week."""
-    trajectory = np.array(model.trajectory)  # (steps + 1, N)
+    trajectory = np.array(model.trajectory)  # (steps + 1, N, K)
     steps = range(len(trajectory))
     days = [model.timeline.date_of(step).isoformat() for step in steps]
     parts = []

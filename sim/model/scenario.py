@@ -21,7 +21,15 @@ import pandas as pd
 from sim.data.loader import BLOCS, BODIES, UN_GROUPS
 from sim.data.resolutions import RESOLUTIONS, Tally, resolution
 from sim.errors import BlocsimError
-from sim.model.dynamics import AddTie, CutTie, MoveToward, SetStubbornness, Shock, WeakenCohesion
+from sim.model.dynamics import (
+    AddTie,
+    CutTie,
+    MoveToward,
+    SetStubbornness,
+    Shift,
+    Shock,
+    WeakenCohesion,
+)
 from sim.model.parameters import Parameters, load_parameters, parameters_from_table
 from sim.model.voting import POLARITIES
 from sim.tomlfile import line_of, read_toml
@@ -463,6 +471,22 @@ def _move_toward(reader: _Reader, entry: Mapping, field: str) -> Shock:
     )
 
 
+def _shift(reader: _Reader, entry: Mapping, field: str) -> Shock:
+    """`by = [d_1, ..., d_K]`: a move on each axis; its length is checked against the world's
+    dimensions when the world is built (`sim.model.agenda.check_dimensions`)."""
+    by = reader.required(entry, "by", f"{field}.by", list)
+    if not by:
+        raise reader.fail(f"{field}.by", "must list at least one number (one per axis)")
+    return Shift(
+        member=reader.member(entry, "member", f"{field}.member"),
+        by=tuple(
+            reader.number({"by": value}, "by", f"{field}.by[{i}]", -100.0, 100.0)
+            for i, value in enumerate(by)
+        ),
+        hold=reader.number(entry, "hold", f"{field}.hold", 0.0, 1.0),
+    )
+
+
 def _set_stubbornness(reader: _Reader, entry: Mapping, field: str) -> Shock:
     value = reader.number(entry, "value", f"{field}.value", 0.0, 1.0, required=True)
     return SetStubbornness(reader.members_of(entry, field), value)
@@ -487,6 +511,7 @@ def _weaken_bloc(reader: _Reader, entry: Mapping, field: str) -> Shock:
 
 _SHOCKS: dict[str, tuple[set[str], Callable[[_Reader, Mapping, str], Shock]]] = {
     "move_toward": ({"member", "target", "fraction", "hold"}, _move_toward),
+    "shift": ({"member", "by", "hold"}, _shift),
     "set_stubbornness": ({"members", "bloc", "value"}, _set_stubbornness),
     "cut_tie": ({"member", "neighbour", "mutual"}, _tie(CutTie)),
     "add_tie": ({"member", "neighbour", "share", "mutual"}, _tie(AddTie)),

@@ -1,10 +1,13 @@
 """How members vote on a text: cut-points, ordered-logit draws and the chambers' rules.
 
-One latent axis, `position`: low = pro-Ukraine / Western, high = close to Moscow. A text has an
-abstain band [lower, upper] on that axis; its `polarity` says which side votes Yes ("same": the
-low side, like A/RES/ES-11/7; "reverse": the high side, like the unamended US text). Members
-vote Y/A/N by ordered logit against the band, or not at all (X) by their absence propensity.
-Probabilities, draws and chamber rules take one run (N,) or a batch of runs (R, N) alike.
+Members stand in K dimensions, positions (..., N, K). A text has a `direction` (K,) in that
+space; a member's position on the text is the projection positions @ direction, (..., N), and
+everything else works on that one axis (`project`; by default the Ukraine axis, on which low =
+pro-Ukraine / Western, high = close to Moscow). A text has an abstain band [lower, upper] on
+it; its `polarity` says which side votes Yes ("same": the low side, like A/RES/ES-11/7;
+"reverse": the high side, like the unamended US text). Members vote Y/A/N by ordered logit
+against the band, or not at all (X) by their absence propensity. Probabilities, draws and
+chamber rules take one run (N,) or a batch of runs (R, N) of positions on the text alike.
 """
 
 from __future__ import annotations
@@ -23,23 +26,50 @@ VOTE_CODES = ("Y", "A", "N", "X")
 YES, ABSTAIN, NO, NOT_VOTING = range(4)
 POLARITIES = ("same", "reverse")
 
+# The dimension of the positions that is the Russia/Ukraine axis: a text's direction when none
+# is given, so scenarios written for one axis keep their meaning (`World` checks its name).
+UKRAINE_AXIS = 0
+UKRAINE_AXIS_NAME = "ukraine"
+
 SC_REQUIRED_YES = 9
 SC_RULE = "SC nine votes and no veto"
 # A logit this far out is a probability below 1e-21: "nobody" without infinities or NaN.
 _FAR_LOGIT = 50.0
 
 
+def project(positions: np.ndarray, direction: Sequence[float] | None = None) -> np.ndarray:
+    """Members' positions on a text: positions (..., N, K) @ direction (K,) -> (..., N).
+
+    No direction: the Ukraine axis itself (`UKRAINE_AXIS`), read without arithmetic, so the
+    one-dimensional numbers are exactly those of the axis. A direction is not normalised: its
+    length scales the text's cut-points as the discrimination does.
+
+    >>> project(np.array([[1.0, 2.0], [3.0, -1.0]]), (0.5, 1.0))
+    array([2. , 0.5])
+    """
+    positions = np.asarray(positions)
+    if direction is None:
+        return positions[..., UKRAINE_AXIS]
+    if len(direction) != positions.shape[-1]:
+        raise ValueError(
+            f"direction has {len(direction)} entries, positions {positions.shape[-1]} dimensions"
+        )
+    return positions @ np.asarray(direction, dtype=positions.dtype)
+
+
 @dataclass(frozen=True)
 class CutPoints:
-    """Where a text splits the axis: Yes on one side of the abstain band [lower, upper], No on
+    """Where a text splits its axis: Yes on one side of the abstain band [lower, upper], No on
     the other; `discrimination` is how sharply; `absence_shift` is a logit offset added to every
-    member's absence propensity for this vote (attendance differs from vote to vote)."""
+    member's absence propensity for this vote (attendance differs from vote to vote);
+    `direction` (K,) is the text's axis in position space (None: the Ukraine axis)."""
 
     lower: float
     upper: float
     discrimination: float = 1.0
     polarity: Literal["same", "reverse"] = "same"
     absence_shift: float = 0.0
+    direction: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.lower <= self.upper:
@@ -48,6 +78,10 @@ class CutPoints:
             raise ValueError(f"discrimination must be positive, not {self.discrimination}")
         if self.polarity not in POLARITIES:
             raise ValueError(f"polarity must be one of {POLARITIES}, not '{self.polarity}'")
+
+    def on_text(self, positions: np.ndarray) -> np.ndarray:
+        """Positions (..., N, K) projected on the text's direction: (..., N)."""
+        return project(positions, self.direction)
 
     @property
     def yes_abstain(self) -> float:
@@ -119,10 +153,12 @@ def fit_cut_points(
     tally: Tally,
     polarity: Literal["same", "reverse"] = "same",
     discrimination: float = 1.0,
+    direction: tuple[float, ...] | None = None,
 ) -> CutPoints:
     """Cut-points whose expected Yes, Abstain, No and not-voting counts equal the tally.
 
-    positions (N,), absence (N,). Each count is monotone in one parameter, so three 1-D roots
+    positions (N,): members' positions on the text (`project` on `direction`, which the
+    cut-points keep); absence (N,). Each count is monotone in one parameter, so three 1-D roots
     (absence shift, then the two band edges) fit it exactly; a count of 0 or of everyone puts
     that parameter at a far finite limit.
     """
@@ -143,7 +179,7 @@ def fit_cut_points(
     lower, upper = sorted((yes_edge, no_edge))
     if tally.abstain == 0:  # both roots are the same point up to solver precision
         lower = upper = (lower + upper) / 2
-    return CutPoints(lower, upper, discrimination, polarity, absence_shift)
+    return CutPoints(lower, upper, discrimination, polarity, absence_shift, direction)
 
 
 def _check_fit_inputs(positions: np.ndarray, absence: np.ndarray, tally: Tally) -> None:
@@ -360,7 +396,7 @@ class Chamber:
 class Amendment:
     """An amendment: how members vote on it, and where it moves the text if adopted.
 
-    `shift` moves the text's band along the axis (negative = toward the pro-Ukraine side);
+    `shift` moves the text's band along the text's direction (negative = toward the pro-Ukraine side);
     `polarity`, when given, is the amended text's
     (amendments can turn who supports a text around, as the European amendments to the US
     text did in the General Assembly on 24 Feb 2025: Russia then voted No on it)."""
@@ -373,12 +409,24 @@ class Amendment:
 
 @dataclass(frozen=True)
 class Draft:
-    """A draft resolution: its text's cut-points and the amendments voted before it, in order."""
+    """A draft resolution: its text's cut-points and the amendments voted before it, in order.
+
+    The amendments are on the text's own subject: they share its direction, so one projection
+    of the members' positions (`cut_points.on_text`) serves every vote on the draft."""
 
     name: str
     cut_points: CutPoints
     amendments: tuple[Amendment, ...] = ()
     important: bool = False  # GA: two thirds, for amendments and text alike
+
+    def __post_init__(self) -> None:
+        direction = self.cut_points.direction
+        for amendment in self.amendments:
+            if amendment.cut_points.direction != direction:
+                raise ValueError(
+                    f"amendment '{amendment.name}' has direction "
+                    f"{amendment.cut_points.direction}, the text {direction}"
+                )
 
 
 @dataclass(frozen=True)
@@ -406,8 +454,9 @@ def vote_resolution(
 ) -> VoteRecord:
     """Vote the amendments in order, move the text by those adopted, then vote the text.
 
-    positions (..., N) in the chamber's member order, absence (N,). In a batch each run has
-    its own amendment outcomes, hence its own version of the text.
+    positions (..., N) on the draft's direction (`draft.cut_points.on_text`), in the chamber's
+    member order; absence (N,). In a batch each run has its own amendment outcomes, hence its
+    own version of the text.
     """
     text = draft.cut_points
     batch_shape = np.shape(positions)[:-1]

@@ -27,6 +27,7 @@ from sim.model.layers_cache import cached_layers
 from sim.model.network import TieWeights, row_stochastic
 from sim.model.parameters import Parameters
 from sim.model.positions import PositionEstimate, estimate_positions
+from sim.model.voting import UKRAINE_AXIS, UKRAINE_AXIS_NAME
 
 # Cached estimates are keyed by the estimator's own source, so a changed estimator never
 # reads an old estimate.
@@ -39,6 +40,8 @@ class World:
 
     layers: one (N, N) matrix per tie type at unit weight, so any `TieWeights` gives its
     influence matrix without rebuilding the network (calibration and sweeps vary them).
+    axis_names: the K dimensions of the positions, in order; the one named `UKRAINE_AXIS_NAME`
+    must be at `UKRAINE_AXIS` (texts without a direction are voted on it).
     """
 
     members: pd.DataFrame
@@ -47,6 +50,17 @@ class World:
     parameters: Parameters
     data_until: date  # the cut-off: roll calls strictly before it were used
     start: date  # the last roll call used: the date the positions describe, step 0 of a run
+    axis_names: tuple[str, ...] = (UKRAINE_AXIS_NAME,)
+
+    def __post_init__(self) -> None:
+        dimensions = self.positions.shape[1]
+        if len(self.axis_names) != dimensions:
+            raise ValueError(f"{len(self.axis_names)} axis names for {dimensions} dimensions")
+        if self.axis_names[UKRAINE_AXIS] != UKRAINE_AXIS_NAME:
+            raise ValueError(
+                f"axis {UKRAINE_AXIS} is '{self.axis_names[UKRAINE_AXIS]}', "
+                f"not '{UKRAINE_AXIS_NAME}'"
+            )
 
     @property
     def iso3(self) -> tuple[str, ...]:
@@ -54,8 +68,9 @@ class World:
 
     @property
     def positions(self) -> np.ndarray:
-        """(N,) positions on `start`: low = pro-Ukraine, high = close to Moscow."""
-        return self.estimate.position
+        """(N, K) positions on `start`, one column per axis of `axis_names`; on the Ukraine
+        axis low = pro-Ukraine, high = close to Moscow. A one-axis estimate is K = 1."""
+        return np.reshape(self.estimate.position, (len(self.members), -1))
 
     @property
     def absence(self) -> np.ndarray:
@@ -73,7 +88,7 @@ class World:
         return (parameters or self.parameters).member_stubbornness(self.members)
 
     def anchors(self, parameters: Parameters | None = None) -> np.ndarray:
-        """(N,) anchors that make the estimated positions a Friedkin-Johnsen equilibrium.
+        """(N, K) anchors that make the estimated positions a Friedkin-Johnsen equilibrium.
 
         The positions were estimated from votes already shaped by the network, so they are the
         state of rest: theta = S a + (I - S) W theta gives a = (theta - (I - S) W theta) / S.
@@ -87,12 +102,12 @@ class World:
     def initial_state(
         self, runs: int = 1, dtype: type = np.float64, parameters: Parameters | None = None
     ) -> FJState:
-        """The (runs, N) Friedkin-Johnsen state at the start, every run at rest."""
+        """The (runs, N, K) Friedkin-Johnsen state at the start, every run at rest."""
         parameters = parameters or self.parameters
         stubbornness = self.stubbornness(parameters)
         influence = self.influence(parameters.ties)
         anchors = rest_anchors(self.positions, stubbornness, influence)
-        positions = np.broadcast_to(self.positions, (runs, len(self.positions))).astype(dtype)
+        positions = np.broadcast_to(self.positions, (runs, *self.positions.shape)).astype(dtype)
         return FJState.start(
             positions,
             anchors.astype(dtype),

@@ -28,7 +28,7 @@ from mesa.visualization.utils import update_counter
 
 from sim.data.loader import UNData, load_data
 from sim.data.resolutions import RESOLUTIONS, Resolution, Tally, resolution
-from sim.model.agenda import chamber, chamber_absence, scenario_timeline, seats
+from sim.model.agenda import chamber, scenario_timeline
 from sim.model.dynamics import MoveToward
 from sim.model.model import BlocModel
 from sim.model.run import tie_table
@@ -41,7 +41,6 @@ from sim.model.voting import (
     Outcome,
     as_tally,
     assign_to_tally,
-    vote_probabilities,
 )
 from sim.outputs.figures import STYLE, network_layout
 
@@ -137,10 +136,7 @@ def forecast(
     the outcome under the chamber's rule for the votes that add up to them; in the Council a
     permanent member voting No in that assignment vetoes."""
     where: Chamber = chamber(body, model.world)
-    columns = seats(where, model.world)
-    probs = vote_probabilities(
-        model.state.positions[0, columns], chamber_absence(where, model.world), cut_points
-    )  # (M, 4) Y A N X
+    probs = model.probabilities(body, cut_points)  # (M, 4) Y A N X
     tally = as_tally(_whole(probs.sum(axis=0)))
     # Each seat's vote as the most likely assignment that adds up to the expected tally, so
     # the map and the tally agree (the likeliest vote of each alone would show almost no No).

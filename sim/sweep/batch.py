@@ -1,4 +1,4 @@
-"""One block of sweep runs on the batched Friedkin-Johnsen kernel: R runs as (R, N) arrays.
+"""One block of sweep runs on the batched Friedkin-Johnsen kernel: R runs as (R, N, K) arrays.
 
 A block is stepped by the one kernel of `sim.model.dynamics` in the Mesa model's step order, its
 votes cast by `sim.model.voting`, and reduced to the arrays of its block file: tallies per run,
@@ -50,7 +50,7 @@ class SweepSetup:
 
     root: int
     iso3: tuple[str, ...]
-    positions: np.ndarray  # (N,) at the world's start
+    positions: np.ndarray  # (N, K) at the world's start
     position_noise: float
     last_step: int
     slots: tuple[VoteSlot, ...]
@@ -81,7 +81,8 @@ class BlockTask:
 def expected_counts(
     positions: np.ndarray, present: np.ndarray, cut_points: CutPoints
 ) -> np.ndarray:
-    """Expected Yes, No, Abstain counts of a text for each run: positions (R, M) -> (R, 3).
+    """Expected Yes, No, Abstain counts of a text for each run: positions (R, M) on the text
+    (`CutPoints.on_text`) -> (R, 3).
 
     The ordered logit of `sim.model.voting.vote_probabilities` summed over members, in the positions'
     dtype, as logistic(x) = (1 + tanh(x / 2)) / 2: a sweep evaluates it at every step of every
@@ -134,15 +135,15 @@ def _simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, 
 def _simulate(
     setup: SweepSetup, task: BlockTask, shocks: Mapping[int, list]
 ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-    """The Mesa model's step order on (R, N) arrays: shocks due at k act, everyone updates,
+    """The Mesa model's step order on (R, N, K) arrays: shocks due at k act, everyone updates,
     then the votes due at k + 1 are held (`sim.model.agenda.Timeline`)."""
     block = task.block
     dtype = np.dtype(setup.dtype)
     runs, size = block.size, len(setup.iso3)
     rng = np.random.default_rng(np.random.SeedSequence(setup.root, spawn_key=block.spawn_key))
-    start = np.tile(setup.positions.astype(dtype), (runs, 1))  # (R, N)
+    start = np.tile(setup.positions.astype(dtype), (runs, 1, 1))  # (R, N, K)
     if setup.position_noise > 0:
-        start += (setup.position_noise * rng.standard_normal((runs, size))).astype(dtype)
+        start += (setup.position_noise * rng.standard_normal(start.shape)).astype(dtype)
     stubbornness = np.repeat(task.stubbornness.astype(dtype), block.runs, axis=0)  # (R, N)
     influence = task.influence.astype(dtype)
     anchors = rest_anchors(start, stubbornness, influence)  # every run starts at rest
@@ -161,8 +162,10 @@ def _simulate(
                 trajectory[:, t, step] = trajectory[:, seen[key], step]
                 continue
             seen[key] = t
+            cut_points = slot.draft.cut_points
             positions = state.positions if everyone[t] else state.positions[:, slot.columns]
-            trajectory[:, t, step] = expected_counts(positions, slot.present, slot.draft.cut_points)
+            on_text = cut_points.on_text(positions)  # (R, M)
+            trajectory[:, t, step] = expected_counts(on_text, slot.present, cut_points)
 
     counts, adopted, codes = [], [], []
     if record:
@@ -175,9 +178,8 @@ def _simulate(
             observe(step + 1)
         for slot in slots:
             if slot.step == step + 1:
-                held = vote_resolution(
-                    rng, state.positions[:, slot.columns], slot.absence, slot.draft, slot.chamber
-                )
+                on_text = slot.draft.cut_points.on_text(state.positions[:, slot.columns])
+                held = vote_resolution(rng, on_text, slot.absence, slot.draft, slot.chamber)
                 counts.append(held.counts)
                 adopted.append(held.adopted)
                 codes.append(held.codes[:, -1, :])

@@ -26,7 +26,14 @@ from scipy.stats import qmc
 
 from sim.data.resolutions import RESOLUTIONS, resolution
 from sim.errors import BlocsimError
-from sim.model.dynamics import AddTie, CutTie, MoveToward, SetStubbornness, WeakenCohesion
+from sim.model.dynamics import (
+    AddTie,
+    CutTie,
+    MoveToward,
+    SetStubbornness,
+    Shift,
+    WeakenCohesion,
+)
 from sim.model.scenario import Scenario, field_reader
 
 DESIGNS = ("grid", "latin_hypercube", "sobol", "saltelli")
@@ -53,9 +60,10 @@ SWEEP_KEYS = {
 }
 # Shock fields a block may carry one value per run for; other fields (and dates) must be the
 # same for every run of a block, so points that differ in them go to different blocks.
-PER_RUN_FIELDS = {MoveToward: {"fraction", "hold"}, SetStubbornness: {"value"}}
+PER_RUN_FIELDS = {MoveToward: {"fraction", "hold"}, Shift: {"hold"}, SetStubbornness: {"value"}}
 SHOCK_FIELDS = {
     MoveToward: {"fraction", "hold"},
+    Shift: {"hold"},
     SetStubbornness: {"value"},
     AddTie: {"share"},
     WeakenCohesion: {"factor"},
