@@ -210,6 +210,11 @@ def test_a_design_too_large_is_refused_before_it_is_built(
             "sweep.points",
             f"{2**40:,} points",
         ),
+        # a Saltelli sample of N base samples is N x (parameters + 2) points: 2^19 x 3
+        f'[sweep]\ndesign = "saltelli"\npoints = {2**19}\n{stubbornness}': (
+            "sweep.points",
+            f"{2**19 * 3:,} points",
+        ),
         f'[sweep]\ndesign = "latin_hypercube"\npoints = 1000\nreplicates = 100000\n{stubbornness}': (
             "sweep.replicates",
             "100,000,000 runs",

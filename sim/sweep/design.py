@@ -221,6 +221,8 @@ def _check_size(
     """Refuse a design too large to hold, counted before any of it is built."""
     if design == "grid":
         points = math.prod(p.grid_size for p in parameters)
+    elif design == "saltelli":  # `points` base samples make points x (parameters + 2) rows
+        points = points * (len(parameters) + 2)
     field = "sweep.parameters" if design == "grid" else "sweep.points"
     runs = points * replicates
     if points > MAX_POINTS:
