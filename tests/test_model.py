@@ -261,7 +261,7 @@ def test_a_shift_in_a_scenario_moves_its_member_by_the_vector(data, tmp_path):
             "shocks[0].by",
             "has 2 entries, but positions have 1 dimension(s) (ukraine)",
         ),
-        ("[nan]", "shocks[0].by[0]", "must be between -100.0 and 100.0, not nan"),
+        ("[nan]", "shocks[0].by[0]", "must be a finite number, not nan"),
         ('[0.5, "far"]', "shocks[0].by[1]", "must be a number, not 'far'"),
         ("[]", "shocks[0].by", "must list at least one number"),
     ],
