@@ -59,7 +59,7 @@ def main() -> None:
         out = Path(scratch) / "out.csv"
         started = time.perf_counter()
         subprocess.run(
-            ["blocsim", "predict", "--texts", str(texts), "--out", str(out), "--format", "csv"],
+            [sys.executable, "-m", "sim", "predict", "--texts", str(texts), "--out", str(out)],
             env=environment,
             capture_output=True,
             check=True,

@@ -145,6 +145,7 @@ def _predict(args: argparse.Namespace) -> None:
 
     from sim.fit.session import (
         Text,
+        known_roll_calls,
         long_table,
         predict_texts,
         read_texts,
@@ -175,7 +176,7 @@ def _predict(args: argparse.Namespace) -> None:
         like = None
         if args.like:
             try:
-                like = resolve_like(data, args.like)
+                like = resolve_like(known_roll_calls(data), args.like)
             except KeyError as error:
                 raise BlocsimError(error.args[0], field="--like") from None
         texts = [Text(args.like or "text", day, tally, args.body, args.polarity, like)]

@@ -38,9 +38,14 @@ class Text:
     like: str | None = None
 
 
-def resolve_like(data: UNData, symbol: str) -> str:
-    """A roll call of the data by symbol ('A/RES/77/272', '77/272', 'ES-11/7'), or KeyError."""
-    known = set(data.history["vote_id"]) | set(data.ukraine["resolution"])
+def known_roll_calls(data: UNData) -> frozenset[str]:
+    """Every roll call id in the data: the history's and the ES-11 file's."""
+    return frozenset(data.history["vote_id"]) | frozenset(data.ukraine["resolution"])
+
+
+def resolve_like(known: frozenset[str], symbol: str) -> str:
+    """A roll call of `known_roll_calls` by symbol ('A/RES/77/272', '77/272', 'ES-11/7'), or
+    KeyError."""
     text = symbol.strip()
     for candidate in (text, f"A/RES/{text}", text.upper(), f"A/RES/{text.upper()}"):
         if candidate in known:
@@ -67,7 +72,8 @@ def read_texts(path: Path, data: UNData) -> list[Text]:
         )
     if table.empty:
         raise BlocsimError("no texts in the file", file=path)
-    texts = [_text(row, path, line, data) for line, row in enumerate(table.to_dict("records"), 2)]
+    known = known_roll_calls(data)
+    texts = [_text(row, path, line, known) for line, row in enumerate(table.to_dict("records"), 2)]
     names = [text.name for text in texts]
     repeated = next((name for name in names if names.count(name) > 1), None)
     if repeated is not None:
@@ -76,7 +82,7 @@ def read_texts(path: Path, data: UNData) -> list[Text]:
     return texts
 
 
-def _text(row: dict, path: Path, line: int, data: UNData) -> Text:
+def _text(row: dict, path: Path, line: int, known: frozenset[str]) -> Text:
     def fail(field: str, reason: str) -> BlocsimError:
         return BlocsimError(reason, file=path, line=line, field=field)
 
@@ -100,7 +106,7 @@ def _text(row: dict, path: Path, line: int, data: UNData) -> Text:
     like = (row.get("like") or "").strip() or None
     if like is not None:
         try:
-            like = resolve_like(data, like)
+            like = resolve_like(known, like)
         except KeyError as error:
             raise fail("like", error.args[0]) from None
     return Text(name, day, tally, body, polarity, like)
