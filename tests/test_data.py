@@ -82,13 +82,13 @@ def test_second_load_comes_from_the_cache(data, tmp_path, monkeypatch):
     monkeypatch.setenv("BLOCSIM_CACHE", str(tmp_path))
     first = load_data(data.data_dir)
     assert list(tmp_path.glob("history-*.parquet"))
-    read_csv = loader._read_csv
+    read_csv = loader.read_csv_table
 
     def refuse_the_history_csv(path, required):
         assert path.name != HISTORY_FILE, "the history CSV was read again, not the cache"
         return read_csv(path, required)
 
-    monkeypatch.setattr(loader, "_read_csv", refuse_the_history_csv)
+    monkeypatch.setattr(loader, "read_csv_table", refuse_the_history_csv)
     second = load_data(data.data_dir)
     pd.testing.assert_frame_equal(first.history, second.history)
 

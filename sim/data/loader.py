@@ -202,7 +202,7 @@ def check_data_dir(folder: Path) -> Path:
 
 def read_members(path: Path) -> pd.DataFrame:
     """The 193 member states with UN regional group and 0/1 bloc flags, sorted by ISO3."""
-    table = _read_csv(path, MEMBERS_COLUMNS)
+    table = read_csv_table(path, MEMBERS_COLUMNS)
     _check_codes(table, path, "iso3", lambda s: s.str.fullmatch(r"[A-Z]{3}"), "not an ISO3 code")
     _check_unique(table, path, ["iso3"], "member listed twice")
     _check_codes(table, path, "un_group", lambda s: s.isin(UN_GROUPS), "not a UN regional group")
@@ -216,7 +216,7 @@ def read_members(path: Path) -> pd.DataFrame:
 
 def read_votes(path: Path, known_iso3: frozenset[str]) -> pd.DataFrame:
     """Roll calls in the long format of `votes_ukraine.csv`, checked against official tallies."""
-    table = _read_csv(path, VOTES_COLUMNS)
+    table = read_csv_table(path, VOTES_COLUMNS)
     if table.empty:
         raise BlocsimError("no roll calls in this file: a header and no rows", file=path)
     if "body" not in table:
@@ -232,7 +232,7 @@ def read_history(path: Path, known_iso3: frozenset[str], checksum: str) -> pd.Da
     cached = cache_dir() / f"history-{checksum}.parquet"
     if cached.is_file():
         return pd.read_parquet(cached)
-    table = _read_csv(path, HISTORY_COLUMNS)
+    table = read_csv_table(path, HISTORY_COLUMNS)
     table = _check_roll_calls(table, path, known_iso3, key="vote_id")
     table = table[list(HISTORY_COLUMNS)]
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -244,7 +244,7 @@ def read_history(path: Path, known_iso3: frozenset[str], checksum: str) -> pd.Da
 
 def read_titles(path: Path) -> pd.DataFrame:
     """One row per roll call with its title, agenda item and committee, dates parsed."""
-    table = _read_csv(path, ROLL_CALLS_COLUMNS)
+    table = read_csv_table(path, ROLL_CALLS_COLUMNS)
     _check_unique(table, path, ["vote_id"], "roll call listed twice")
     dates = pd.to_datetime(table["date"], format="%Y-%m-%d", errors="coerce")
     _check_codes(table, path, "date", lambda _: dates.notna(), "unreadable date (want YYYY-MM-DD)")
@@ -257,7 +257,9 @@ def count_votes(votes: pd.Series) -> Tally:
     return Tally(*(int(counts.get(code, 0)) for code in VOTE_VALUES))
 
 
-def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+def read_csv_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A CSV file read as checked text (`_read_text`), every cell a string, with `required`
+    columns; anything else is a one-line error naming the file."""
     try:
         table = pd.read_csv(io.StringIO(_read_text(path)), dtype=str, keep_default_na=False)
     except (ValueError, pd.errors.ParserError) as exc:

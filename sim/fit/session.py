@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.data.loader import UNData
-from sim.data.resolutions import Tally
+from sim.data.loader import UNData, read_csv_table
+from sim.data.resolutions import Tally, symbol_forms
 from sim.errors import BlocsimError
 from sim.fit.texts import Record, TextPrediction, TextSettings, predict_text
 from sim.model.estimates import cached_ideal_points, record_end
@@ -46,8 +46,7 @@ def known_roll_calls(data: UNData) -> frozenset[str]:
 def resolve_like(known: frozenset[str], symbol: str) -> str:
     """A roll call of `known_roll_calls` by symbol ('A/RES/77/272', '77/272', 'ES-11/7'), or
     KeyError."""
-    text = symbol.strip()
-    for candidate in (text, f"A/RES/{text}", text.upper(), f"A/RES/{text.upper()}"):
+    for candidate in (symbol.strip(), *symbol_forms(symbol)):
         if candidate in known:
             return candidate
     raise KeyError(f"'{symbol}' is not a roll call in the data (e.g. A/RES/79/308, ES-11/7)")
@@ -55,16 +54,7 @@ def resolve_like(known: frozenset[str], symbol: str) -> str:
 
 def read_texts(path: Path, data: UNData) -> list[Text]:
     """The texts of a session file, every field checked (see the module docstring)."""
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise BlocsimError("file not found", file=path) from None
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise BlocsimError(f"not a readable CSV file ({reason})", file=path) from None
-    missing = [column for column in ("name", "date", "tally") if column not in table.columns]
-    if missing:
-        raise BlocsimError("missing column", file=path, field=missing[0])
+    table = read_csv_table(path, ("name", "date", "tally"))
     unknown = [column for column in table.columns if column not in TEXT_COLUMNS]
     if unknown:
         raise BlocsimError(

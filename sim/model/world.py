@@ -21,7 +21,7 @@ import pandas as pd
 from sim.config import cache_dir
 from sim.data.loader import UNData
 from sim.files import partial_path
-from sim.model import positions
+from sim.model import estimates, positions
 from sim.model.dynamics import FJState, rest_anchors
 from sim.model.layers_cache import cached_layers
 from sim.model.network import TieWeights, row_stochastic
@@ -131,8 +131,7 @@ def build_world(data: UNData, data_until: date, parameters: Parameters) -> World
 
 def record_end(data: UNData, data_until: date) -> date:
     """The date of the last roll call strictly before the cut-off."""
-    dates = pd.concat([data.history["date"], data.ukraine["date"]])
-    return dates[dates < pd.Timestamp(data_until)].max().date()
+    return estimates.record_end(data, data_until).date()
 
 
 def cached_estimate(data: UNData, data_until: date) -> PositionEstimate:
