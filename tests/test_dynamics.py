@@ -17,6 +17,7 @@ from sim.model.dynamics import (
     TrajectoryRecorder,
     WeakenCohesion,
     fj_step,
+    parting_step,
     rest_anchors,
     run_dynamics,
 )
@@ -258,3 +259,113 @@ def test_shocks_name_real_members_and_steps(influence: np.ndarray, members) -> N
         run_dynamics(positions, positions, 0.5, influence, 5, {1: [CutTie("XYZ", "USA")]}, members)
     with pytest.raises(BlocsimError, match="step"):
         run_dynamics(positions, positions, 0.5, influence, 5, {5: [CutTie("FRA", "USA")]}, members)
+
+
+@pytest.mark.parametrize("dimensions", [1, 3])
+def test_parting_kernel_is_the_agent_by_agent_rule(dimensions: int) -> None:
+    """Each member: s a_i + (1 - s) (x_i + sum_j W_ij (x0_j - x0_i) + sum_j W_ij c_j g_ij
+    (y_j - y_i)), y = x - x0, g_ij = exp(-(parting max(0, |x_j - x_i| - |x0_j - x0_i|))^2),
+    read tie by tie."""
+    influence = synthetic_influence(10 + dimensions)
+    influence[influence < np.quantile(influence, 0.7)] = 0  # a sparse W, like the real one
+    influence /= influence.sum(axis=1, keepdims=True)
+    start, stubbornness = starting_point(2, seed=dimensions, dimensions=dimensions)
+    anchors = np.random.default_rng(3).uniform(-2, 2, start.shape)  # not at rest: it moves
+    credibility = np.random.default_rng(4).uniform(0.5, 1.0, N)
+    parting = 0.7
+    kernel = by_agent = start
+    for _ in range(5):
+        kernel = parting_step(kernel, anchors, stubbornness, influence, start, parting, credibility)
+        previous = by_agent
+        by_agent = np.empty_like(previous)
+        for run in range(2):
+            x, x0 = previous[run], start[run]
+            for i in range(N):
+                heard = x[i].copy()
+                for j in np.flatnonzero(influence[i]):
+                    if j == i:
+                        continue
+                    now = np.linalg.norm(x[j] - x[i])
+                    then = np.linalg.norm(x0[j] - x0[i])
+                    kept = np.exp(-((parting * max(0.0, now - then)) ** 2))
+                    moved = (x[j] - x0[j]) - (x[i] - x0[i])
+                    heard += influence[i, j] * (x0[j] - x0[i])
+                    heard += influence[i, j] * credibility[j] * kept * moved
+                s = stubbornness[run, i]
+                by_agent[run, i] = s * anchors[run, i] + (1 - s) * heard
+    assert not np.allclose(kernel, start)
+    np.testing.assert_allclose(kernel, by_agent, rtol=0, atol=1e-12)
+
+
+def test_parting_zero_is_friedkin_johnsen_and_rest_stays_at_rest(influence) -> None:
+    start, stubbornness = starting_point(3, seed=5, dimensions=3)
+    positions = start + np.random.default_rng(2).normal(0, 0.3, start.shape)
+    anchors = np.random.default_rng(1).uniform(-2, 2, start.shape)
+    np.testing.assert_allclose(
+        parting_step(positions, anchors, stubbornness, influence, start, 0.0),
+        fj_step(positions, anchors, stubbornness, influence),
+        rtol=0,
+        atol=1e-12,
+    )
+    at_rest = rest_anchors(start, stubbornness, influence)
+    credibility = np.full(N, 0.5)
+    np.testing.assert_allclose(
+        parting_step(start, at_rest, stubbornness, influence, start, 5.0, credibility),
+        start,
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+def test_a_partner_that_turns_away_is_followed_less(members) -> None:
+    """ARG listens to the US and to BRA; the US moves away from ARG. Friedkin-Johnsen pulls ARG
+    along; with parting the tie weakens as the two part, with a turn cost at once. A member
+    the US moves toward (CHL: the distance shrinks) keeps following it, and parts from BRA,
+    which holds it back, so it goes further than under Friedkin-Johnsen."""
+    codes = ("USA", "ARG", "BRA", "CHL")
+    influence = np.array(
+        [
+            [1.0, 0.0, 0.0, 0.0],
+            [0.5, 0.0, 0.5, 0.0],
+            [0.0, 0.0, 1.0, 0.0],
+            [0.5, 0.0, 0.5, 0.0],
+        ]
+    )
+    positions = np.array([[[0.0], [-1.0], [-1.0], [3.0]]])
+    stubbornness = np.full(4, 0.3)
+    anchors = rest_anchors(positions, stubbornness, influence)
+
+    def moved(parting: float, turn_cost: float) -> np.ndarray:
+        final = run_dynamics(
+            positions,
+            anchors,
+            stubbornness,
+            influence,
+            40,
+            {0: [Shift("USA", (1.0,), hold=1.0)]},
+            codes,
+            parting=parting,
+            turn_cost=turn_cost,
+        )
+        return (final - positions)[0, :, 0]
+
+    fj, parting, costly = moved(0.0, 0.0), moved(1.5, 0.0), moved(0.0, 0.5)
+    arg, chl = codes.index("ARG"), codes.index("CHL")
+    assert fj[arg] > 0 and 0 < parting[arg] < fj[arg] and 0 < costly[arg] < fj[arg]
+    assert parting[chl] > fj[chl] > 0
+    # ARG at rest again: y = 0.7 (y + c/2 (1 - y) - y/2), so y = 0.35 c / (1 - 0.35 (1 - c))
+    for cost, result in ((0.0, fj), (0.5, costly)):
+        c = 1 - cost
+        assert result[arg] == pytest.approx(0.35 * c / (1 - 0.35 * (1 - c)), abs=1e-9)
+    assert fj[codes.index("BRA")] == 0  # no path to the US: not moved
+
+
+def test_turn_cost_discredits_the_moved_member_only(members) -> None:
+    influence = synthetic_influence(4)
+    positions, stubbornness = starting_point(1, seed=3)
+    state = FJState.start(positions, positions, stubbornness, influence, members, turn_cost=0.25)
+    Shift("USA", (1.0,)).apply(state)
+    expected = np.ones(N)
+    expected[members.index("USA")] = 0.75
+    np.testing.assert_array_equal(state.credibility, expected)
+    np.testing.assert_array_equal(state.influence, influence)  # what it stood for is kept

@@ -5,6 +5,22 @@ theta(t+1) = S theta(0) + (I - S) W theta(t), for R runs of N members in K dimen
 previous step's positions (synchronous update). Shocks are frozen dataclasses with an
 ``apply(state)`` that edits an ``FJState`` in place, so the same shock serves the Mesa model
 (R = 1) and a sweep block (R = thousands).
+
+Averaging over fixed ties can only pull neighbours along. Two rules let members part ways.
+Both act on how far a member follows a partner's *move* since step 0 (y_j = theta_j - theta0_j);
+what each partner stood for at step 0 keeps its full weight, so a state at rest stays at rest
+and a weakened tie never sets anyone moving by itself:
+
+    theta_i' = s_i a_i + (1 - s_i) (theta_i + sum_j W_ij (theta0_j - theta0_i)
+                                             + sum_j W_ij c_j g_ij (y_j - y_i))
+
+- **parting** (bounded confidence, relative to step 0): g_ij = exp(-(parting * max(0, d_ij -
+  d0_ij))^2), d_ij the distance between the two positions now and d0_ij at step 0: a member
+  follows a partner less as the two move apart (`parting_step`).
+- **turn_cost**: a member moved by a shock (`MoveToward`, `Shift`) is followed less from then
+  on: its credibility c_j falls from 1 to 1 - turn_cost.
+
+With parting = 0 and every c_j = 1 this is Friedkin-Johnsen, which `fj_step` computes exactly.
 """
 
 from __future__ import annotations
@@ -47,6 +63,71 @@ def _listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.n
     return np.tensordot(positions, influence, axes=([-2], [1]))
 
 
+def parting_step(
+    positions: np.ndarray,
+    anchors: np.ndarray,
+    stubbornness: np.ndarray,
+    influence: np.ndarray,
+    start: np.ndarray,
+    parting: float,
+    credibility: np.ndarray | None = None,
+) -> np.ndarray:
+    """One synchronous step of the rule of the module docstring: the shapes of `fj_step` plus
+    `start` (R, N, K), the positions at step 0, and `credibility` (N,) c_j (None: all 1)."""
+    ties = Ties.of(influence)
+    kept = stubbornness[..., None, :]
+    here, then = np.swapaxes(positions, -1, -2), np.swapaxes(start, -1, -2)  # (R, K, N)
+    apart, apart_then = ties.apart(here), ties.apart(then)  # (R, K, E)
+    weights = ties.weights.astype(positions.dtype) * tie_factors(apart, apart_then, parting)
+    if credibility is not None:
+        weights = weights * credibility[ties.sources].astype(positions.dtype)
+    followed = ties.sum_by_listener(weights[..., None, :] * (apart - apart_then), len(influence))
+    stood_for = _listened_by_dimension(start, influence) - then  # sum_j W_ij (theta0_j - theta0_i)
+    listened = here + stood_for + followed
+    listened *= 1 - kept
+    listened += kept * np.swapaxes(anchors, -1, -2)
+    return np.swapaxes(listened, -1, -2)
+
+
+def tie_factors(apart: np.ndarray, apart_then: np.ndarray, parting: float) -> np.ndarray:
+    """g = exp(-(parting * max(0, d - d0))^2) per tie, from the differences theta_j - theta_i
+    (..., K, E) now and at step 0 -> (..., E): a tie keeps its weight until the two part."""
+    distance = np.sqrt(np.einsum("...ke,...ke->...e", apart, apart))
+    distance_then = np.sqrt(np.einsum("...ke,...ke->...e", apart_then, apart_then))
+    parted = np.maximum(distance - distance_then, 0) * np.asarray(parting, dtype=apart.dtype)
+    return np.exp(-(parted * parted))
+
+
+@dataclass(frozen=True)
+class Ties:
+    """The off-diagonal ties of W as flat arrays (listener i hears source j with weight W_ij),
+    sorted by listener: the parting rule works on ties, not on N x N matrices per run."""
+
+    listeners: np.ndarray  # (E,)
+    sources: np.ndarray  # (E,)
+    weights: np.ndarray  # (E,)
+
+    @classmethod
+    def of(cls, influence: np.ndarray) -> Ties:
+        off_diagonal = influence != 0
+        np.fill_diagonal(off_diagonal, False)
+        listeners, sources = np.nonzero(off_diagonal)
+        return cls(listeners, sources, influence[listeners, sources])
+
+    def apart(self, by_dimension: np.ndarray) -> np.ndarray:
+        """theta_j - theta_i for every tie: positions dimension by dimension (R, K, N) ->
+        (R, K, E)."""
+        return by_dimension[..., self.sources] - by_dimension[..., self.listeners]
+
+    def sum_by_listener(self, values: np.ndarray, members: int) -> np.ndarray:
+        """(..., E) values per tie summed for each listener -> (..., N) (0 with no ties)."""
+        total = np.zeros((*values.shape[:-1], members), dtype=values.dtype)
+        if len(self.listeners):
+            heard, first = np.unique(self.listeners, return_index=True)
+            total[..., heard] = np.add.reduceat(values, first, axis=-1)
+        return total
+
+
 def dimension_major(array: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarray:
     """A copy of (..., N, K) `array` whose N values of each dimension lie side by side in
     memory, as `fj_step` returns them: the kernel's product and its elementwise steps then
@@ -75,7 +156,9 @@ class FJState:
 
     positions, anchors: (R, N, K); stubbornness: (R, N) or (N,) (a scalar in ``start``), the
     same on every dimension; influence: (N, N) row-stochastic, shared by all runs and
-    dimensions; index: ISO3 -> column.
+    dimensions; index: ISO3 -> column. parting and turn_cost: the rules of the module
+    docstring (0 and 0: Friedkin-Johnsen); at_start: the positions at step 0 and credibility
+    (N,) each member's c_j, kept only when one of the rules is on.
     """
 
     positions: np.ndarray
@@ -83,6 +166,10 @@ class FJState:
     stubbornness: np.ndarray
     influence: np.ndarray
     index: Mapping[str, int] = field(default_factory=dict)
+    parting: float = 0.0
+    turn_cost: float = 0.0
+    at_start: np.ndarray | None = None
+    credibility: np.ndarray | None = None
 
     @classmethod
     def start(
@@ -92,6 +179,8 @@ class FJState:
         stubbornness: np.ndarray,
         influence: np.ndarray,
         members: Sequence[str] = (),
+        parting: float = 0.0,
+        turn_cost: float = 0.0,
     ) -> FJState:
         """Own copies of the inputs in the dtype of ``positions``, so shocks never edit them.
 
@@ -109,7 +198,12 @@ class FJState:
             stubbornness=stubbornness,
             influence=np.array(influence, dtype=dtype),
             index={iso3: i for i, iso3 in enumerate(members)},
+            parting=float(parting),
+            turn_cost=float(turn_cost),
         )
+        if parting or turn_cost:
+            state.at_start = state.positions.copy()
+            state.credibility = np.ones(size, dtype=dtype)
         if state.stubbornness.shape not in {(size,), (runs, size)}:
             raise ValueError(f"stubbornness {state.stubbornness.shape} is not (N,) or (R, N)")
         if state.influence.shape != (size, size):
@@ -126,8 +220,27 @@ class FJState:
         return np.array([self.index[code] for code in codes], dtype=np.intp)
 
     def step(self) -> None:
-        """Advance every run by one synchronous Friedkin-Johnsen step."""
-        self.positions = fj_step(self.positions, self.anchors, self.stubbornness, self.influence)
+        """Advance every run by one synchronous step (Friedkin-Johnsen, or the parting rule)."""
+        if self.at_start is not None:
+            self.positions = parting_step(
+                self.positions,
+                self.anchors,
+                self.stubbornness,
+                self.influence,
+                self.at_start,
+                self.parting,
+                self.credibility,
+            )
+        else:
+            self.positions = fj_step(
+                self.positions, self.anchors, self.stubbornness, self.influence
+            )
+
+    def discredit(self, column: int) -> None:
+        """The member at `column` was moved by a shock: from now on it is followed
+        1 - turn_cost as much (the turn costs it influence)."""
+        if self.turn_cost:
+            self.credibility[column] = 1.0 - self.turn_cost
 
 
 class Shock(Protocol):
@@ -187,11 +300,13 @@ class Shift:
 
 
 def _move_to(state: FJState, column: int, moved: np.ndarray, hold: float | None) -> None:
-    """A member's position and anchor both become `moved` (R, K); `hold` its stubbornness."""
+    """A member's position and anchor both become `moved` (R, K); `hold` its stubbornness;
+    it pays the state's turn cost."""
     state.positions[:, column] = moved
     state.anchors[:, column] = moved
     if hold is not None:
         state.stubbornness[..., column] = hold
+    state.discredit(column)
 
 
 @dataclass(frozen=True)
@@ -302,6 +417,8 @@ def run_dynamics(
     shocks_by_step: Mapping[int, Sequence[Shock]] | None = None,
     members: Sequence[str] = (),
     recorder: Callable[[int, np.ndarray], None] | None = None,
+    parting: float = 0.0,
+    turn_cost: float = 0.0,
 ) -> np.ndarray:
     """Final positions (R, N, K) after ``steps`` synchronous steps; the inputs are not modified.
 
@@ -313,7 +430,7 @@ def run_dynamics(
     outside = [t for t in shocks_by_step if not 0 <= t < steps]
     if outside:
         raise BlocsimError(f"shock at step {outside[0]} is outside 0..{steps - 1}", field="step")
-    state = FJState.start(positions, anchors, stubbornness, influence, members)
+    state = FJState.start(positions, anchors, stubbornness, influence, members, parting, turn_cost)
     if recorder is not None:
         recorder(0, state.positions)
     for t in range(steps):

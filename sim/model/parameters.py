@@ -1,7 +1,8 @@
 """The model's free parameters: few on purpose, fitted by `blocsim calibrate`, kept in TOML.
 
 A parameter set is the tie-type weights of the influence network, how stubborn members are
-(a baseline, with overrides for blocs or regional groups), the length of one step, and how
+(a baseline, with overrides for blocs or regional groups), the length of one step, how ties
+weaken as members part ways (`parting`, `turn_cost`: `sim.model.dynamics`), and how
 sharply positions decide votes (`discrimination` of the ordered logit when a text's cut-points
 are fitted to a tally; `blocsim calibrate` fits it with the rest).
 """
@@ -35,6 +36,8 @@ class Parameters:
     stubbornness_by_group: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     step_days: int = 7
     discrimination: float = 1.0
+    parting: float = 0.0  # how fast a tie weakens as two members part (0: Friedkin-Johnsen)
+    turn_cost: float = 0.0  # share of the attention a member loses when a shock moves it
 
     def __post_init__(self) -> None:
         """Every way of making parameters (calibration file, scenario, sweep, app) passes here,
@@ -59,6 +62,12 @@ class Parameters:
             raise BlocsimError(
                 f"must be between 1 and {MAX_STEP_DAYS}, not {self.step_days}", field="step_days"
             )
+        if not 0 <= self.parting < math.inf:
+            raise BlocsimError(f"must be a finite number >= 0, not {self.parting}", field="parting")
+        if not 0 <= self.turn_cost < 1:
+            raise BlocsimError(
+                f"must be at least 0 and below 1, not {self.turn_cost}", field="turn_cost"
+            )
         if not 0 < self.discrimination < math.inf:
             raise BlocsimError(
                 f"must be a finite number above 0, not {self.discrimination}",
@@ -79,6 +88,8 @@ class Parameters:
             "stubbornness_by_group": dict(self.stubbornness_by_group),
             "step_days": self.step_days,
             "discrimination": self.discrimination,
+            "parting": self.parting,
+            "turn_cost": self.turn_cost,
         }
 
     def with_values(self, values: Mapping[str, float]) -> Parameters:
@@ -96,8 +107,8 @@ class Parameters:
             elif name == "step_days":
                 whole = isinstance(value, int | np.integer) or float(value).is_integer()
                 result = replace(result, step_days=int(value) if whole else value)
-            elif name == "discrimination":
-                result = replace(result, discrimination=float(value))
+            elif name in {"discrimination", "parting", "turn_cost"}:
+                result = replace(result, **{name: float(value)})
             else:
                 raise KeyError(name)
         return result

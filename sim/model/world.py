@@ -114,6 +114,8 @@ class World:
             stubbornness.astype(dtype),
             influence.astype(dtype),
             self.iso3,
+            parameters.parting,
+            parameters.turn_cost,
         )
 
     def with_parameters(self, parameters: Parameters) -> World:
