@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.data.followers import followers
 from sim.errors import BlocsimError
 from sim.model.model import BlocModel
 from sim.model.scenario import load_scenario
@@ -346,6 +347,12 @@ def test_sweep_directory_holds_the_contract(small_sweep, data):
     assert question["rank"].iloc[0] == 1 and question["iso3"].iloc[0] == "USA"
     assert question["p_flip"].is_monotonic_decreasing
     assert any("flip first" in line for line in small_sweep.answer)
+    # beside each state, the record of `blocsim data followers`, as that command computes it
+    record = followers(data).set_index("iso3")
+    argentina = question.set_index("iso3").loc["ARG"]
+    assert argentina["record_after_share"] == record.loc["ARG", "after_share"]
+    assert argentina["record_change"] == record.loc["ARG", "change"]
+    assert any(line.lstrip().startswith("on the record") for line in small_sweep.answer)
 
 
 def test_the_answer_states_the_rule_of_the_question(small_sweep, small_sweep_scenario, data):

@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 from tqdm import tqdm
 
+from sim.data.followers import followers
 from sim.data.loader import UNData
 from sim.errors import BlocsimError
 from sim.files import partial_path
@@ -81,7 +81,7 @@ def run_sweep(
     try:
         with stop_on_interrupt(directory, pool):
             _start_directory(directory, scenario, prepared)
-            return _complete(directory, prepared, data.members, pool, progress)
+            return _complete(directory, prepared, data, pool, progress)
     finally:
         pool.close()
 
@@ -141,7 +141,7 @@ def resume_sweep(
         pool = open_executor(executor, workers, address, prepared.setup)
     try:
         with stop_on_interrupt(directory, pool):
-            return _complete(directory, prepared, data.members, pool, progress)
+            return _complete(directory, prepared, data, pool, progress)
     finally:
         if pool is not None:
             pool.close()
@@ -250,7 +250,7 @@ def _manifest_fields(scenario: Scenario, data: UNData, plan: SweepPlan, runs: in
 def _complete(
     directory: Path,
     prepared: _Prepared,
-    members: pd.DataFrame,
+    data: UNData,
     pool: Executor | None,
     progress: bool,
 ) -> SweepResult:
@@ -263,7 +263,7 @@ def _complete(
     if missing:
         run_seconds = _run_blocks(directory, plan, prepared.tasks, pool, missing, progress)
     assembled = time.perf_counter()
-    answer = assemble(directory, plan, prepared.setup, members)
+    answer = assemble(directory, plan, prepared.setup, data.members, followers(data))
     finished = time.perf_counter()
     write_manifest(
         directory,

@@ -194,9 +194,12 @@ def flips_table(
     tallies: Sequence[Tallies],
     flips: list[np.ndarray],
     members: pd.DataFrame,
+    record: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each state's chance that its vote differs from the status quo in the same draw, for every
-    text, most likely first: the states that flip first as the shock grows."""
+    text, most likely first: the states that flip first as the shock grows. With `record`
+    (`sim.data.followers.followers`' table), each state's share of votes with the US against
+    large majorities before and after its turn, as the record has them, beside the model's."""
     names = dict(zip(members["iso3"], members["name"], strict=True))
     tables = []
     for t, slot in enumerate(setup.slots):
@@ -215,12 +218,18 @@ def flips_table(
                 **{f"baseline_p_{code}": base[:, c] for c, code in enumerate(VOTE_CODES)},
             }
         )
+        if record is not None:
+            beside = record.set_index("iso3")[RECORD_COLUMNS].add_prefix("record_")
+            table = table.join(beside, on="iso3")
         table = table.sort_values(["p_flip", "iso3"], ascending=[False, True], kind="stable")
         table.insert(1, "rank", np.arange(1, len(table) + 1))
         tables.append(table)
     question = plan.spec.question
     ordered = sorted(tables, key=lambda table: table["vote"].iloc[0] != question)
     return pd.concat(ordered, ignore_index=True).round(6)
+
+
+RECORD_COLUMNS = ["before_share", "after_share", "change"]
 
 
 def failure_words(slot: VoteSlot) -> str:
@@ -386,7 +395,29 @@ def answer_lines(
             "  states that flip first (the share of runs in which their vote differs from "
             f"the status quo's): {listed}"
         )
+        if "record_change" in first:
+            lines.append(record_words(first, flips[flips["vote"] == spec.question], top))
     return lines
+
+
+def record_words(first: pd.DataFrame, question: pd.DataFrame, top: int) -> str:
+    """The model's first flips beside the record (`blocsim data followers`): how many of them
+    voted with the US more often after its turn, and the record's own top followers' odds."""
+    measured = first.dropna(subset=["record_change"])
+    toward = measured[measured["record_change"] > 0]
+    followed = question.dropna(subset=["record_change"])
+    followed = followed[followed["record_change"] > 0].sort_values(
+        ["record_change", "iso3"], ascending=[False, True], kind="stable"
+    )
+    listed = ", ".join(
+        f"{r.iso3} {r.record_before_share:.2f}->{r.record_after_share:.2f} (flips {r.p_flip:.2f})"
+        for r in followed.head(top).itertuples()
+    )
+    return (
+        f"  on the record (votes with the US against a 2/3 majority, before -> after its turn): "
+        f"{len(toward)} of these {len(measured)} voted with it more often; the states that "
+        f"did most: {listed or 'none'}"
+    )
 
 
 def parameter_list_words(parameters: Sequence[str], shocks: Sequence[Mapping] = ()) -> list[str]:

@@ -188,10 +188,15 @@ class _Series:
 
 
 def assemble(
-    directory: Path, plan: SweepPlan, setup: SweepSetup, members: pd.DataFrame
+    directory: Path,
+    plan: SweepPlan,
+    setup: SweepSetup,
+    members: pd.DataFrame,
+    record: pd.DataFrame | None = None,
 ) -> list[str]:
     """The final tables from the block files, streamed in block order (memory: one block), then
-    `points.csv`, `summary.csv` and `flips.csv`. Returns the lines that answer the question."""
+    `points.csv`, `summary.csv` and `flips.csv`. Returns the lines that answer the question.
+    `record`: `sim.data.followers.followers`' table, set beside the states that flip."""
     missing = [b.index for b in plan.blocks if b.index not in completed_blocks(directory)]
     if missing:
         raise BlocsimError(f"{len(missing)} blocks are missing; resume the sweep", file=directory)
@@ -218,7 +223,7 @@ def assemble(
     write_table(summary, directory / "summary.csv")
     flip_table = None
     if baseline:
-        flip_table = flips_table(plan, setup, tallies, flips, members)
+        flip_table = flips_table(plan, setup, tallies, flips, members, record)
         write_table(flip_table, directory / "flips.csv")
     shocks = tomllib.loads((directory / "scenario.toml").read_text()).get("shocks", [])
     return answer_lines(plan, setup, summary, flip_table, shocks=shocks)
