@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.cli.common import emit_sections
 from sim.model.network import build_network
 from sim.model.parameters import load_parameters
 from sim.model.scenario import DEFAULT_CALIBRATION
@@ -271,3 +272,11 @@ def test_usage_mistakes_are_one_line_with_status_2(capsys, argv):
     status, _, err = run(capsys, *argv)
     assert status == 2
     assert err.startswith("blocsim: field '") and err.count("\n") == 1 and "--help" in err
+
+
+def test_sections_print_under_their_titles_and_an_empty_one_says_so(capsys):
+    sections = {"scores": pd.DataFrame({"a": [1]}), "movers": pd.DataFrame(columns=["b"])}
+    emit_sections(sections, "csv")
+    assert capsys.readouterr().out == "# scores\na\n1\n\n# movers\n(none)\n"
+    emit_sections(sections, "json")
+    assert json.loads(capsys.readouterr().out) == {"scores": [{"a": 1}], "movers": []}

@@ -86,3 +86,18 @@ def emit(table: pd.DataFrame, fmt: str) -> None:
         print(json.dumps(table.to_dict(orient="records"), indent=2, default=str))
     else:
         print(table.to_string(index=False))
+
+
+def emit_sections(sections: dict[str, pd.DataFrame], fmt: str) -> None:
+    """Print several tables under their titles: as JSON one object of record lists keyed by
+    title; as text or CSV each table after a line '# title', a blank line between them."""
+    if fmt == "json":
+        records = {title: table.to_dict(orient="records") for title, table in sections.items()}
+        print(json.dumps(records, indent=2, default=str))
+        return
+    for number, (title, table) in enumerate(sections.items()):
+        print(("\n" if number else "") + f"# {title}")
+        if table.empty:
+            print("(none)")
+        else:
+            emit(table, fmt)

@@ -7,6 +7,7 @@ from sim.cli.common import (
     add_command,
     data_options,
     emit,
+    emit_sections,
     format_option,
     load,
     parse_date,
@@ -90,11 +91,17 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
     )
     validate.add_argument(
         "--rolling",
-        choices=("selection", "evaluation"),
+        choices=ROLLING,
         help="each roll call predicted from the record strictly before its date, like its "
         "earlier version by title: 'selection' = the autumn 2024 texts the settings were chosen "
-        "on; 'evaluation' = the 30 roll calls after the US turn (Mar-Sep 2025), reported as they "
-        "come. Prints the mean scores by predictor (--per-text: one row per roll call)",
+        "on; 'us-changes' = the roll calls before 2025 (Nov 2019 - Dec 2024) on which the US "
+        "changed its vote from the earlier version (selection data); 'evaluation' = the 30 roll "
+        "calls after the US turn (Mar-Sep 2025), reported as they come. Prints the mean scores "
+        "by predictor (--per-text: one row per roll call), then the section 'texts where the US "
+        "changed its vote': per text and pooled, the members that moved the US's way (strictly "
+        "closer to its new vote on Y < A < N), those each predictor says moved, precision, recall "
+        "and accuracy (docs/calibration.md). With --format csv each section follows a '# title' "
+        "line; with json, one object keyed by title",
     )
     validate.add_argument(
         "--per-text", action="store_true", help="with --rolling: a row per roll call and predictor"
@@ -103,19 +110,32 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
     data_options(validate)
 
 
+ROLLING = ("selection", "us-changes", "evaluation")
+MOVERS_SECTION = "texts where the US changed its vote: who moved the US's way"
+
+
 def _validate(args: argparse.Namespace) -> None:
     from sim.fit import rolling
+    from sim.fit.movers import movers_table
     from sim.fit.validate import validate
     from sim.model.scenario import DEFAULT_CALIBRATION
 
     data = load(args)
     if args.rolling:
-        period = rolling.SELECTION if args.rolling == "selection" else rolling.EVALUATION
-        chosen = rolling.cases(data, *period, one_cutoff=args.rolling == "selection")
         if args.rolling == "selection":
+            chosen = rolling.cases(data, *rolling.SELECTION, one_cutoff=True)
             chosen = [case for case in chosen if case.like is not None]
+        elif args.rolling == "us-changes":
+            chosen = rolling.us_change_cases(data, rolling.cases(data, *rolling.BEFORE_2025))
+        else:
+            chosen = rolling.cases(data, *rolling.EVALUATION)
         table = rolling.rolling_origin(data, chosen)
-        emit(table if args.per_text else rolling.summary(table), args.format)
+        scores = "scores by roll call" if args.per_text else "mean scores"
+        sections = {
+            scores: table if args.per_text else rolling.summary(table),
+            MOVERS_SECTION: movers_table(table, rolling.PREDICTORS),
+        }
+        emit_sections(sections, args.format)
         return
     result = validate(data, Path(args.calibration) if args.calibration else DEFAULT_CALIBRATION)
     emit(result.errors if args.errors else result.table, args.format)

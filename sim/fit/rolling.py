@@ -9,9 +9,16 @@ text is like the latest ES-11 vote and any other text sits on the general axis. 
 - static positions: blocsim with every member where it stood when the earlier version was voted
   (no movement since): what the positions' drift adds.
 
-Two sets, kept apart on purpose (docs/calibration.md):
+On the texts where the US changed its vote from the earlier version, who was predicted to
+move the US's way and who did (`sim.fit.movers`).
+
+Sets, kept apart on purpose (docs/calibration.md):
 - **selection** (settings chosen here): the texts of the 79th session's autumn (Sep-Dec 2024)
   with an earlier version, from one cut-off before the session (1 Sep 2024);
+- **US changes before 2025** (selection data too): every roll call of the UN extract years
+  before 2025 (Nov 2019 - Dec 2024) on which the US changed its vote from the earlier version,
+  each from the record strictly before its own date like the evaluation (the autumn of 2024
+  has none);
 - **evaluation** (reported as it comes): the 30 roll calls after the US turn (4 Mar - 5 Sep 2025),
   each from the record strictly before its own date: members' own votes and attendance from the
   record to the day before, positions refitted monthly (from the record before the first day of
@@ -28,15 +35,17 @@ import pandas as pd
 
 from sim.data.loader import UNData
 from sim.data.titles import latest_earlier_version
+from sim.fit.movers import COUNTS, US, count_movers, us_changed
 from sim.fit.scoring import vote_scores
 from sim.fit.texts import Record, TextSettings, latest_es11, predict_text
 from sim.model.estimates import cached_ideal_points
 from sim.model.ideal_points import IdealPoints, IdealPointSettings
 from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS
-from sim.model.voting import NOT_VOTING, YES, as_tally, tally_of, vote_indices
+from sim.model.voting import VOTE_CODES, YES, as_tally, tally_of, vote_indices
 
 SELECTION = (date(2024, 9, 1), date(2025, 1, 1))  # the cut-off is the first day
 EVALUATION = (date(2025, 3, 1), date(2025, 9, 6))  # after ES-11/7 (the calibration target)
+BEFORE_2025 = (date(2019, 11, 1), date(2025, 1, 1))  # the UN extract years before 2025
 PREDICTORS = ("blocsim", "always Yes", "persistence", "static positions")
 
 
@@ -67,14 +76,33 @@ def cases(data: UNData, first: date, last: date, one_cutoff: bool = False) -> li
     return found
 
 
+def us_change_cases(data: UNData, chosen: list[Case]) -> list[Case]:
+    """The cases on which the US changed its vote from the earlier version (`us_changed`)."""
+    us = data.iso3.index(US)
+    return [
+        case
+        for case in chosen
+        if case.like is not None
+        and us_changed(_codes(data, case.like)[us], _codes(data, case.vote_id)[us])
+    ]
+
+
+def _codes(data: UNData, vote_id: str) -> np.ndarray:
+    """(N,) a roll call's votes in the data as codes (X where unrecorded)."""
+    return vote_indices(data.votes_on(vote_id))
+
+
 def rolling_origin(
     data: UNData,
     chosen: list[Case],
     settings: TextSettings = TextSettings(),  # noqa: B008 - frozen
     points_settings: IdealPointSettings = IdealPointSettings(),  # noqa: B008 - frozen
 ) -> pd.DataFrame:
-    """One row per case and predictor: vote_id, date, like, us_changed, predictor, accuracy,
-    macro_f1, f1_no, f1_abstain, voters, tally."""
+    """One row per case and predictor: vote_id, date, like, persistence_from, us_changed,
+    us_vote (earlier -> new, where it changed), predictor, accuracy, macro_f1, f1_no,
+    f1_abstain, voters, tally, and where the US changed its vote the mover counts
+    (`sim.fit.movers.COUNTS`; empty elsewhere)."""
+    us = data.iso3.index(US)
     rows = []
     records: dict[date, Record] = {}
     fits: dict[date, IdealPoints] = {}
@@ -86,31 +114,35 @@ def rolling_origin(
                 data, case.positions_cutoff, points_settings
             )
         record, points = records[case.cutoff], fits[case.positions_cutoff]
-        observed_votes = data.history.loc[data.history["vote_id"] == case.vote_id]
-        observed_votes = observed_votes.set_index("iso3")["vote"].reindex(data.iso3, fill_value="X")
-        observed = vote_indices(observed_votes)
+        observed = _codes(data, case.vote_id)
         tally = as_tally(tally_of(observed))
-        predictions, earlier, source = _predict(record, points, case, tally)
-        us = data.iso3.index("USA")
-        us_changed = earlier is not None and earlier[us] != observed[us] != NOT_VOTING
+        predictions, source = _predict(record, points, case, tally)
+        version = _codes(data, case.like) if case.like is not None else None
+        changed = version is not None and us_changed(version[us], observed[us])
         for predictor, codes in predictions.items():
+            counts = count_movers(version, observed, codes, us) if changed else None
             rows.append(
                 {
                     "vote_id": case.vote_id,
                     "date": case.day.isoformat(),
                     "like": case.like or "",
                     "persistence_from": source,
-                    "us_changed": bool(us_changed),
+                    "us_changed": changed,
+                    "us_vote": f"{VOTE_CODES[version[us]]}->{VOTE_CODES[observed[us]]}"
+                    if changed
+                    else "",
                     "predictor": predictor,
                     **vote_scores(codes, observed),
                     "tally": f"{tally} ({tally.not_voting} X)",
+                    **{name: getattr(counts, name) if counts else pd.NA for name in COUNTS},
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table.astype({name: "Int64" for name in COUNTS}) if rows else table
 
 
 def _predict(record: Record, points: IdealPoints, case: Case, tally):
-    """Codes (N,) of every predictor, the persistence votes, and where persistence came from."""
+    """Codes (N,) of every predictor and where persistence came from."""
     like = case.like or (latest_es11(record, case.day) if case.ukraine else None)
     blocsim = predict_text(record, points, tally, case.day, like=like, default_like=False)
     earlier_votes = record.votes_on(like) if like is not None else None
@@ -129,7 +161,7 @@ def _predict(record: Record, points: IdealPoints, case: Case, tally):
         "persistence": earlier,
         "static positions": static.codes,
     }
-    return predictions, (earlier if earlier_votes is not None else None), source
+    return predictions, source
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
