@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from scipy.special import expit
 
 from sim.cli import main
 from sim.data.loader import count_votes
+from sim.data.resolutions import Tally
 from sim.fit import rolling
 from sim.fit.texts import (
     Record,
@@ -19,8 +21,10 @@ from sim.fit.texts import (
     _mean_above,
     _mean_below,
     _mean_between,
+    closest_ukraine_text,
     predict_text,
 )
+from sim.fit.ukraine_likes import ukraine_texts
 from sim.model.estimates import cached_ideal_points
 
 TEXT = "A/RES/79/292"  # Abkhazia and South Ossetia IDPs, 3 June 2025
@@ -116,3 +120,60 @@ def test_rolling_origin_scores_every_predictor_from_the_record_before(data):
     assert table["accuracy"].between(0, 1).all() and table["macro_f1"].between(0, 1).all()
     summary = rolling.summary(table)
     assert set(summary["predictor"]) == set(rolling.PREDICTORS)
+
+
+def _splits(rows: dict[str, tuple[str, int, int, int]]) -> SimpleNamespace:
+    """A stand-in record holding only what the like rule reads: the Ukraine texts' counts."""
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["date", "Y", "N", "A"])
+    return SimpleNamespace(ukraine_splits=table.assign(date=pd.to_datetime(table["date"])))
+
+
+def test_the_like_rule_weighs_the_split_against_age():
+    record = _splits(
+        {
+            "broad": ("2024-01-10", 140, 5, 38),
+            "demanding": ("2023-01-10", 70, 25, 77),
+            "demanding again": ("2024-01-10", 70, 25, 77),
+            "older and closer": ("2020-01-10", 90, 20, 62),
+        }
+    )
+    day = date(2025, 1, 10)
+    assert closest_ukraine_text(record, day, Tally(141, 7, 32, 13)) == "broad"
+    assert closest_ukraine_text(record, day, Tally(70, 25, 77, 21)) == "demanding again"
+    # as close in shares (0.116) as "demanding again", but 4 years older: 0.366 against 0.166
+    assert closest_ukraine_text(record, day, Tally(80, 20, 72, 21)) == "demanding again"
+    # its own split (0 + 0.25) beats "demanding again" (0.233 + 0.05)
+    assert closest_ukraine_text(record, day, Tally(90, 20, 62, 21)) == "older and closer"
+    assert closest_ukraine_text(record, date(2020, 1, 10), Tally(80, 20, 72)) is None
+
+
+def test_the_like_rule_on_real_tallies(data):
+    """Before 19 Dec 2023 the latest Ukraine text is ES-11/6 (141-7-32): a broad tally takes
+    it, the Crimea text's own demanding tally takes the Crimea text of a year before."""
+    record = Record(data, pd.Timestamp("2023-12-19"), TextSettings())
+    day = date(2023, 12, 19)
+    assert closest_ukraine_text(record, day, Tally(141, 7, 32, 13)) == "A/RES/ES-11/6"
+    assert closest_ukraine_text(record, day, Tally(78, 15, 79, 21)) == "A/RES/77/229"
+    old = Record(data, pd.Timestamp("2017-12-19"), TextSettings())
+    assert closest_ukraine_text(old, date(2017, 12, 19), Tally(70, 26, 76, 21)) == (
+        "voeten_rcid_5489"  # A/RES/71/205, a Voeten-years id
+    )
+
+
+def test_predict_without_like_places_a_crimea_text_by_its_tally(tmp_path, capsys):
+    """A/RES/78/221 (human rights in Crimea, 78-15-79 with 21 X) from its date and tally alone."""
+    out = tmp_path / "p.csv"
+    argv = ["predict", "--date", "2023-12-19", "--tally", "78-15-79", "--format", "csv"]
+    assert main([*argv, "--out", str(out)]) == 0
+    summary = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert summary.loc[0, "like"] == "A/RES/77/229"
+    assert summary.loc[0, "predicted"] == "78-15-79 (21 X)"
+    counts = pd.read_csv(out)["vote"].value_counts().to_dict()
+    assert counts == {"Y": 78, "A": 79, "X": 21, "N": 15}
+
+
+def test_the_selection_set_is_the_ukraine_texts_of_2016_to_es11_7(data):
+    texts = ukraine_texts(data)
+    assert len(texts) == 19 and texts.index[-1] == "A/RES/ES-11/7"
+    assert {"A/RES/ES-11/1", "A/RES/77/229", "A/RES/78/316", "A/RES/79/184"} <= set(texts.index)
+    assert texts.is_monotonic_increasing and texts.iloc[0] == pd.Timestamp("2016-12-19")

@@ -106,6 +106,13 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
     validate.add_argument(
         "--per-text", action="store_true", help="with --rolling: a row per roll call and predictor"
     )
+    validate.add_argument(
+        "--ukraine",
+        action="store_true",
+        help="the Ukraine texts of 2016-2024 (Crimea texts, ES-11 leave-one-out) from date and "
+        "tally alone, like the earlier Ukraine text closest to the tally (the rule of predict "
+        "without --like) or like the latest; ES-11/7 as a check",
+    )
     validate.add_argument("--calibration", metavar="FILE", help="default: calibration/default.toml")
     data_options(validate)
 
@@ -121,6 +128,11 @@ def _validate(args: argparse.Namespace) -> None:
     from sim.model.scenario import DEFAULT_CALIBRATION
 
     data = load(args)
+    if args.ukraine:
+        from sim.fit.ukraine_likes import ukraine_likes
+
+        emit(ukraine_likes(data), args.format)
+        return
     if args.rolling:
         if args.rolling == "selection":
             chosen = rolling.cases(data, *rolling.SELECTION, one_cutoff=True)

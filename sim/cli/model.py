@@ -119,8 +119,9 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         "--like",
         metavar="SYMBOL",
         help="a roll call in the data the text is a new version of, or like (e.g. A/RES/79/308): "
-        "its direction, and each member's own vote on it as evidence; default: the latest "
-        "Ukraine text before DATE (a text without --like is a Ukraine text)",
+        "its direction, and each member's own vote on it as evidence; default: the "
+        "Ukraine text before DATE whose Yes/No/Abstain split is closest to the tally, a year of "
+        "age counting 0.05 (a text without --like is a Ukraine text)",
     )
     predict.add_argument(
         "--texts",

@@ -2,10 +2,11 @@
 
 A case is a roll call in the data, predicted from its date and tally alone (`sim.fit.texts`),
 `like` its latest earlier version by title where it has one (`sim.data.titles`), else a Ukraine
-text is like the latest ES-11 vote and any other text sits on the general axis. Beside blocsim:
+text is like the Ukraine text closest to its tally (`closest_ukraine_text`) and any other text
+sits on the general axis. Beside blocsim:
 - always Yes;
-- persistence: each member votes as on the text's earlier version (the latest ES-11 vote for a
-  Ukraine text without one; always Yes for any other text without one: `persistence_from`);
+- persistence: each member votes as on the text's earlier version (that closest Ukraine text
+  for a Ukraine text without one; always Yes for any other text without one: `persistence_from`);
 - static positions: blocsim with every member where it stood when the earlier version was voted
   (no movement since): what the positions' drift adds.
 
@@ -37,7 +38,7 @@ from sim.data.loader import UNData
 from sim.data.titles import latest_earlier_version
 from sim.fit.movers import COUNTS, US, count_movers, us_changed
 from sim.fit.scoring import vote_scores
-from sim.fit.texts import Record, TextSettings, latest_es11, predict_text
+from sim.fit.texts import Record, TextSettings, closest_ukraine_text, predict_text
 from sim.model.estimates import cached_ideal_points
 from sim.model.ideal_points import IdealPoints, IdealPointSettings
 from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS
@@ -143,7 +144,7 @@ def rolling_origin(
 
 def _predict(record: Record, points: IdealPoints, case: Case, tally):
     """Codes (N,) of every predictor and where persistence came from."""
-    like = case.like or (latest_es11(record, case.day) if case.ukraine else None)
+    like = case.like or (closest_ukraine_text(record, case.day, tally) if case.ukraine else None)
     blocsim = predict_text(record, points, tally, case.day, like=like, default_like=False)
     earlier_votes = record.votes_on(like) if like is not None else None
     n = len(record.iso3)

@@ -17,8 +17,11 @@ series): the member's recency-weighted share of X on texts of that kind, shrunk 
 on all texts, raised by `like_absence` on the logit scale if it did not vote on j, and shifted
 so that the expected number not voting equals the tally's.
 
-A text without `like` is a Ukraine text: it is taken to be like the latest ES-11 vote before
-its date. The settings are chosen on roll calls before 2025 (docs/calibration.md).
+A text without `like` is a Ukraine text: it is taken to be like the earlier Ukraine text whose
+split of the voters is closest to its tally (`closest_ukraine_text`): a demanding text, far fewer
+Yes than the latest ES-11 vote, takes the axis of earlier demanding texts (the Crimea texts), on
+which those who fall from Yes to Abstain or No are the ones who did before. The settings are
+chosen on roll calls before 2025 (docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from sim.model.voting import (
 
 ES11_KIND = "ES-11"
 COUNCIL_ABSENCE = 1e-12
+LIKE_AGE_COST = 0.05  # per year of age, in L1 distance of vote shares (selected before 2025)
 
 
 @dataclass(frozen=True)
@@ -80,13 +84,22 @@ class TextPrediction:
         )
 
 
-def latest_es11(record: Record, day: date) -> str | None:
-    """The latest Ukraine text in the record before `day` (the default like): an ES-11 General
-    Assembly vote, or before the series the Crimea and territorial-integrity texts."""
-    es11 = [v for v in record.votes.index if v.startswith(ES11_PREFIX) or v in UKRAINE_TEXTS]
-    dates = record.dates.reindex(es11)
-    dates = dates[dates < pd.Timestamp(day)]
-    return None if dates.empty else str(dates.sort_values(kind="stable").index[-1])
+def closest_ukraine_text(record: Record, day: date, tally: Tally) -> str | None:
+    """The default like of a text given without one: the Ukraine text before `day` (an ES-11
+    vote, or a Crimea or territorial-integrity text) whose split of the voters is closest to the
+    tally's: the L1 distance of the Yes, No and Abstain shares among members voting (not voting
+    is attendance, placed apart), plus `LIKE_AGE_COST` per year of age; of equals, the later.
+    None if the record holds no Ukraine text before `day`."""
+    texts = record.ukraine_splits[record.ukraine_splits["date"] < pd.Timestamp(day)]
+    if texts.empty:
+        return None
+    counts = texts[["Y", "N", "A"]].to_numpy(float)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+    target = np.array([tally.yes, tally.no, tally.abstain], float)
+    target = target / max(target.sum(), 1.0)
+    age = (pd.Timestamp(day) - texts["date"]).dt.days.to_numpy() / 365.25
+    cost = np.abs(shares - target).sum(axis=1) + LIKE_AGE_COST * age
+    return str(texts.index[np.lexsort((age, cost))[0]])
 
 
 class Record:
@@ -105,6 +118,10 @@ class Record:
             columns=list(self.iso3)
         )  # (roll calls, N), NaN where a member has no row (the Voeten years' absentees)
         self.kinds = _kinds(data)
+        ukraine = self.votes.index[self.votes.index.isin(ukraine_vote_ids(data))]
+        self.ukraine_splits = pd.DataFrame(
+            {code: (self.votes.loc[ukraine] == code).sum(axis=1) for code in ("Y", "N", "A")}
+        ).assign(date=self.dates.reindex(ukraine))  # the Ukraine texts' counts, for likes
         records_x = (self.votes == "X").any(axis=1)
         recorded = rows[rows["vote_id"].isin(records_x.index[records_x])]
         age = (until - recorded["date"]).dt.days.to_numpy() / 365.25
@@ -147,6 +164,16 @@ class Record:
         if absent_on_like is not None:
             score = score + self.settings.like_absence * absent_on_like
         return expit(score)
+
+
+def ukraine_vote_ids(data: UNData) -> set[str]:
+    """The vote_ids of the Ukraine texts: the ES-11 series and `UKRAINE_TEXTS` (by resolution,
+    as the Voeten years' roll calls have ids of their own)."""
+    history = data.history
+    resolution = history["resolution"]
+    older = history.loc[resolution.isin(UKRAINE_TEXTS) | resolution.str.startswith(ES11_PREFIX)]
+    es11 = data.ukraine["resolution"]
+    return set(older["vote_id"]) | set(es11[es11.str.startswith(ES11_PREFIX)])
 
 
 def _kinds(data: UNData) -> pd.Series:
@@ -237,11 +264,11 @@ def predict_text(
     as_of_like: bool = False,
 ) -> TextPrediction:
     """Each member's vote on a text of `tally` on `day`, like roll call `like` (without one: the
-    latest Ukraine vote before `day` if `default_like`, else the general axis). `record` and
-    `points` hold the roll calls before `day`."""
+    Ukraine text before `day` closest to the tally if `default_like`, else the general axis).
+    `record` and `points` hold the roll calls before `day`."""
     settings = record.settings
     if like is None and default_like:
-        like = latest_es11(record, day)
+        like = closest_ukraine_text(record, day, tally)
     votes = record.votes_on(like) if like is not None else None
     scores = member_scores(points, like, votes, settings, as_of_like)
     if body == "SC":

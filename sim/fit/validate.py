@@ -194,7 +194,7 @@ def _ordering(data: UNData, symbol: str, order: list[str]) -> np.ndarray:
 
 def _placed(data: UNData, case: Case, target) -> Score:
     """What `blocsim predict` says from the record before the case's cut-off: the text placed
-    in K dimensions like the latest Ukraine vote before it (`sim.fit.texts`)."""
+    in K dimensions like the earlier Ukraine text closest to its tally (`sim.fit.texts`)."""
     cutoff = pd.Timestamp(case.cutoff)
     record = Record(data, cutoff, TextSettings())
     placed = predict_text(record, cached_ideal_points(data, cutoff), target.tally, target.date)
