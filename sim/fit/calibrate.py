@@ -46,7 +46,6 @@ from sim.model.voting import (
     as_tally,
     assign_to_tally,
     fit_cut_points,
-    project,
     tally_counts,
     vote_indices,
     vote_probabilities,
@@ -153,10 +152,14 @@ def pinned_probabilities(problem: Problem, model: Model) -> np.ndarray:
     its tally on the positions before the turn); attendance still fitted to the target."""
     world = problem.world.with_parameters(model.parameters)
     discrimination = model.parameters.discrimination
+    everyone, axis = np.arange(len(world.iso3)), world.default_axis
     band = fit_cut_points(
-        project(world.positions), world.absence, problem.pinned.tally, discrimination=discrimination
+        axis.project(world.positions, everyone),
+        world.absence,
+        problem.pinned.tally,
+        discrimination=discrimination,
     )
-    positions = project(world_positions_on(world, model.shocks, problem.target.date))
+    positions = axis.project(world_positions_on(world, model.shocks, problem.target.date), everyone)
     attendance = fit_cut_points(
         positions, world.absence, problem.target.tally, discrimination=discrimination
     )

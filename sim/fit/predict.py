@@ -23,7 +23,6 @@ from sim.model.voting import (
     CutPoints,
     assign_to_tally,
     fit_cut_points,
-    project,
     vote_probabilities,
 )
 from sim.model.world import World, build_world, day_after
@@ -92,15 +91,16 @@ def vote_model(
     where = chamber(body, world)
     columns = seats(where, world)
     absence = chamber_absence(where, world)
-    positions = project(world_positions_on(world, shocks, day)[columns])  # (M,) Ukraine axis
-    cut_points = fit_cut_points(
+    axis = world.default_axis  # a Ukraine text: the Ukraine axis, or the latest Ukraine text
+    positions = axis.project(world_positions_on(world, shocks, day), columns)  # (M,)
+    fitted = fit_cut_points(
         positions,
         absence,
         tally,
         polarity=polarity,
         discrimination=world.parameters.discrimination,
     )
-    return vote_probabilities(positions, absence, cut_points), cut_points
+    return vote_probabilities(positions, absence, fitted), axis.on(fitted, columns)
 
 
 def world_positions_on(world: World, shocks: Sequence[TimedShock], day: date) -> np.ndarray:

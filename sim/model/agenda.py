@@ -7,11 +7,16 @@ turn of 2025) on its date. A counterfactual scenario then votes the same text an
 different tally. A `tally` is fitted the same way, on the historical path on the vote's own
 date. A resolution dated before `World.start` is fitted on the positions at `World.start` (the
 earliest the model knows). Step 0 is `World.start`, not the scenario's `data_until`.
+
+`like` may name any roll call of the data (`UNData.resolution`: a vote_id, a symbol, a short
+form) or of the official ES-11 record; its tally is used when the text gives none. In a world of
+ideal points the vote's text also takes the like's direction and evidence (`text_axis`); its
+amendments share that axis, their own `like` giving only the tally they are fitted to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.data.loader import UNData
-from sim.data.resolutions import RESOLUTIONS
+from sim.data.resolutions import Resolution
 from sim.errors import BlocsimError
 from sim.model.dynamics import Shift, run_dynamics
 from sim.model.parameters import load_parameters
@@ -28,10 +33,12 @@ from sim.model.scenario import (
     TextSpec,
     TimedShock,
     VoteSpec,
+    field_reader,
     load_historical_shocks,
     scenario_shocks,
 )
-from sim.model.voting import Amendment, Chamber, CutPoints, Draft, fit_cut_points, project
+from sim.model.text_axis import TextAxis, text_axis
+from sim.model.voting import Amendment, Chamber, CutPoints, Draft, fit_cut_points
 from sim.model.world import World, build_world
 
 # Council members are never absent: a tiny absence keeps the ordered logit well defined.
@@ -106,47 +113,85 @@ def path_positions(
     return {day: at_step[step] for day, step in wanted.items()}
 
 
+@dataclass(frozen=True)
+class Sources:
+    """What a scenario's texts are fitted to: the roll call each `like` names (looked up once)
+    and each vote's axis (`text_axis`), in the order of the votes."""
+
+    likes: Mapping[str, Resolution]
+    axes: tuple[TextAxis, ...]
+
+
+def text_sources(scenario: Scenario, world: World, data: UNData) -> Sources:
+    """Look every `like` of the scenario up in the data (a name it does not hold is an error
+    naming the file and the field, e.g. `votes[0].like`) and place each vote's text."""
+    likes: dict[str, Resolution] = {}
+    for field, text in _texts(scenario.votes):
+        if text.like is not None and text.like not in likes:
+            try:
+                likes[text.like] = data.resolution(text.like)
+            except KeyError as error:
+                reader = field_reader(scenario.path, data.members)
+                raise reader.fail(f"{field}.like", error.args[0]) from None
+    axes = tuple(
+        text_axis(world.points, likes[v.text.like].symbol, data)
+        if v.text.like
+        else world.default_axis
+        for v in scenario.votes
+    )
+    return Sources(likes, axes)
+
+
 def fit_text(
     text: TextSpec,
     body: str,
     day: date,
     world: World,
     reference: Callable[[date], np.ndarray],
+    axis: TextAxis,
+    likes: Mapping[str, Resolution],
 ) -> CutPoints:
-    """Cut-points of a text: given, or fitted to a tally on the reference path's positions
-    projected on the text's direction (the Ukraine axis: scenarios give no other yet)."""
+    """Cut-points of a text put to `body`: given, or fitted to a tally (the text's own, else its
+    like's, on the like's date and in its chamber) on the reference path's positions on `axis`."""
     discrimination = text.discrimination or world.parameters.discrimination
+    voting = seats(chamber(body, world), world)
     if text.cut_points is not None:
         lower, upper = text.cut_points
-        return CutPoints(lower, upper, discrimination, text.polarity)
-    if text.like is not None:
-        known = RESOLUTIONS[text.like]
+        return axis.on(CutPoints(lower, upper, discrimination, text.polarity), voting)
+    if text.tally is None:
+        known = likes[text.like]
         body, day, tally = known.body, known.date, known.tally
     else:
         tally = text.tally
     where = chamber(body, world)
-    positions = project(reference(max(day, world.start))[seats(where, world)])
-    return fit_cut_points(
-        positions,
+    fitted = fit_cut_points(
+        axis.project(reference(max(day, world.start)), seats(where, world)),
         chamber_absence(where, world),
         tally,
         polarity=text.polarity,
         discrimination=discrimination,
     )
+    return axis.on(fitted, voting)
 
 
-def draft_for(vote: VoteSpec, world: World, reference: Callable[[date], np.ndarray]) -> Draft:
-    """The draft a scenario's vote puts to its chamber, amendments included."""
+def draft_for(
+    vote: VoteSpec,
+    world: World,
+    reference: Callable[[date], np.ndarray],
+    axis: TextAxis,
+    likes: Mapping[str, Resolution],
+) -> Draft:
+    """The draft a scenario's vote puts to its chamber, amendments included (on its axis)."""
     amendments = tuple(
         Amendment(
             amendment.name,
-            fit_text(amendment.text, vote.body, vote.date, world, reference),
+            fit_text(amendment.text, vote.body, vote.date, world, reference, axis, likes),
             amendment.shift,
             amendment.polarity,
         )
         for amendment in vote.amendments
     )
-    text = fit_text(vote.text, vote.body, vote.date, world, reference)
+    text = fit_text(vote.text, vote.body, vote.date, world, reference, axis, likes)
     return Draft(vote.name, text, amendments, vote.important)
 
 
@@ -181,10 +226,11 @@ def build_timeline(
     votes: Sequence[VoteSpec],
     reference_world: World,
     history: Sequence[TimedShock],
+    sources: Sources,
 ) -> Timeline:
     """Place shocks and votes in steps; fit each vote's text on the historical path, which is
     `reference_world` (the calibrated parameters) moved by the calibrated `history`."""
-    days = sorted({max(day, world.start) for day in _reference_days(votes)})
+    days = sorted({max(day, world.start) for day in _reference_days(votes, sources.likes)})
     reference = path_positions(reference_world, history, days)
     step_days = world.parameters.step_days
     placed = tuple(
@@ -193,9 +239,9 @@ def build_timeline(
                 (
                     vote_step(vote.date, world.start, step_days),
                     vote,
-                    draft_for(vote, world, reference.__getitem__),
+                    draft_for(vote, world, reference.__getitem__, axis, sources.likes),
                 )
-                for vote in votes
+                for vote, axis in zip(votes, sources.axes, strict=True)
             ),
             key=lambda item: (item[0], item[1].date),
         )
@@ -212,15 +258,17 @@ def scenario_timeline(scenario: Scenario, data: UNData) -> tuple[World, Timeline
     check_dimensions(history, world, scenario.calibration)
     reference = world.with_parameters(load_parameters(scenario.calibration))
     shocks = scenario_shocks(scenario, data.members)
-    return world, build_timeline(world, shocks, scenario.votes, reference, history)
+    sources = text_sources(scenario, world, data)
+    return world, build_timeline(world, shocks, scenario.votes, reference, history, sources)
 
 
 def check_dimensions(shocks: Sequence[TimedShock], world: World, path: Path) -> None:
-    """A `shift` with more entries than the world has dimensions is an error naming the file
-    and the shock (the scenario reader cannot know: the dimensions come with the world)."""
+    """A `shift` whose entries are not one per axis of the world is an error naming the file
+    and the shock (the scenario reader cannot know: the dimensions come with the world), so a
+    move meant for one axis never lands silently on another."""
     dimensions = len(world.axis_names)
     for i, timed in enumerate(shocks):
-        if isinstance(timed.shock, Shift) and len(timed.shock.by) > dimensions:
+        if isinstance(timed.shock, Shift) and len(timed.shock.by) != dimensions:
             raise BlocsimError(
                 f"has {len(timed.shock.by)} entries, but positions have {dimensions} "
                 f"dimension(s) ({', '.join(world.axis_names)})",
@@ -229,13 +277,25 @@ def check_dimensions(shocks: Sequence[TimedShock], world: World, path: Path) -> 
             )
 
 
-def _reference_days(votes: Sequence[VoteSpec]) -> set[date]:
+def _reference_days(votes: Sequence[VoteSpec], likes: Mapping[str, Resolution]) -> set[date]:
     """Every date on which a text's cut-points must be fitted."""
     days = set()
     for vote in votes:
         for text in (vote.text, *(a.text for a in vote.amendments)):
-            if text.like is not None:
-                days.add(RESOLUTIONS[text.like].date)
-            elif text.tally is not None:
+            if text.tally is not None:
                 days.add(vote.date)
+            elif text.like is not None:
+                days.add(likes[text.like].date)
     return days
+
+
+def _texts(votes: Sequence[VoteSpec]) -> list[tuple[str, TextSpec]]:
+    """Every text of the votes with its field: `votes[i]`, `votes[i].amendments[j]`."""
+    return [
+        (field, text)
+        for i, vote in enumerate(votes)
+        for field, text in (
+            (f"votes[{i}]", vote.text),
+            *((f"votes[{i}].amendments[{j}]", a.text) for j, a in enumerate(vote.amendments)),
+        )
+    ]

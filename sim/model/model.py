@@ -24,7 +24,6 @@ from sim.data.resolutions import Tally
 from sim.model.agenda import Timeline, chamber, chamber_absence, scenario_timeline, seats
 from sim.model.scenario import Scenario, VoteSpec
 from sim.model.voting import (
-    UKRAINE_AXIS,
     VOTE_CODES,
     CutPoints,
     Draft,
@@ -57,9 +56,9 @@ class MemberState(mesa.Agent):
 
     @property
     def position(self) -> float:
-        """Where the state stands now on the Ukraine axis: low = pro-Ukraine / Western, high =
-        close to Moscow."""
-        return float(self.positions[UKRAINE_AXIS])
+        """Where the state stands now on the Ukraine axis (`World.ukraine_axis`): low =
+        pro-Ukraine / Western, high = close to Moscow."""
+        return float(self.positions[self.model.world.ukraine_axis])
 
     @property
     def anchors(self) -> np.ndarray:
@@ -69,7 +68,7 @@ class MemberState(mesa.Agent):
     @property
     def anchor(self) -> float:
         """Its anchor on the Ukraine axis."""
-        return float(self.anchors[UKRAINE_AXIS])
+        return float(self.anchors[self.model.world.ukraine_axis])
 
     @property
     def stubbornness(self) -> float:
@@ -212,12 +211,13 @@ class BlocModel(mesa.Model):
 
     def positions_table(self) -> pd.DataFrame:
         """Each state's position at every step so far: one row per step, one column per state
-        and axis. The Ukraine axis keeps the bare ISO3 name (`USA`), the others are named
-        ISO3.axis (`USA.general`)."""
+        and axis. One axis (the Ukraine axis alone) keeps the bare ISO3 name (`USA`); with more,
+        every column names its axis, ISO3.axis (`USA.general`, `USA.ukraine`, `USA.third`)."""
         trajectory = np.array(self.trajectory)  # (T + 1, N, K)
+        named = len(self.world.axis_names) > 1
         columns = {}
         for k, axis in enumerate(self.world.axis_names):
-            names = [iso3 if k == UKRAINE_AXIS else f"{iso3}.{axis}" for iso3 in self.world.iso3]
+            names = [f"{iso3}.{axis}" if named else iso3 for iso3 in self.world.iso3]
             columns.update(zip(names, trajectory[..., k].T, strict=True))
         frame = pd.DataFrame(columns)
         frame.insert(0, "date", [self.timeline.date_of(s) for s in range(len(self.trajectory))])

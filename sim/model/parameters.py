@@ -2,9 +2,10 @@
 
 A parameter set is the tie-type weights of the influence network, how stubborn members are
 (a baseline, with overrides for blocs or regional groups), the length of one step, how ties
-weaken as members part ways (`parting`, `turn_cost`: `sim.model.dynamics`), and how
+weaken as members part ways (`parting`, `turn_cost`: `sim.model.dynamics`), how
 sharply positions decide votes (`discrimination` of the ordered logit when a text's cut-points
-are fitted to a tally; `blocsim calibrate` fits it with the rest).
+are fitted to a tally; `blocsim calibrate` fits it with the rest), and which positions the world
+starts from (`dimensions`: 1, the Ukraine-axis estimate; 3, the ideal points).
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from sim.tomlfile import line_of, read_toml
 
 STUBBORNNESS_GROUPS = (*BLOCS, *UN_GROUPS)
 MAX_STEP_DAYS = 366  # a step of a year at most: the calendar of a run stays within dates
+DIMENSIONS = (1, 3)  # the Ukraine-axis estimate, the ideal points (general, ukraine, third)
 
 
 @dataclass(frozen=True)
 class Parameters:
-    """Tie weights, stubbornness (baseline and per-group overrides) and days per step."""
+    """Tie weights, stubbornness (baseline and per-group overrides), days per step, the
+    discrimination of fitted texts, parting and the world's dimensions (`DIMENSIONS`)."""
 
     ties: TieWeights = TieWeights()
     stubbornness: float = 0.5
@@ -38,6 +41,7 @@ class Parameters:
     discrimination: float = 1.0
     parting: float = 0.0  # how fast a tie weakens as two members part (0: Friedkin-Johnsen)
     turn_cost: float = 0.0  # share of the attention a member loses when a shock moves it
+    dimensions: int = 1
 
     def __post_init__(self) -> None:
         """Every way of making parameters (calibration file, scenario, sweep, app) passes here,
@@ -73,6 +77,12 @@ class Parameters:
                 f"must be a finite number above 0, not {self.discrimination}",
                 field="discrimination",
             )
+        if isinstance(self.dimensions, bool) or self.dimensions not in DIMENSIONS:
+            raise BlocsimError(
+                f"must be 1 (the Ukraine-axis estimate) or 3 (the ideal points), "
+                f"not {self.dimensions!r}",
+                field="dimensions",
+            )
 
     def member_stubbornness(self, members: pd.DataFrame) -> np.ndarray:
         """Stubbornness (N,) of each member: the baseline, overridden group by group in order."""
@@ -90,6 +100,7 @@ class Parameters:
             "discrimination": self.discrimination,
             "parting": self.parting,
             "turn_cost": self.turn_cost,
+            "dimensions": self.dimensions,
         }
 
     def with_values(self, values: Mapping[str, float]) -> Parameters:
@@ -109,6 +120,9 @@ class Parameters:
                 result = replace(result, step_days=int(value) if whole else value)
             elif name in {"discrimination", "parting", "turn_cost"}:
                 result = replace(result, **{name: float(value)})
+            elif name == "dimensions":
+                whole = isinstance(value, int | np.integer) or float(value).is_integer()
+                result = replace(result, dimensions=int(value) if whole else value)
             else:
                 raise KeyError(name)
         return result

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.data.loader import BLOCS, BODIES, UN_GROUPS
-from sim.data.resolutions import RESOLUTIONS, Tally, resolution
+from sim.data.resolutions import Tally
 from sim.errors import BlocsimError
 from sim.model.dynamics import (
     AddTie,
@@ -63,7 +63,9 @@ class TimedShock:
 
 @dataclass(frozen=True)
 class TextSpec:
-    """How a text's cut-points are set: given, 'like' a known resolution, or fitted to a tally."""
+    """How a text's cut-points are set: given, or fitted to a tally (its own, else that of the
+    roll call it is 'like'). `like` is the name as written: the data look it up
+    (`sim.model.agenda.text_sources`), as the scenario is read without them."""
 
     cut_points: tuple[float, float] | None = None
     like: str | None = None
@@ -373,9 +375,11 @@ class _Reader:
         return TimedShock(day, build(self, entry, field))
 
     def text(self, entry: Mapping, field: str, seats: int) -> TextSpec:
-        sources = [key for key in ("cut_points", "like", "tally") if key in entry]
-        if len(sources) != 1:
-            raise self.fail(field, "give exactly one of 'cut_points', 'like' or 'tally'")
+        sources = {key for key in ("cut_points", "like", "tally") if key in entry}
+        if len(sources) != 1 and sources != {"like", "tally"}:
+            raise self.fail(
+                field, "give one of 'cut_points', 'like' or 'tally' (or 'like' with 'tally')"
+            )
         polarity = self.typed(entry, "polarity", f"{field}.polarity", str, "same")
         if polarity not in POLARITIES:
             raise self.fail(f"{field}.polarity", f"must be one of {', '.join(POLARITIES)}")
@@ -393,22 +397,17 @@ class _Reader:
                     f"must be [lower, upper], finite numbers with lower <= upper, not {pair!r}",
                 )
             return TextSpec((float(pair[0]), float(pair[1])), None, None, polarity, discrimination)
-        if "like" in entry:
-            symbol = self.typed(entry, "like", f"{field}.like", str)
+        like = self.typed(entry, "like", f"{field}.like", str)
+        if like is not None and not like.strip():
+            raise self.fail(f"{field}.like", "must name a roll call (e.g. A/RES/ES-11/7)")
+        tally = None
+        if "tally" in entry:
+            text = self.typed(entry, "tally", f"{field}.tally", str)
             try:
-                like = resolution(symbol).symbol
-            except KeyError:
-                raise self.fail(
-                    f"{field}.like",
-                    f"unknown resolution '{symbol}' (known: {', '.join(RESOLUTIONS)})",
-                ) from None
-            return TextSpec(None, like, None, polarity, discrimination)
-        text = self.typed(entry, "tally", f"{field}.tally", str)
-        try:
-            tally = Tally.parse(text, seats)
-        except ValueError as error:
-            raise self.fail(f"{field}.tally", str(error)) from None
-        return TextSpec(None, None, tally, polarity, discrimination)
+                tally = Tally.parse(text, seats)
+            except ValueError as error:
+                raise self.fail(f"{field}.tally", str(error)) from None
+        return TextSpec(None, like, tally, polarity, discrimination)
 
     def vote(self, entry: Mapping, field: str, start: date) -> VoteSpec:
         text_keys = {"cut_points", "like", "tally", "polarity", "discrimination"}

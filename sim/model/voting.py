@@ -1,10 +1,11 @@
 """How members vote on a text: cut-points, ordered-logit draws and the chambers' rules.
 
 Members stand in K dimensions, positions (..., N, K). A text has a `direction` (K,) in that
-space; a member's position on the text is the projection positions @ direction, (..., N), and
-everything else works on that one axis (`project`; by default the Ukraine axis, on which low =
-pro-Ukraine / Western, high = close to Moscow). A text has an abstain band [lower, upper] on
-it; its `polarity` says which side votes Yes ("same": the low side, like A/RES/ES-11/7;
+space; a member's position on the text is the projection positions @ direction, (..., N), plus
+the text's fixed per-member `offset` if it has one, and everything else works on that one axis
+(`project`; a text without a direction is voted on the one axis of one-dimensional positions,
+the Ukraine axis, on which low = pro-Ukraine / Western, high = close to Moscow). A text has an
+abstain band [lower, upper] on it; its `polarity` says which side votes Yes ("same": the low side, like A/RES/ES-11/7;
 "reverse": the high side, like the unamended US text). Members vote Y/A/N by ordered logit
 against the band, or not at all (X) by their absence propensity. Probabilities, draws and
 chamber rules take one run (N,) or a batch of runs (R, N) of positions on the text alike.
@@ -26,11 +27,6 @@ VOTE_CODES = ("Y", "A", "N", "X")
 YES, ABSTAIN, NO, NOT_VOTING = range(4)
 POLARITIES = ("same", "reverse")
 
-# The dimension of the positions that is the Russia/Ukraine axis: a text's direction when none
-# is given, so scenarios written for one axis keep their meaning (`World` checks its name).
-UKRAINE_AXIS = 0
-UKRAINE_AXIS_NAME = "ukraine"
-
 SC_REQUIRED_YES = 9
 SC_RULE = "SC nine votes and no veto"
 # A logit this far out is a probability below 1e-21: "nobody" without infinities or NaN.
@@ -40,16 +36,22 @@ _FAR_LOGIT = 50.0
 def project(positions: np.ndarray, direction: Sequence[float] | None = None) -> np.ndarray:
     """Members' positions on a text: positions (..., N, K) @ direction (K,) -> (..., N).
 
-    No direction: the Ukraine axis itself (`UKRAINE_AXIS`), read without arithmetic, so the
-    one-dimensional numbers are exactly those of the axis. A direction is not normalised: its
-    length scales the text's cut-points as the discrimination does.
+    No direction: positions of one dimension (K = 1, the Ukraine axis), read without arithmetic,
+    so the one-dimensional numbers are exactly those of the axis; with K > 1 a text must say its
+    direction (which axis is which is the world's to say, `World.axis_names`). A direction is
+    not normalised: its length scales the text's cut-points as the discrimination does.
 
     >>> project(np.array([[1.0, 2.0], [3.0, -1.0]]), (0.5, 1.0))
     array([2. , 0.5])
     """
     positions = np.asarray(positions)
     if direction is None:
-        return positions[..., UKRAINE_AXIS]
+        if positions.shape[-1] != 1:
+            raise ValueError(
+                f"a text without a direction needs positions of one dimension, not "
+                f"{positions.shape[-1]}"
+            )
+        return positions[..., 0]
     if len(direction) != positions.shape[-1]:
         raise ValueError(
             f"direction has {len(direction)} entries, positions {positions.shape[-1]} dimensions"
@@ -62,7 +64,10 @@ class CutPoints:
     """Where a text splits its axis: Yes on one side of the abstain band [lower, upper], No on
     the other; `discrimination` is how sharply; `absence_shift` is a logit offset added to every
     member's absence propensity for this vote (attendance differs from vote to vote);
-    `direction` (K,) is the text's axis in position space (None: the Ukraine axis)."""
+    `direction` (K,) is the text's axis in position space (None: the one axis of
+    one-dimensional positions); `offset` (M,), in the chamber's member order, is added to each
+    member's place on the text (its own vote on the text's earlier version as evidence,
+    `sim.model.text_axis`), None for none."""
 
     lower: float
     upper: float
@@ -70,6 +75,7 @@ class CutPoints:
     polarity: Literal["same", "reverse"] = "same"
     absence_shift: float = 0.0
     direction: tuple[float, ...] | None = None
+    offset: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.lower <= self.upper:
@@ -80,8 +86,12 @@ class CutPoints:
             raise ValueError(f"polarity must be one of {POLARITIES}, not '{self.polarity}'")
 
     def on_text(self, positions: np.ndarray) -> np.ndarray:
-        """Positions (..., N, K) projected on the text's direction: (..., N)."""
-        return project(positions, self.direction)
+        """The chamber's positions (..., M, K) on the text: projected on its direction, plus
+        its offset (..., M)."""
+        on_text = project(positions, self.direction)
+        if self.offset is None:
+            return on_text
+        return on_text + np.asarray(self.offset, dtype=on_text.dtype)
 
     @property
     def yes_abstain(self) -> float:
@@ -411,8 +421,8 @@ class Amendment:
 class Draft:
     """A draft resolution: its text's cut-points and the amendments voted before it, in order.
 
-    The amendments are on the text's own subject: they share its direction, so one projection
-    of the members' positions (`cut_points.on_text`) serves every vote on the draft."""
+    The amendments are on the text's own subject: they share its direction and offset, so one
+    projection of the members' positions (`cut_points.on_text`) serves every vote on the draft."""
 
     name: str
     cut_points: CutPoints
@@ -420,13 +430,15 @@ class Draft:
     important: bool = False  # GA: two thirds, for amendments and text alike
 
     def __post_init__(self) -> None:
-        direction = self.cut_points.direction
+        text = self.cut_points
         for amendment in self.amendments:
-            if amendment.cut_points.direction != direction:
+            if amendment.cut_points.direction != text.direction:
                 raise ValueError(
                     f"amendment '{amendment.name}' has direction "
-                    f"{amendment.cut_points.direction}, the text {direction}"
+                    f"{amendment.cut_points.direction}, the text {text.direction}"
                 )
+            if amendment.cut_points.offset != text.offset:
+                raise ValueError(f"amendment '{amendment.name}' has another offset than the text")
 
 
 @dataclass(frozen=True)

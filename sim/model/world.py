@@ -3,6 +3,11 @@
 Building it is the slow part of every run (the position estimate takes seconds), so estimates
 are cached on disk outside the repository, keyed by the data's fingerprint and the cut-off.
 Everything downstream (the Mesa model, sweeps, prediction, calibration) starts from a `World`.
+
+`Parameters.dimensions` chooses the positions: 1, the Ukraine-axis estimate
+(`sim.model.positions`, one axis named "ukraine"); 3, the dynamic ideal points at the cut-off
+(`sim.model.ideal_points`: general, ukraine, third). Absence is the Ukraine-axis estimate's in
+both (the propensity not to vote on a Ukraine text, shifted to each text's tally).
 """
 
 from __future__ import annotations
@@ -23,15 +28,17 @@ from sim.data.loader import UNData
 from sim.files import partial_path
 from sim.model import estimates, positions
 from sim.model.dynamics import FJState, rest_anchors
+from sim.model.ideal_points import AXIS_NAMES, UKRAINE, IdealPoints, IdealPointSettings
 from sim.model.layers_cache import cached_layers
 from sim.model.network import TieWeights, row_stochastic
 from sim.model.parameters import Parameters
 from sim.model.positions import PositionEstimate, estimate_positions
-from sim.model.voting import UKRAINE_AXIS, UKRAINE_AXIS_NAME
+from sim.model.text_axis import TextAxis, text_axis
 
 # Cached estimates are keyed by the estimator's own source, so a changed estimator never
 # reads an old estimate.
 ESTIMATOR_KEY = hashlib.sha256(Path(positions.__file__).read_bytes()).hexdigest()[:12]
+UKRAINE_AXIS_NAME = AXIS_NAMES[UKRAINE]  # every world has one axis of this name
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,12 @@ class World:
 
     layers: one (N, N) matrix per tie type at unit weight, so any `TieWeights` gives its
     influence matrix without rebuilding the network (calibration and sweeps vary them).
-    axis_names: the K dimensions of the positions, in order; the one named `UKRAINE_AXIS_NAME`
-    must be at `UKRAINE_AXIS` (texts without a direction are voted on it).
+    axis_names: the K dimensions of the positions, in order; exactly one is named
+    `UKRAINE_AXIS_NAME`, and `ukraine_axis` is its index: the one place that says which column
+    is the Ukraine axis. points: the ideal points the positions are (K = 3), None for the
+    one-axis estimate; they hold every fitted roll call's direction. default_axis: where a text
+    that names no like splits the members (`sim.model.text_axis`): the Ukraine axis itself in
+    one dimension, the latest Ukraine text of the ideal points in three.
     """
 
     members: pd.DataFrame
@@ -51,16 +62,24 @@ class World:
     data_until: date  # the cut-off: roll calls strictly before it were used
     start: date  # the last roll call used: the date the positions describe, step 0 of a run
     axis_names: tuple[str, ...] = (UKRAINE_AXIS_NAME,)
+    points: IdealPoints | None = None
+    default_axis: TextAxis = TextAxis()
 
     def __post_init__(self) -> None:
         dimensions = self.positions.shape[1]
         if len(self.axis_names) != dimensions:
             raise ValueError(f"{len(self.axis_names)} axis names for {dimensions} dimensions")
-        if self.axis_names[UKRAINE_AXIS] != UKRAINE_AXIS_NAME:
+        if self.axis_names.count(UKRAINE_AXIS_NAME) != 1:
             raise ValueError(
-                f"axis {UKRAINE_AXIS} is '{self.axis_names[UKRAINE_AXIS]}', "
-                f"not '{UKRAINE_AXIS_NAME}'"
+                f"axes {', '.join(self.axis_names)} must name one '{UKRAINE_AXIS_NAME}' axis"
             )
+        if self.points is not None and self.points.iso3 != self.iso3:
+            raise ValueError("the ideal points' members are not the world's")
+
+    @property
+    def ukraine_axis(self) -> int:
+        """The index of the Ukraine axis in `axis_names` (0 in one dimension, 1 in three)."""
+        return self.axis_names.index(UKRAINE_AXIS_NAME)
 
     @property
     def iso3(self) -> tuple[str, ...]:
@@ -68,8 +87,11 @@ class World:
 
     @property
     def positions(self) -> np.ndarray:
-        """(N, K) positions on `start`, one column per axis of `axis_names`; on the Ukraine
-        axis low = pro-Ukraine, high = close to Moscow. A one-axis estimate is K = 1."""
+        """(N, K) positions on `start`, one column per axis of `axis_names`; on every axis
+        low = Western (on the Ukraine axis: pro-Ukraine), high = close to Moscow. The one-axis
+        estimate is K = 1; the ideal points are their positions in the cut-off's year."""
+        if self.points is not None:
+            return self.points.position
         return np.reshape(self.estimate.position, (len(self.members), -1))
 
     @property
@@ -119,15 +141,32 @@ class World:
         )
 
     def with_parameters(self, parameters: Parameters) -> World:
+        """The same world under other parameters; its positions stay (so `dimensions` becomes
+        the world's own: it chose the positions when the world was built)."""
+        parameters = dataclasses.replace(parameters, dimensions=len(self.axis_names))
         return dataclasses.replace(self, parameters=parameters)
 
 
 def build_world(data: UNData, data_until: date, parameters: Parameters) -> World:
-    """The world as the roll calls strictly before `data_until` describe it."""
+    """The world as the roll calls strictly before `data_until` describe it, in the
+    `parameters.dimensions` the positions are estimated in."""
     estimate = cached_estimate(data, data_until)
     layers = _layers(data, data_until)
+    start = record_end(data, data_until)
+    if parameters.dimensions == 1:
+        return World(data.members, estimate, layers, parameters, data_until, start)
+    settings = IdealPointSettings(dimensions=parameters.dimensions)
+    points = estimates.cached_ideal_points(data, data_until, settings)
     return World(
-        data.members, estimate, layers, parameters, data_until, record_end(data, data_until)
+        data.members,
+        estimate,
+        layers,
+        parameters,
+        data_until,
+        start,
+        points.axis_names,
+        points,
+        text_axis(points, None, data),
     )
 
 

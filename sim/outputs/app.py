@@ -27,7 +27,7 @@ from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
 from sim.data.loader import UNData, load_data
-from sim.data.resolutions import RESOLUTIONS, Resolution, Tally, resolution
+from sim.data.resolutions import RESOLUTIONS, Resolution, Tally
 from sim.model.agenda import chamber, scenario_timeline
 from sim.model.dynamics import MoveToward
 from sim.model.model import BlocModel
@@ -404,7 +404,7 @@ def TallyView(model: ClassroomModel) -> None:
                         f"{tally.abstain} ({tally.not_voting} not voting), {verdict} "
                         f"({outcome.reason})"
                     )
-                for record in records_for(held.spec):
+                for record in records_for(held.spec, classroom()[0]):
                     solara.Markdown(
                         f"  - *On record*, {record.date:%d %B %Y}: {record.symbol} "
                         f"{record.tally} ({record.tally.not_voting} not voting), "
@@ -412,10 +412,10 @@ def TallyView(model: ClassroomModel) -> None:
                     )
 
 
-def records_for(spec: VoteSpec) -> list[Resolution]:
-    """The real votes a scenario's vote is modelled on: the text it is 'like' and, for a
+def records_for(spec: VoteSpec, data: UNData) -> list[Resolution]:
+    """The real votes a scenario's vote is modelled on: the roll call it is 'like' and, for a
     Council vote, the Council's own record."""
-    found = [resolution(spec.text.like)] if spec.text.like else []
+    found = [data.resolution(spec.text.like)] if spec.text.like else []
     if spec.body == "SC":
         found += [r for r in RESOLUTIONS.values() if r.body == "SC" and r not in found]
     return found

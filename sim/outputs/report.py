@@ -398,11 +398,15 @@ def key_states(
 ) -> list[str]:
     """Why each member is named in the network figure ("" if not): a permanent member of the
     Security Council, a No on the run's first vote, or one of the `MOVERS_NAMED` states whose
-    position moved most from the first step to the last."""
+    position moved most from the first step to the last (the length of its move over every
+    axis: columns `USA` of one axis, or `USA.general`, `USA.ukraine`, ... of several)."""
     movers: set[str] = set()
     if positions is not None:
         states = positions.drop(columns=["step", "date"])
         moved = (states.iloc[-1] - states.iloc[0]).abs()
+        member = moved.index.str.split(".").str[0]
+        if not member.equals(moved.index):
+            moved = moved.pow(2).groupby(member, sort=False).sum().pow(0.5)
         movers = set(moved.nlargest(MOVERS_NAMED).index)
     reasons = []
     for iso3 in members["iso3"]:

@@ -328,6 +328,8 @@ def _target(reader, name: str, field: str, scenario: Scenario) -> tuple:
             raise reader.fail(field, "step_days cannot be swept (it moves every vote's step)")
         if attribute == "discrimination":
             raise reader.fail(field, "discrimination cannot be swept (texts are fitted once)")
+        if attribute == "dimensions":
+            raise reader.fail(field, "dimensions cannot be swept (the world is built once)")
         try:
             scenario.parameters.with_values({attribute: 0.5})
         except KeyError:
