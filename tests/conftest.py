@@ -1,14 +1,18 @@
-"""Shared fixtures: the real UN data, loaded once per test session, and one small real sweep
-(its directory is what `blocsim report` reads, so the sweep and report tests share it)."""
+"""Shared fixtures: the real UN data, loaded once per test session, the K = 3 world, and one
+small real sweep (its directory is what `blocsim report` reads, so the sweep and report tests
+share it)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from sim.data.loader import UNData, load_data
+from sim.model.parameters import Parameters
 from sim.model.scenario import Scenario, load_scenario
+from sim.model.world import World, build_world
 from sim.sweep.runner import SweepResult, run_sweep
 
 # Three texts (a GA text, the same text as an important question, an SC text with an
@@ -77,6 +81,14 @@ drop_shocks = [0]
 @pytest.fixture(scope="session")
 def data() -> UNData:
     return load_data()
+
+
+@pytest.fixture(scope="session")
+def kworld(data) -> World:
+    """The world in K = 3 dimensions (the ideal points) at the cut-off 2025-01-01. Its cold
+    ideal-point fit takes ~22 s; built once a session (and cached on disk), every test shares
+    it, and a scenario with that cut-off and `dimensions = 3` reuses the same fit."""
+    return build_world(data, date(2025, 1, 1), Parameters(dimensions=3))
 
 
 @pytest.fixture(scope="session")

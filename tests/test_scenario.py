@@ -71,8 +71,24 @@ def test_blocs_expand_to_members_and_tallies_complete_to_the_chamber(data, tmp_p
         (None, ('data_until = "2025-01-01"', ""), "field 'data_until': missing"),
         (
             None,
-            ('like = "A/RES/ES-11/7"', 'like = "ES-11/99"'),
-            "field 'votes[0].like': unknown resolution",
+            ('like = "A/RES/ES-11/7"', 'like = " "'),
+            "field 'votes[0].like': must name a roll call",
+        ),
+        (
+            None,
+            ('like = "A/RES/ES-11/7"', 'like = "A/RES/ES-11/7"\ncut_points = [0, 1]'),
+            "field 'votes[0]': give one of 'cut_points', 'like' or 'tally' (or 'like' with",
+        ),
+        (
+            "[parameters]\ndimensions = 2\n",
+            None,
+            "field 'parameters.dimensions': must be 1 (the Ukraine-axis estimate) or 3 (the "
+            "ideal points), not 2",
+        ),
+        (
+            '[parameters]\ndimensions = "three"\n',
+            None,
+            "field 'parameters.dimensions': must be a number",
         ),
         (
             None,

@@ -146,10 +146,12 @@ def test_fit_refuses_a_tally_of_another_chamber(assembly):
 # --- texts on their own direction in K dimensions --------------------------------------------
 
 
-def test_a_text_without_direction_reads_the_ukraine_axis_itself(assembly):
+def test_a_text_without_direction_reads_the_one_axis_itself_and_no_axis_of_several(assembly):
     positions, absence = assembly
+    np.testing.assert_array_equal(project(positions[:, None]), positions)  # no arithmetic
     two_axes = np.stack([positions, np.random.default_rng(3).normal(size=193)], axis=-1)
-    np.testing.assert_array_equal(project(two_axes), positions)  # no arithmetic on the axis
+    with pytest.raises(ValueError, match="without a direction needs positions of one dimension"):
+        project(two_axes)  # which axis is Ukraine's is the world's to say, never a guess
     np.testing.assert_array_equal(project(two_axes, (0.0, 2.0)), 2.0 * two_axes[:, 1])
     with pytest.raises(ValueError, match="direction has 3 entries, positions 2 dimensions"):
         project(two_axes, (1.0, 0.0, 0.0))
@@ -202,10 +204,21 @@ def test_members_vote_on_the_text_s_own_axis():
     }
 
 
-def test_amendments_share_the_direction_of_their_text():
+def test_amendments_share_the_direction_and_offset_of_their_text():
     text = CutPoints(-1.0, 1.0, direction=(0.0, 1.0))
     with pytest.raises(ValueError, match="amendment 'elsewhere' has direction None"):
         Draft("text", text, (Amendment("elsewhere", CutPoints(0.0, 1.0)),))
+    moved = CutPoints(0.0, 1.0, direction=(0.0, 1.0), offset=(0.5, 0.0))
+    with pytest.raises(ValueError, match="amendment 'moved' has another offset than the text"):
+        Draft("text", text, (Amendment("moved", moved),))
+
+
+def test_a_text_s_offset_moves_each_member_on_it_and_nowhere_else():
+    positions = np.array([[1.0, 2.0], [3.0, -1.0]])
+    text = CutPoints(0.0, 0.0, direction=(0.5, 1.0), offset=(0.25, -1.0))
+    np.testing.assert_array_equal(text.on_text(positions), [2.75, -0.5])
+    runs = np.stack([positions, positions + 1.0])  # (R, M, K): the offset is per member
+    np.testing.assert_array_equal(text.on_text(runs), [[2.75, -0.5], [4.25, 1.0]])
 
 
 # --- draws, tallies and the most likely votes under a tally --------------------------------
