@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 
 from sim.data.loader import UNData
 from sim.data.resolutions import RESOLUTIONS
@@ -74,4 +73,4 @@ def latest_ukraine_text(points: IdealPoints) -> str | None:
     items = points.items[points.items["ukraine"]]
     if items.empty:
         return None
-    return str(pd.Series(items["date"]).sort_values(kind="stable").index[-1])
+    return str(items["date"].sort_values(kind="stable").index[-1])

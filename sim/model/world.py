@@ -141,9 +141,9 @@ class World:
         )
 
     def with_parameters(self, parameters: Parameters) -> World:
-        """The same world under other parameters; its positions stay (so `dimensions` becomes
-        the world's own: it chose the positions when the world was built)."""
-        parameters = dataclasses.replace(parameters, dimensions=len(self.axis_names))
+        """The same world under other parameters; its positions stay, and so does its
+        `dimensions` (it chose the positions when the world was built)."""
+        parameters = dataclasses.replace(parameters, dimensions=self.parameters.dimensions)
         return dataclasses.replace(self, parameters=parameters)
 
 
