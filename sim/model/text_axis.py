@@ -10,8 +10,9 @@ vote on j as evidence: the expected logistic error of that vote under the fit
 (`sim.fit.texts.evidence`, weighted as `blocsim predict` weighs it), a fixed offset on the
 text's axis that the dynamics do not move. A text without a like, or like a Ukraine text the fit
 does not hold (ES-11/7 after a 2025 cut-off, a Security Council vote), is like the latest Ukraine
-text of the fit, as `predict` places a text without one; any other roll call the fit does not
-hold gives the direction of the last year's texts (`recent_direction`), without evidence.
+text of the fit (a world's default axis is set before any tally is known, so not `predict`'s
+Ukraine text closest to the tally); any other roll call the fit does not hold gives the
+direction of the last year's texts (`recent_direction`), without evidence.
 """
 
 from __future__ import annotations
