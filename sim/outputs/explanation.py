@@ -1,0 +1,96 @@
+"""Why a member moved, in words: a member's rows of `explain.csv` (or of the app's model),
+its largest parts named and the rest summed, for `blocsim explain`, the report and the app.
+
+The parts are those of `sim.model.explain`: summed over the steps, so a tie that keeps
+pulling a member while others hold it back shows a large part of each sign (see
+docs/model.md, "Why a state moved").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sim.errors import BlocsimError
+from sim.model.explain import DIRECT, OWN
+from sim.results import read_manifest
+
+EXPLAIN_FILE = "explain.csv"
+DEFAULT_TOP = 3  # neighbours named per shock; the rest are summed
+
+
+def read_explanation(directory: str | Path) -> tuple[pd.DataFrame, dict]:
+    """A run directory's `explain.csv` and the manifest's note of what `toward` means."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    path = directory / EXPLAIN_FILE
+    if not path.is_file():
+        raise BlocsimError(
+            f"no {EXPLAIN_FILE}: not a run directory, or one written before blocsim explained "
+            "runs (run the scenario again)",
+            file=directory,
+        )
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return table, manifest.get("explain", {})
+
+
+def member_parts(table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP) -> pd.DataFrame:
+    """One member's parts, shock by shock: the moves shocks made to it (where not zero), the
+    `top` neighbours that moved it most either way (0: all), its own anchor, and the other
+    neighbours summed in one row (`via` "N others"). Columns as `explain.csv`, plus `words`."""
+    rows = table[table["iso3"] == iso3]
+    if rows.empty:
+        known = table["iso3"].nunique()
+        raise BlocsimError(f"no member {iso3} in this run ({known} members)", field="ISO3")
+    numbers = [c for c in rows.columns if c not in ("iso3", "shock", "via")]
+    parts = []
+    for shock, group in rows.groupby("shock", sort=False):
+        direct = group[(group["via"] == DIRECT) & (group[numbers] != 0).any(axis=1)]
+        ties = group[~group["via"].isin((DIRECT, OWN))]
+        order = ties["toward"].abs().sort_values(ascending=False, kind="stable").index
+        named, rest = (
+            (ties, ties.iloc[:0]) if top == 0 else (ties.loc[order[:top]], ties.loc[order[top:]])
+        )
+        parts += [direct, named, group[group["via"] == OWN]]
+        if not rest.empty:
+            others = rest[numbers].sum().to_frame().T
+            parts.append(others.assign(iso3=iso3, shock=shock, via=f"{len(rest)} others"))
+    shown = pd.concat(parts, ignore_index=True)[list(rows.columns)]
+    shown["words"] = [
+        part_words(via, toward) for via, toward in zip(shown["via"], shown["toward"], strict=True)
+    ]
+    return shown
+
+
+def part_words(via: str, toward: float) -> str:
+    """What a part is: 'via PRY', 'held back by its own anchor', 'moved by the shock itself'."""
+    if via == DIRECT:
+        return "moved by the shock itself"
+    if via == OWN:
+        return "held back by its own anchor" if toward < 0 else "pulled by its own anchor"
+    return f"via {via}"
+
+
+def headline(parts: pd.DataFrame, iso3: str, toward: str) -> str:
+    """'ARG moved +0.29 toward USA' from a member's parts (their `toward` adds up)."""
+    way = "along its own move" if toward == iso3 else f"toward {toward}"
+    return f"{iso3} moved {parts['toward'].sum():+.2f} {way}"
+
+
+def sentence(parts: pd.DataFrame) -> str:
+    """The parts of one shock as a clause: '+10.39 via USA, -2.78 held back by ...'."""
+    return ", ".join(f"{t:+.2f} {w}" for t, w in zip(parts["toward"], parts["words"], strict=True))
+
+
+def explanation_lines(parts: pd.DataFrame, iso3: str, about: dict) -> list[str]:
+    """`blocsim explain`'s table format: the headline, then each shock's parts, one a line."""
+    toward = about.get("toward", "the shocked state")
+    until = f" by {about['date']} (step {about['step']})" if "step" in about else ""
+    lines = [f"{headline(parts, iso3, toward)}{until}; parts summed over the steps:"]
+    for shock, group in parts.groupby("shock", sort=False):
+        lines.append(f"  {shock}: {group['toward'].sum():+.3f}")
+        lines += [
+            f"    {t:+8.3f}  {w}" for t, w in zip(group["toward"], group["words"], strict=True)
+        ]
+    return lines
