@@ -57,6 +57,7 @@ from sim.model.voting import UKRAINE_AXIS
 
 MAX_SHOCKS = 10  # Shapley values run every subset of the shocks: 2^10 runs at most
 DIRECT, OWN = "direct", "own"  # the `via` of the parts that are not through a neighbour
+TOWARD_AXIS = "Moscow on the ukraine axis"  # the headline's direction when no shock moved one
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sim.data.followers import followers
 from sim.data.loader import UNData
 from sim.data.resolutions import Resolution, resolution
 from sim.model.agenda import Timeline, scenario_timeline
-from sim.model.explain import explain, explain_table, shock_label
+from sim.model.explain import TOWARD_AXIS, explain, explain_table, shock_label
 from sim.model.model import BlocModel
 from sim.model.scenario import Scenario
 from sim.model.voting import VOTE_CODES
@@ -143,9 +143,6 @@ def explain_run(model: BlocModel) -> tuple[pd.DataFrame, dict]:
         "over the steps (docs/model.md)",
     }
     return explain_table(explanation, iso3, model.world.axis_names), why
-
-
-TOWARD_AXIS = "Moscow on the ukraine axis"  # the headline when no shock moved a member
 
 
 def recorded_vote(name: str, day: str | date) -> Resolution | None:

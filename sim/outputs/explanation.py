@@ -18,6 +18,7 @@ from sim.results import read_manifest
 
 EXPLAIN_FILE = "explain.csv"
 DEFAULT_TOP = 3  # neighbours named per shock; the rest are summed
+OTHERS = "others"  # the part of the neighbours not named
 
 
 def read_explanation(directory: str | Path) -> tuple[pd.DataFrame, dict]:
@@ -38,7 +39,8 @@ def read_explanation(directory: str | Path) -> tuple[pd.DataFrame, dict]:
 def member_parts(table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP) -> pd.DataFrame:
     """One member's parts, shock by shock: the moves shocks made to it (where not zero), the
     `top` neighbours that moved it most either way (0: all), its own anchor, and the other
-    neighbours summed in one row (`via` "N others"). Columns as `explain.csv`, plus `words`."""
+    neighbours summed in one row (`via` "N others"). Columns as `explain.csv`, plus `part`
+    (direct, via, own or others) and `words`."""
     rows = table[table["iso3"] == iso3]
     if rows.empty:
         known = table["iso3"].nunique()
@@ -55,8 +57,12 @@ def member_parts(table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP) -> pd.D
         parts += [direct, named, group[group["via"] == OWN]]
         if not rest.empty:
             others = rest[numbers].sum().to_frame().T
-            parts.append(others.assign(iso3=iso3, shock=shock, via=f"{len(rest)} others"))
+            parts.append(others.assign(iso3=iso3, shock=shock, via=f"{len(rest)} {OTHERS}"))
     shown = pd.concat(parts, ignore_index=True)[list(rows.columns)]
+    kinds = {DIRECT: DIRECT, OWN: OWN}
+    shown["part"] = [
+        kinds.get(via, OTHERS if via.endswith(f" {OTHERS}") else "via") for via in shown["via"]
+    ]
     shown["words"] = [
         part_words(via, toward) for via, toward in zip(shown["via"], shown["toward"], strict=True)
     ]
