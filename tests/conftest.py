@@ -1,5 +1,6 @@
-"""Shared fixtures: the real UN data, loaded once per test session, and one small real sweep
-(its directory is what `blocsim report` reads, so the sweep and report tests share it)."""
+"""Shared fixtures: the real UN data, loaded once per test session, one run of the classroom
+scenario and one small real sweep (their directories are what `blocsim report` and `blocsim
+explain` read, so those tests share them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sim.data.loader import UNData, load_data
+from sim.model.run import run_scenario
 from sim.model.scenario import Scenario, load_scenario
 from sim.sweep.runner import SweepResult, run_sweep
 
@@ -77,6 +79,18 @@ drop_shocks = [0]
 @pytest.fixture(scope="session")
 def data() -> UNData:
     return load_data()
+
+
+RUN_SEEDS = 3  # the classroom run's seeds: the root's run in full, every seed's tallies
+
+
+@pytest.fixture(scope="session")
+def run_dir(data, tmp_path_factory) -> Path:
+    """A real run of scenarios/classroom.toml with `RUN_SEEDS` seeds. Treat it as read-only
+    (the report tests write its report/)."""
+    scenario = load_scenario("scenarios/classroom.toml", data.members)
+    out = tmp_path_factory.mktemp("run") / "classroom"
+    return run_scenario(scenario, data, out=out, seeds=RUN_SEEDS).directory
 
 
 @pytest.fixture(scope="session")
