@@ -257,3 +257,25 @@ def test_explain_errors_are_one_line(run_dir, tmp_path, capsys):
     assert status == 2 and "not a run directory" in err
     status, _, err = _explain(capsys, str(run_dir), "ARG", "--top", "-1")
     assert status == 2 and "field '--top': must be 0 or more" in err
+
+
+def test_a_run_of_too_many_shocks_is_run_but_not_explained(tmp_path, capsys):
+    shifts = "".join(
+        f'[[shocks]]\ndate = "2025-01-{10 + k}"\nkind = "shift"\nmember = "{iso3}"\nby = [0.1]\n\n'
+        for k, iso3 in enumerate(
+            ("BRA", "IND", "ZAF", "TUR", "IDN", "MEX", "SAU", "EGY", "NGA", "ARG", "CHL")
+        )
+    )
+    scenario = tmp_path / "many.toml"
+    scenario.write_text(
+        'name = "many"\ndata_until = "2025-01-01"\nhistorical_shocks = false\n\n'
+        f'{shifts}[[votes]]\nname = "A/RES/ES-11/7"\nbody = "GA"\ndate = "2025-02-24"\n'
+        'like = "A/RES/ES-11/7"\n'
+    )
+    out = tmp_path / "run"
+    assert main(["run", str(scenario), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert not (out / "explain.csv").exists() and (out / "positions.csv").is_file()
+    status, _, err = _explain(capsys, str(out), "ARG")
+    assert status == 2 and err.count("\n") == 1
+    assert "this run was not explained: 11 shocks: a run is explained for at most 10" in err

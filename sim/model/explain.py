@@ -29,9 +29,11 @@ deterministic; at most `MAX_SHOCKS`, 2^n runs), v(S) = parts(run with S) - parts
 none), and each shock gets its average marginal contribution over the orders in which the
 shocks could be added. So the parts per (shock, via) add up exactly to the change the shocks
 made, theta(T) - theta_without_shocks(T), which for a world at rest is the change itself; a
-member no shock reaches gets exactly zero. For Friedkin-Johnsen with shifts and moves that
+member no shock reaches gets exactly zero. For Friedkin-Johnsen with shifts at one step that
 leave stubbornness alone the dynamics are linear and each shock's Shapley value is its own
-response (the run with that shock alone).
+response (the run with that shock alone). A later shock interacts with an earlier one even
+then: a shift or move sets the member's anchor where it stands, keeping what the earlier
+shock had moved it.
 
 **Headline.** Each vector part is projected on one unit direction per member, so the
 projections still add up: "toward the shocked state", from the member's start to the final
@@ -130,41 +132,64 @@ class Parts:
 
 def decompose(recorder: StateRecorder, steps: int | None = None) -> Parts:
     """The parts of each member's change over the first `steps` recorded updates (default:
-    all), from the recorded states (the module docstring's formulas)."""
+    all), from the recorded states (the module docstring's formulas), worked out tie by tie
+    over every tie any step had."""
     rest = recorder.rest
     start = rest.positions
     size, dimensions = start.shape
-    stood_for = start[None, :, :] - start[:, None, :]  # theta0_j - theta0_i, [i, j, k]
-    listened_at_rest = (1 - rest.stubbornness)[:, None] * rest.influence  # (N, N)
+    recorded = recorder.steps[:steps]
+    ties = _every_tie(rest, recorded)
+    at = (ties.listeners, ties.sources)
+    stood_for = _across(ties, start)  # theta0_j - theta0_i per tie (E, K)
+    listened_at_rest = (1 - rest.stubbornness)[ties.listeners] * rest.influence[at]
     own_at_rest = rest.stubbornness[:, None] * (rest.anchors - start)
     direct = np.zeros((size, dimensions))
     own = np.zeros((size, dimensions))
-    listened = np.zeros((size, size))  # sum over steps of the change in (1 - s_i) W_ij
-    followed = np.zeros((size, size, dimensions))
-    for inputs in recorder.steps[:steps]:
+    listened = np.zeros(len(ties.listeners))  # sum over steps of the change in (1 - s_i) W_ij
+    followed = np.zeros((len(ties.listeners), dimensions))
+    on_ties = {id(rest.influence): rest.influence[at]}  # W_ij per tie, per recorded W
+    for inputs in recorded:
         direct += inputs.positions - inputs.before
         own += inputs.stubbornness[:, None] * (inputs.anchors - inputs.positions) - own_at_rest
-        weights = (1 - inputs.stubbornness)[:, None] * inputs.influence
+        if id(inputs.influence) not in on_ties:
+            on_ties[id(inputs.influence)] = inputs.influence[at]
+        weights = (1 - inputs.stubbornness)[ties.listeners] * on_ties[id(inputs.influence)]
         listened += weights - listened_at_rest
-        moved = inputs.positions - start  # y
-        follow = weights * _following(inputs, start, recorder.parting)
-        followed += follow[:, :, None] * (moved[None, :, :] - moved[:, None, :])
-    via = listened[:, :, None] * stood_for + followed
-    via[np.arange(size), np.arange(size)] = 0.0  # a member's tie to itself moves it nowhere
+        moved = _across(ties, inputs.positions - start)  # y_j - y_i (E, K)
+        passed = _following(inputs, ties, stood_for, recorder.parting)
+        followed += (weights * passed)[:, None] * moved
+    via = np.zeros((size, size, dimensions))
+    via[at] = listened[:, None] * stood_for + followed
     return Parts(direct, own, via)
 
 
-def _following(inputs: StepInputs, start: np.ndarray, parting: float) -> np.ndarray:
-    """c_j g_ij (N, N): how much of a partner's move each tie passes on at this step."""
-    factor = np.ones_like(inputs.influence)
+def _every_tie(rest: StepInputs, recorded: Sequence[StepInputs]) -> Ties:
+    """The off-diagonal ties of W at rest or at any recorded step (a shock can add one)."""
+    linked = rest.influence != 0
+    seen = {id(rest.influence)}
+    for inputs in recorded:
+        if id(inputs.influence) not in seen:
+            seen.add(id(inputs.influence))
+            linked |= inputs.influence != 0
+    return Ties.of(linked.astype(float))
+
+
+def _across(ties: Ties, positions: np.ndarray) -> np.ndarray:
+    """theta_j - theta_i for every tie: (N, K) -> (E, K) (`Ties.apart`, member-major)."""
+    return np.take(positions, ties.sources, axis=0) - np.take(positions, ties.listeners, axis=0)
+
+
+def _following(
+    inputs: StepInputs, ties: Ties, apart_then: np.ndarray, parting: float
+) -> np.ndarray:
+    """c_j g_ij per tie (E,): how much of a partner's move each tie passes on at this step
+    (`apart_then`: theta0_j - theta0_i per tie, (E, K))."""
+    factor = np.ones(len(ties.listeners))
     if parting:
-        ties = Ties.of(inputs.influence)
-        here, then = inputs.positions.T, start.T  # (K, N)
-        factor[ties.listeners, ties.sources] = tie_factors(
-            ties.apart(here), ties.apart(then), parting
-        )
+        apart = _across(ties, inputs.positions)
+        factor = tie_factors(apart.T, apart_then.T, parting)
     if inputs.credibility is not None:
-        factor *= inputs.credibility[None, :]
+        factor = factor * inputs.credibility[ties.sources]
     return factor
 
 

@@ -16,7 +16,7 @@ from sim.data.followers import followers
 from sim.data.loader import UNData
 from sim.data.resolutions import Resolution, resolution
 from sim.model.agenda import Timeline, scenario_timeline
-from sim.model.explain import TOWARD_AXIS, explain, explain_table, shock_label
+from sim.model.explain import MAX_SHOCKS, TOWARD_AXIS, explain, explain_table, shock_label
 from sim.model.model import BlocModel
 from sim.model.scenario import Scenario
 from sim.model.voting import VOTE_CODES
@@ -68,7 +68,8 @@ def run_scenario(
         write_table(tie_table(model), staging / "network.csv")
         write_table(expected_table(model), staging / "expected.csv")
         write_table(shock_table(model), staging / "shocks.csv")
-        write_table(explained, staging / "explain.csv")
+        if explained is not None:
+            write_table(explained, staging / "explain.csv")
         if seeds > 1:
             write_table(per_seed, staging / "seeds.csv")
         # The observed record beside the simulated one: who followed the US after its turn,
@@ -120,16 +121,22 @@ def seed_tallies(
     return table[["seed", *first.columns]]
 
 
-def explain_run(model: BlocModel) -> tuple[pd.DataFrame, dict]:
+def explain_run(model: BlocModel) -> tuple[pd.DataFrame | None, dict]:
     """Why each member moved from step 0 to the run's last step, split by shock (Shapley
     values) and by part (`sim.model.explain`): the table of `explain.csv`, and what its
-    `toward` column means for the manifest."""
+    `toward` column means for the manifest. A run of more than `MAX_SHOCKS` shocks is not
+    explained (None, and the manifest says why): the split would take 2^n runs."""
     shocks = [
         (step, shock)
         for step, acting in sorted(model.timeline.shocks.items())
         if step < model.steps
         for shock in acting
     ]
+    if len(shocks) > MAX_SHOCKS:
+        return None, {
+            "skipped": f"{len(shocks)} shocks: a run is explained for at most {MAX_SHOCKS} "
+            "shocks (their split runs every subset of them)"
+        }
     labels = [shock_label(shock, model.timeline.date_of(step)) for step, shock in shocks]
     explanation = explain(model.world.initial_state(), shocks, model.steps, labels)
     iso3 = model.world.iso3

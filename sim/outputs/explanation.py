@@ -26,6 +26,9 @@ def read_explanation(directory: str | Path) -> tuple[pd.DataFrame, dict]:
     directory = Path(directory)
     manifest = read_manifest(directory)
     path = directory / EXPLAIN_FILE
+    about = manifest.get("explain", {})
+    if "skipped" in about:
+        raise BlocsimError(f"this run was not explained: {about['skipped']}", file=directory)
     if not path.is_file():
         raise BlocsimError(
             f"no {EXPLAIN_FILE}: not a run directory, or one written before blocsim explained "
@@ -33,7 +36,7 @@ def read_explanation(directory: str | Path) -> tuple[pd.DataFrame, dict]:
             file=directory,
         )
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
-    return table, manifest.get("explain", {})
+    return table, about
 
 
 def member_parts(table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP) -> pd.DataFrame:
