@@ -24,7 +24,8 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         _report,
         "write figures (PNG, SVG) and tables (CSV, LaTeX) for a run or sweep into DIR/report; "
         "for a run: tallies beside the record (and their spread over seeds, from run --seeds), "
-        "votes over time with the turn marked, the network with the key states named, and a "
+        "votes over time with the turn marked, the network with the key states named, why the "
+        "members that moved most moved (explain.csv: their parts stacked by tie and shock), and a "
         "world map of each General Assembly vote (map_<vote>.png, country shapes shipped with "
         "blocsim's dependencies, nothing downloaded)",
     )
