@@ -279,3 +279,12 @@ def test_a_run_of_too_many_shocks_is_run_but_not_explained(tmp_path, capsys):
     status, _, err = _explain(capsys, str(out), "ARG")
     assert status == 2 and err.count("\n") == 1
     assert "this run was not explained: 11 shocks: a run is explained for at most 10" in err
+
+
+def test_a_run_without_shocks_has_nothing_to_explain(tmp_path, capsys):
+    out = tmp_path / "status_quo"
+    assert main(["run", "scenarios/status_quo.toml", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert pd.read_csv(out / "explain.csv").empty
+    status, printed, _ = _explain(capsys, str(out), "ARG")
+    assert status == 0 and printed == "ARG did not move: the run has no shocks.\n"

@@ -133,7 +133,9 @@ class Parts:
 def decompose(recorder: StateRecorder, steps: int | None = None) -> Parts:
     """The parts of each member's change over the first `steps` recorded updates (default:
     all), from the recorded states (the module docstring's formulas), worked out tie by tie
-    over every tie any step had."""
+    over every tie any step had. They add up to the change when step 0 is at rest (every
+    `World` starts so); from elsewhere each step's rest residual is left out, which the
+    Shapley parts of `explain` cancel (they subtract the run without shocks)."""
     rest = recorder.rest
     start = rest.positions
     size, dimensions = start.shape
@@ -350,6 +352,8 @@ def explain_table(
             }
         )
         frames.append((frame, order))
+    if not frames:  # no shocks: nothing moved
+        return pd.DataFrame(columns=["iso3", "shock", "via", *axis_names, "toward"])
     table = pd.concat([frame for frame, _ in frames], ignore_index=True)
     order = pd.concat([order for _, order in frames], ignore_index=True)
     by = order.sort_values(["member", "shock", "kind", "size"], kind="stable").index

@@ -43,7 +43,9 @@ def member_parts(table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP) -> pd.D
     """One member's parts, shock by shock: the moves shocks made to it (where not zero), the
     `top` neighbours that moved it most either way (0: all), its own anchor, and the other
     neighbours summed in one row (`via` "N others"). Columns as `explain.csv`, plus `part`
-    (direct, via, own or others) and `words`."""
+    (direct, via, own or others) and `words`; none for a run without shocks."""
+    if table.empty:
+        return table.assign(part=[], words=[])
     rows = table[table["iso3"] == iso3]
     if rows.empty:
         known = table["iso3"].nunique()
@@ -57,15 +59,14 @@ def member_parts(table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP) -> pd.D
         named, rest = (
             (ties, ties.iloc[:0]) if top == 0 else (ties.loc[order[:top]], ties.loc[order[top:]])
         )
-        parts += [direct, named, group[group["via"] == OWN]]
+        own = group[group["via"] == OWN]
+        parts += [direct.assign(part=DIRECT), named.assign(part="via"), own.assign(part=OWN)]
         if not rest.empty:
             others = rest[numbers].sum().to_frame().T
-            parts.append(others.assign(iso3=iso3, shock=shock, via=f"{len(rest)} {OTHERS}"))
-    shown = pd.concat(parts, ignore_index=True)[list(rows.columns)]
-    kinds = {DIRECT: DIRECT, OWN: OWN}
-    shown["part"] = [
-        kinds.get(via, OTHERS if via.endswith(f" {OTHERS}") else "via") for via in shown["via"]
-    ]
+            parts.append(
+                others.assign(iso3=iso3, shock=shock, via=f"{len(rest)} {OTHERS}", part=OTHERS)
+            )
+    shown = pd.concat(parts, ignore_index=True)[[*rows.columns, "part"]]
     shown["words"] = [
         part_words(via, toward) for via, toward in zip(shown["via"], shown["toward"], strict=True)
     ]
@@ -94,6 +95,8 @@ def sentence(parts: pd.DataFrame) -> str:
 
 def explanation_lines(parts: pd.DataFrame, iso3: str, about: dict) -> list[str]:
     """`blocsim explain`'s table format: the headline, then each shock's parts, one a line."""
+    if parts.empty:
+        return [f"{iso3} did not move: the run has no shocks."]
     toward = about.get("toward", "the shocked state")
     until = f" by {about['date']} (step {about['step']})" if "step" in about else ""
     lines = [f"{headline(parts, iso3, toward)}{until}; parts summed over the steps:"]
