@@ -91,7 +91,7 @@ def test_the_parts_add_up_to_the_move(world, parting, turn_cost):
     moved = end - world.positions
     parts = decompose(recorder)
     assert np.abs(parts.total() - moved).max() < 1e-10
-    assert np.abs(parts.via).max() > 0.1 and np.abs(parts.own).max() > 0.1
+    assert np.abs(parts.via).max() > 0.01 and np.abs(parts.own).max() > 0.01
     explanation = explain(start, SHOCKS, STEPS)
     assert np.abs(explanation.total() - moved).max() < 1e-10
     assert np.array_equal(explanation.end, end)

@@ -47,9 +47,9 @@ def _add_explain_command(commands: argparse._SubParsersAction) -> None:
         "why a member moved in a run: its change of position from step 0 to the run's last "
         "step split exactly into parts, by shock (Shapley values) and by tie: through each "
         "neighbour it listens to, its own anchor, and the shocks' moves of it; each part "
-        "projected toward the state the largest shock moved. Parts are summed over the steps "
-        "(a tie that keeps pulling shows a large part, the ties holding it back large "
-        "opposite ones); they add up to the move. Reads explain.csv of a run directory",
+        "projected toward the state the largest shock moved. A part via a neighbour is what "
+        "that neighbour's own move passed on to the member; the parts add up to the move. "
+        "Reads explain.csv of a run directory",
     )
     explain.add_argument("directory", metavar="RUN_DIR", help="a run directory (blocsim run)")
     explain.add_argument("iso3", metavar="ISO3", help="the member, e.g. ARG")

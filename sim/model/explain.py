@@ -1,27 +1,30 @@
 """Why a state moved: each member's change of position split exactly into parts.
 
-For one run (R = 1) a member's change from step 0 to step T is a sum over the steps of what
-each update did, plus the jumps shocks made. One update of the rule of `sim.model.dynamics`
-(Friedkin-Johnsen when parting = turn_cost = 0) moves member i by
+For one run (R = 1), with y = theta - theta0 a member's move since step 0, one update of the
+rule of `sim.model.dynamics` (Friedkin-Johnsen when parting = turn_cost = 0) reads, after
+subtracting the state of rest at step 0 term by term:
 
-    theta_i(t+1) - theta_i(t) = s_i (a_i - theta_i)
-                                + (1 - s_i) sum_j W_ij [(theta0_j - theta0_i) + c_j g_ij (y_j - y_i)]
+    y_i(t+1) = [s_i (a_i - theta0_i) - s_i(0) (a_i(0) - theta0_i)]                 (own)
+             + sum_j [(1 - s_i) W_ij - (1 - s_i(0)) W_ij(0)] (theta0_j - theta0_i)  (via j)
+             + sum_j (1 - s_i) W_ij c_j g_ij y_j(t)                                   (via j)
+             + k_i y_i(t),    k_i = (1 - s_i) (1 - sum_{j != i} W_ij c_j g_ij)
 
-(everything read at step t, after that step's shocks; y = theta - theta0). Step 0 is a state
-of rest, 0 = s_i(0) (a_i(0) - theta_i(0)) + (1 - s_i(0)) sum_j W_ij(0) (theta0_j - theta0_i);
-subtracting it from every step, term by term, leaves parts that are zero while nothing
-changes:
+(everything read at step t after that step's shocks). So a member's move at every step is
+what each partner's move passed on to it (weight times that partner's move), plus what its
+own anchor and stubbornness did, plus the share k_i of its own last move it keeps (attention
+its ties lost stays with it; k_i = 0 under Friedkin-Johnsen on a W without self-ties). The
+parts are carried from step to step: the kept share k_i keeps each part's share, and a shock's
+jump of the member's own position is added to **direct**. Hence, exactly and for every rule:
 
-- **via j**: sum over steps of (1 - s_i) W_ij [(theta0_j - theta0_i) + c_j g_ij (y_j - y_i)]
-  - (1 - s_i(0)) W_ij(0) (theta0_j - theta0_i): what listening to j moved it;
-- **own**: sum over steps of s_i (a_i - theta_i) - s_i(0) (a_i(0) - theta_i(0)): its anchor
-  and stubbornness, holding it back (negative) or pulling it to a new anchor;
-- **direct**: the jumps shocks made to its own position.
+- **via j**: what listening to j moved it — mostly j's own move, weighted by how much i
+  listens to j (the first tie on the way; j's move may itself come from elsewhere);
+- **own**: its anchor and stubbornness (a new anchor, or a changed stubbornness);
+- **direct**: the jumps shocks made to its own position, as far as it kept them;
 
-direct + own + sum_j via_j = theta_i(T) - theta_i(0), to rounding, for Friedkin-Johnsen and the
-parting rule alike: it is exact by construction, a telescoping of the steps (not a
-linearisation). The per-step state is recorded (`StateRecorder`), never stepped again here:
-`FJState.step` moves the members and this module only splits what it did.
+and direct + own + sum_j via_j = y_i(T), to rounding, by induction over the steps (not a
+linearisation). A member none of whose partners ever moves gets exactly zero. The per-step
+state is recorded (`StateRecorder`), never stepped again here: `FJState.step` moves the
+members and this module only splits what it did.
 
 **Per shock: Shapley values.** With several shocks the parts are split among them by their
 Shapley values: the run is repeated for every subset S of the shocks (the dynamics are
@@ -54,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import BlocsimError
-from sim.model.dynamics import FJState, Shock, Ties, tie_factors
+from sim.model.dynamics import FJState, Shock, tie_factors
 from sim.model.voting import UKRAINE_AXIS
 
 MAX_SHOCKS = 10  # Shapley values run every subset of the shocks: 2^10 runs at most
@@ -131,67 +134,53 @@ class Parts:
 
 
 def decompose(recorder: StateRecorder, steps: int | None = None) -> Parts:
-    """The parts of each member's change over the first `steps` recorded updates (default:
-    all), from the recorded states (the module docstring's formulas), worked out tie by tie
-    over every tie any step had. They add up to the change when step 0 is at rest (every
-    `World` starts so); from elsewhere each step's rest residual is left out, which the
-    Shapley parts of `explain` cancel (they subtract the run without shocks)."""
+    """The parts of each member's move over the first `steps` recorded updates (default: all),
+    carried step by step by the module docstring's recursion. They add up to the move when
+    step 0 is at rest (every `World` starts so); from elsewhere each step's rest residual is
+    left out, which the Shapley parts of `explain` cancel (they subtract the run without
+    shocks)."""
     rest = recorder.rest
     start = rest.positions
     size, dimensions = start.shape
-    recorded = recorder.steps[:steps]
-    ties = _every_tie(rest, recorded)
-    at = (ties.listeners, ties.sources)
-    stood_for = _across(ties, start)  # theta0_j - theta0_i per tie (E, K)
-    listened_at_rest = (1 - rest.stubbornness)[ties.listeners] * rest.influence[at]
+    stood_for = start[None, :, :] - start[:, None, :]  # theta0_j - theta0_i (N, N, K)
+    listened_at_rest = _listened(rest)
     own_at_rest = rest.stubbornness[:, None] * (rest.anchors - start)
     direct = np.zeros((size, dimensions))
     own = np.zeros((size, dimensions))
-    listened = np.zeros(len(ties.listeners))  # sum over steps of the change in (1 - s_i) W_ij
-    followed = np.zeros((len(ties.listeners), dimensions))
-    on_ties = {id(rest.influence): rest.influence[at]}  # W_ij per tie, per recorded W
-    for inputs in recorded:
-        direct += inputs.positions - inputs.before
-        own += inputs.stubbornness[:, None] * (inputs.anchors - inputs.positions) - own_at_rest
-        if id(inputs.influence) not in on_ties:
-            on_ties[id(inputs.influence)] = inputs.influence[at]
-        weights = (1 - inputs.stubbornness)[ties.listeners] * on_ties[id(inputs.influence)]
-        listened += weights - listened_at_rest
-        moved = _across(ties, inputs.positions - start)  # y_j - y_i (E, K)
-        passed = _following(inputs, ties, stood_for, recorder.parting)
-        followed += (weights * passed)[:, None] * moved
     via = np.zeros((size, size, dimensions))
-    via[at] = listened[:, None] * stood_for + followed
+    for inputs in recorder.steps[:steps]:
+        direct += inputs.positions - inputs.before  # the step's shocks, before its update
+        listened = _listened(inputs)
+        follow = listened * _following(inputs, stood_for, recorder.parting)  # (N, N)
+        kept = (1 - inputs.stubbornness) - follow.sum(axis=1)  # k_i
+        direct *= kept[:, None]
+        own *= kept[:, None]
+        via *= kept[:, None, None]
+        own += inputs.stubbornness[:, None] * (inputs.anchors - start) - own_at_rest
+        via += (listened - listened_at_rest)[..., None] * stood_for
+        via += follow[..., None] * (inputs.positions - start)[None, :, :]
     return Parts(direct, own, via)
 
 
-def _every_tie(rest: StepInputs, recorded: Sequence[StepInputs]) -> Ties:
-    """The off-diagonal ties of W at rest or at any recorded step (a shock can add one)."""
-    linked = rest.influence != 0
-    seen = {id(rest.influence)}
-    for inputs in recorded:
-        if id(inputs.influence) not in seen:
-            seen.add(id(inputs.influence))
-            linked |= inputs.influence != 0
-    return Ties.of(linked.astype(float))
+def _listened(inputs: StepInputs) -> np.ndarray:
+    """(1 - s_i) W_ij (N, N) without self-ties (a self-tie passes on no one's move)."""
+    listened = (1 - inputs.stubbornness)[:, None] * inputs.influence
+    np.fill_diagonal(listened, 0.0)
+    return listened
 
 
-def _across(ties: Ties, positions: np.ndarray) -> np.ndarray:
-    """theta_j - theta_i for every tie: (N, K) -> (E, K) (`Ties.apart`, member-major)."""
-    return np.take(positions, ties.sources, axis=0) - np.take(positions, ties.listeners, axis=0)
-
-
-def _following(
-    inputs: StepInputs, ties: Ties, apart_then: np.ndarray, parting: float
-) -> np.ndarray:
-    """c_j g_ij per tie (E,): how much of a partner's move each tie passes on at this step
-    (`apart_then`: theta0_j - theta0_i per tie, (E, K))."""
-    factor = np.ones(len(ties.listeners))
+def _following(inputs: StepInputs, stood_for: np.ndarray, parting: float) -> np.ndarray:
+    """c_j g_ij (N, N): how much of a partner's move each tie passes on at this step
+    (`stood_for`: theta0_j - theta0_i, (N, N, K))."""
+    size, _, dimensions = stood_for.shape
+    factor = np.ones((size, size))
     if parting:
-        apart = _across(ties, inputs.positions)
-        factor = tie_factors(apart.T, apart_then.T, parting)
+        apart = inputs.positions[None, :, :] - inputs.positions[:, None, :]
+        flat = (size * size, dimensions)
+        factor = tie_factors(apart.reshape(flat).T, stood_for.reshape(flat).T, parting)
+        factor = factor.reshape(size, size)
     if inputs.credibility is not None:
-        factor = factor * inputs.credibility[ties.sources]
+        factor = factor * inputs.credibility[None, :]
     return factor
 
 
@@ -257,7 +246,8 @@ def explain(
                 values[k] = values[k] + worth * _shapley_weight(size - 1, count)
             else:
                 values[k] = values[k] - worth * _shapley_weight(size, count)
-    toward_state, direction = toward(values, none.rest.positions, end)
+    full = recorder if count else none  # the last subset run is the one with every shock
+    toward_state, direction = toward(full, none.rest.positions, end)
     return Explanation(labels, tuple(values), none.rest.positions, end, direction, toward_state)
 
 
@@ -284,22 +274,21 @@ def _shapley_weight(others: int, count: int) -> float:
 
 
 def toward(
-    values: Sequence[Parts], start: np.ndarray, end: np.ndarray
+    recorder: StateRecorder, start: np.ndarray, end: np.ndarray
 ) -> tuple[int | None, np.ndarray]:
-    """The headline: the column of the state the largest shock moved (None: no shock moved
-    one) and each member's unit direction (N, K) toward where that state ended (`end`)."""
-    state = _largest_mover(values)
+    """The headline: the column of the state a shock moved furthest in the recorded run (None:
+    no shock moved one) and each member's unit direction (N, K) toward where that state ended
+    (`end`)."""
+    state = _largest_mover(recorder)
     return state, _directions(start, end, state)
 
 
-def _largest_mover(values: Sequence[Parts]) -> int | None:
-    """The member with the largest direct jump of any shock (None if no shock moved one)."""
-    if not values:
+def _largest_mover(recorder: StateRecorder) -> int | None:
+    """The member with the largest jump a shock made (None if no shock moved one)."""
+    jumps = [np.linalg.norm(s.positions - s.before, axis=-1) for s in recorder.steps]
+    if not jumps or not np.any(jumps):
         return None
-    jumps = np.stack([np.linalg.norm(parts.direct, axis=-1) for parts in values])  # (S, N)
-    if not jumps.any():
-        return None
-    return int(np.unravel_index(np.argmax(jumps), jumps.shape)[1])
+    return int(np.unravel_index(np.argmax(jumps), (len(jumps), len(jumps[0])))[1])
 
 
 def _directions(start: np.ndarray, end: np.ndarray, toward_state: int | None) -> np.ndarray:

@@ -462,15 +462,15 @@ def why_it_moved(model: BlocModel, iso3: str) -> str:
     recorder = model.recorder
     parts = decompose(recorder)
     start, now = recorder.rest.positions, model.state.positions[0]
-    state, direction = toward([parts], start, now)
+    state, direction = toward(recorder, start, now)
     explanation = Explanation(("so far",), (parts,), start, now, direction, state)
     column = model.agent(iso3).column
     table = explain_table(explanation, model.world.iso3, model.world.axis_names, [column])
     rows = member_parts(table, iso3)
     aim = model.world.iso3[state] if state is not None else TOWARD_AXIS
     return (
-        f"{headline(rows, iso3, aim)}: {sentence(rows)} (each tie's pull summed over the "
-        "weeks; pulls and holds that balance keep adding up)."
+        f"{headline(rows, iso3, aim)}: {sentence(rows)} (via a state: what its own move "
+        "passed on to this one)."
     )
 
 

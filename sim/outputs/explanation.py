@@ -1,9 +1,9 @@
 """Why a member moved, in words: a member's rows of `explain.csv` (or of the app's model),
 its largest parts named and the rest summed, for `blocsim explain`, the report and the app.
 
-The parts are those of `sim.model.explain`: summed over the steps, so a tie that keeps
-pulling a member while others hold it back shows a large part of each sign (see
-docs/model.md, "Why a state moved").
+The parts are those of `sim.model.explain`: through each tie, what the partner's own move
+passed on to the member, carried over the steps; they add up to its move (see docs/model.md,
+"Why a state moved").
 """
 
 from __future__ import annotations
@@ -74,11 +74,11 @@ def member_parts(table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP) -> pd.D
 
 
 def part_words(via: str, toward: float) -> str:
-    """What a part is: 'via PRY', 'held back by its own anchor', 'moved by the shock itself'."""
+    """What a part is: 'via PRY', 'from its own anchor and stubbornness', 'moved by the shock itself'."""
     if via == DIRECT:
         return "moved by the shock itself"
     if via == OWN:
-        return "held back by its own anchor" if toward < 0 else "pulled by its own anchor"
+        return "from its own anchor and stubbornness"
     return f"via {via}"
 
 
@@ -89,7 +89,7 @@ def headline(parts: pd.DataFrame, iso3: str, toward: str) -> str:
 
 
 def sentence(parts: pd.DataFrame) -> str:
-    """The parts of one shock as a clause: '+10.39 via USA, -2.78 held back by ...'."""
+    """The parts of one shock as a clause: '+0.22 via USA, +0.05 via PRY, ...'."""
     return ", ".join(f"{t:+.2f} {w}" for t, w in zip(parts["toward"], parts["words"], strict=True))
 
 
@@ -99,7 +99,7 @@ def explanation_lines(parts: pd.DataFrame, iso3: str, about: dict) -> list[str]:
         return [f"{iso3} did not move: the run has no shocks."]
     toward = about.get("toward", "the shocked state")
     until = f" by {about['date']} (step {about['step']})" if "step" in about else ""
-    lines = [f"{headline(parts, iso3, toward)}{until}; parts summed over the steps:"]
+    lines = [f"{headline(parts, iso3, toward)}{until}; what each tie passed on:"]
     for shock, group in parts.groupby("shock", sort=False):
         lines.append(f"  {shock}: {group['toward'].sum():+.3f}")
         lines += [

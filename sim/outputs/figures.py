@@ -914,7 +914,7 @@ def explain_figure(table: pd.DataFrame, source: str, toward: str) -> Figure:
     )
     ax.axvline(0, color="black", linewidth=0.6)
     ax.set_yticks(y, [f"{member}  net {net[member]:+.2f}" for member in members], fontsize=8)
-    ax.set_xlabel(f"Parts of each member's move toward {toward}, summed over the steps")
+    ax.set_xlabel(f"Parts of each member's move toward {toward}, through each tie")
     handles = [Patch(facecolor=colour[s], edgecolor="black", label=s) for s in shocks]
     present = set(table["kind"])
     handles += [

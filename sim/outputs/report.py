@@ -365,9 +365,8 @@ def _explain_section(directory: Path, report: Report) -> None:
             "counting the states a shock moved itself: each member's move from the first step "
             "to the last, split exactly into parts (`blocsim explain`, docs/model.md): through "
             "each neighbour it listens to (the three largest named, the rest together), and "
-            "its own anchor; coloured by shock (Shapley values). Parts are summed over the "
-            "steps, so a tie that keeps pulling shows a large part and the ties holding the "
-            "member back large opposite ones; the diamond is the net move they add up to.",
+            "its own anchor; coloured by shock (Shapley values). A part via a neighbour is what "
+            "that neighbour's own move passed on; the diamond is the net move they add up to.",
             report.figure("explain", figures.explain_figure(shown, report.source, toward), shown),
         )
     )
