@@ -1,6 +1,6 @@
-"""Shared fixtures: the real UN data, loaded once per test session, the K = 3 world, and one
-small real sweep (its directory is what `blocsim report` reads, so the sweep and report tests
-share it)."""
+"""Shared fixtures: the real UN data, loaded once per test session, the K = 3 world, one run
+of the classroom scenario and one small real sweep (their directories are what `blocsim report`
+and `blocsim explain` read, so those tests share them)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from sim.data.loader import UNData, load_data
 from sim.model.parameters import Parameters
+from sim.model.run import run_scenario
 from sim.model.scenario import Scenario, load_scenario
 from sim.model.world import World, build_world
 from sim.sweep.runner import SweepResult, run_sweep
@@ -81,6 +82,18 @@ drop_shocks = [0]
 @pytest.fixture(scope="session")
 def data() -> UNData:
     return load_data()
+
+
+RUN_SEEDS = 3  # the classroom run's seeds: the root's run in full, every seed's tallies
+
+
+@pytest.fixture(scope="session")
+def run_dir(data, tmp_path_factory) -> Path:
+    """A real run of scenarios/classroom.toml with `RUN_SEEDS` seeds. Treat it as read-only
+    (the report tests write its report/)."""
+    scenario = load_scenario("scenarios/classroom.toml", data.members)
+    out = tmp_path_factory.mktemp("run") / "classroom"
+    return run_scenario(scenario, data, out=out, seeds=RUN_SEEDS).directory
 
 
 @pytest.fixture(scope="session")

@@ -138,16 +138,23 @@ def test_slider_and_steps_change_the_tally(page, tmp_path):
     assert (tmp_path / "classroom.png").stat().st_size > 10_000
 
 
-def test_choosing_a_state_shows_its_blocs_and_ties(page):
-    page.locator(".v-card", has_text="United States of America").get_by_text(
-        "Listens most to"
-    ).wait_for()
+def test_choosing_a_state_shows_its_blocs_ties_and_why_it_moved(page):
+    usa = page.locator(".v-card", has_text="United States of America")
+    usa.get_by_text("Listens most to").wait_for()
+    assert "Nothing has moved it yet: no shock so far." in usa.inner_text()
     page.get_by_role("button", name="State").click()
-    page.keyboard.type("RUS", delay=50)  # the list is long and lazy: pick by typing
-    page.keyboard.press("Enter")
-    card = page.locator(".v-card", has_text="Russian Federation (RUS)")
-    card.get_by_text("CSTO").wait_for(timeout=60_000)  # a loaded machine renders slowly
-    assert "Listens most to" in card.inner_text()
+    # The list is long and lazy, but ARG is among its first entries: picked by a click, as
+    # typing a code can lose a letter on a loaded machine and pick another state.
+    page.get_by_role("option", name="ARG", exact=True).click()
+    card = page.locator(".v-card", has_text="Argentina (ARG)")
+    card.get_by_text("Listens most to").wait_for(timeout=60_000)  # a loaded machine is slow
+    assert "Regional group: GRULAC" in card.inner_text() and "G20" in card.inner_text()
+    _step(page, 6)  # the US turns in week 4
+    page.get_by_text("Week 6,").wait_for()
+    card.get_by_text("ARG moved +").wait_for(timeout=60_000)
+    why = card.inner_text()
+    assert "Why it moved since week 0" in why
+    assert "toward USA: " in why and " via USA, " in why and "its own anchor" in why
 
 
 def test_the_least_stubborn_world_still_votes(page):

@@ -12,19 +12,10 @@ from matplotlib.patches import Polygon
 
 from sim.cli import main
 from sim.errors import BlocsimError
-from sim.model.run import run_scenario
 from sim.model.scenario import load_scenario
 from sim.outputs import figures
 from sim.outputs.report import parameter_influence, threshold_table, write_report
-
-SEEDS = 3
-
-
-@pytest.fixture(scope="module")
-def run_dir(data, tmp_path_factory):
-    scenario = load_scenario("scenarios/classroom.toml", data.members)
-    out = tmp_path_factory.mktemp("run") / "classroom"
-    return run_scenario(scenario, data, out=out, seeds=SEEDS).directory
+from sim.results import read_manifest
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +131,30 @@ def test_followers_figure_draws_the_record_of_the_run_directory(run_dir, run_rep
         label.get_position()[1]: label.get_text() for label in figure.axes[0].get_yticklabels()
     }
     assert [labels[row] for row in sorted(labels, reverse=True)] == table["label"].tolist()
+
+
+def test_explain_figure_stacks_each_members_parts_to_its_move(run_dir, run_report):
+    """The members that moved most through their ties (not the USA, which the shock moved),
+    each one's parts adding up to its move in explain.csv, drawn as they are tabled."""
+    explained = pd.read_csv(run_dir / "explain.csv", keep_default_na=False)
+    moved = explained.groupby("iso3")["toward"].sum()
+    table = pd.read_csv(run_report / "explain.csv", keep_default_na=False)
+    shown = list(dict.fromkeys(table["iso3"]))
+    assert len(shown) == 10 and "USA" not in shown
+    assert moved.drop("USA").abs().nlargest(10).index.tolist() == shown
+    assert table.groupby("iso3", sort=False)["toward"].sum().tolist() == pytest.approx(
+        moved[shown].tolist(), abs=1e-9
+    )
+    assert (table.loc[table["kind"] == "via", "name"] == "USA").any()
+    figure = figures.explain_figure(table, "source", "USA")
+    bars = [p for p in figure.axes[0].patches if str(p.get_gid()).startswith("explain-")]
+    assert [b.get_width() for b in bars] == pytest.approx(table["toward"].tolist())
+    assert [b.get_x() for b in bars] == pytest.approx(table["left"].tolist())
+    for _, member in table.groupby("iso3", sort=False):  # each side stacked from 0
+        for side in (member[member["toward"] >= 0], member[member["toward"] < 0]):
+            starts = side["toward"].cumsum().shift(fill_value=0.0)
+            assert side["left"].tolist() == pytest.approx(starts.tolist())
+    assert "Why the members moved" in (run_report / "report.md").read_text()
 
 
 # --- sweeps ----------------------------------------------------------------------------------
@@ -298,12 +313,13 @@ def test_more_seeds_are_spawned_from_the_root_and_the_first_is_the_detailed_run(
 
     seeds = pd.read_csv(run_dir / "seeds.csv", keep_default_na=False)
     tallies = pd.read_csv(run_dir / "tallies.csv", keep_default_na=False)
-    assert sorted(seeds["seed"].unique()) == list(range(SEEDS))
+    count = read_manifest(run_dir)["seed"]["seeds"]
+    assert count > 2 and sorted(seeds["seed"].unique()) == list(range(count))
     first = seeds[seeds["seed"] == 0].drop(columns="seed").reset_index(drop=True)
     pd.testing.assert_frame_equal(first, tallies)
     scenario = load_scenario("scenarios/classroom.toml", data.members)
     world, timeline = scenario_timeline(scenario, data)
-    child = np.random.SeedSequence(scenario.seed).spawn(SEEDS - 1)[1]
+    child = np.random.SeedSequence(scenario.seed).spawn(count - 1)[1]
     model = BlocModel(world, timeline, child)
     model.run_model()
     again = vote_tables(model)[0]
@@ -328,7 +344,10 @@ def test_tally_figure_shows_the_spread_over_seeds(run_dir, run_report):
     assert drawn == pytest.approx(expected.to_numpy().ravel().tolist())
     adopted = seeds.groupby(["vote", "name"], sort=False)["adopted"].sum()
     for verdict, count in zip(table["verdict"], adopted, strict=True):
-        assert verdict.startswith("drawn: ") and f"adopted in {count} of {SEEDS} seeds" in verdict
+        assert (
+            verdict.startswith("drawn: ")
+            and f"adopted in {count} of {seeds['seed'].nunique()} seeds" in verdict
+        )
 
 
 def test_a_real_vote_is_drawn_beside_its_record():

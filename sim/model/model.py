@@ -22,6 +22,7 @@ import pandas as pd
 from sim.data.loader import BLOCS, UNData
 from sim.data.resolutions import Tally
 from sim.model.agenda import Timeline, chamber, chamber_absence, scenario_timeline, seats
+from sim.model.explain import StateRecorder
 from sim.model.scenario import Scenario, VoteSpec
 from sim.model.voting import (
     VOTE_CODES,
@@ -128,6 +129,7 @@ class BlocModel(mesa.Model):
         self.timeline = timeline
         self.state = world.initial_state()
         self.trajectory: list[np.ndarray] = [self.state.positions[0].copy()]  # (N, K) per step
+        self.recorder = StateRecorder(self.state)  # what each update read: `sim.model.explain`
         self.held: list[HeldVote] = []
         self.members = [
             MemberState(self, column, row)
@@ -161,6 +163,7 @@ class BlocModel(mesa.Model):
         """Shocks due now act, everyone updates, then the votes now due are held."""
         for shock in self.timeline.shocks.get(self.steps - 1, ()):
             shock.apply(self.state)
+        self.recorder(self.state, before=self.trajectory[-1])
         self.state.step()
         self.trajectory.append(self.state.positions[0].copy())
         for spec, draft in self.timeline.votes_at(self.steps):

@@ -16,6 +16,7 @@ from sim.data.followers import followers
 from sim.data.loader import UNData
 from sim.data.resolutions import Resolution, resolution
 from sim.model.agenda import Timeline, scenario_timeline
+from sim.model.explain import MAX_SHOCKS, TOWARD_AXIS, explain, explain_table, shock_label
 from sim.model.model import BlocModel
 from sim.model.scenario import Scenario
 from sim.model.voting import VOTE_CODES
@@ -54,6 +55,9 @@ def run_scenario(
     finished = time.perf_counter()
     tallies, votes = vote_tables(model)
     per_seed = seed_tallies(world, timeline, model.seed_sequence, seeds, tallies)
+    explained_started = time.perf_counter()
+    explained, why = explain_run(model)
+    explained_at = time.perf_counter()
     directory = Path(out) if out else default_run_dir(scenario.name, seed)
     with run_directory(directory) as staging:
         shutil.copyfile(scenario.path, staging / "scenario.toml")
@@ -64,6 +68,8 @@ def run_scenario(
         write_table(tie_table(model), staging / "network.csv")
         write_table(expected_table(model), staging / "expected.csv")
         write_table(shock_table(model), staging / "shocks.csv")
+        if explained is not None:
+            write_table(explained, staging / "explain.csv")
         if seeds > 1:
             write_table(per_seed, staging / "seeds.csv")
         # The observed record beside the simulated one: who followed the US after its turn,
@@ -87,9 +93,11 @@ def run_scenario(
             calibration=str(scenario.calibration),
             parameters=scenario.parameters.to_dict(),
             steps=model.steps,
+            explain=why,
             timings_seconds={
                 "build": round(built - started, 3),
                 "run": round(finished - built, 3),
+                "explain": round(explained_at - explained_started, 3),
             },
         )
     return RunResult(directory, tallies, votes)
@@ -111,6 +119,39 @@ def seed_tallies(
         tables.append(vote_tables(model)[0].assign(seed=number))
     table = pd.concat(tables, ignore_index=True)
     return table[["seed", *first.columns]]
+
+
+def explain_run(model: BlocModel) -> tuple[pd.DataFrame | None, dict]:
+    """Why each member moved from step 0 to the run's last step, split by shock (Shapley
+    values) and by part (`sim.model.explain`): the table of `explain.csv`, and what its
+    `toward` column means for the manifest. A run of more than `MAX_SHOCKS` shocks is not
+    explained (None, and the manifest says why): the split would take 2^n runs."""
+    shocks = [
+        (step, shock)
+        for step, acting in sorted(model.timeline.shocks.items())
+        if step < model.steps
+        for shock in acting
+    ]
+    if len(shocks) > MAX_SHOCKS:
+        return None, {
+            "skipped": f"{len(shocks)} shocks: a run is explained for at most {MAX_SHOCKS} "
+            "shocks (their split runs every subset of them)"
+        }
+    labels = [shock_label(shock, model.timeline.date_of(step)) for step, shock in shocks]
+    explanation = explain(
+        model.world.initial_state(), shocks, model.steps, labels, model.world.ukraine_axis
+    )
+    iso3 = model.world.iso3
+    state = explanation.toward_state
+    why = {
+        "step": model.steps,
+        "date": model.date.isoformat(),
+        "toward": iso3[state] if state is not None else TOWARD_AXIS,
+        "shocks": len(shocks),
+        "method": "Shapley values over the run's shocks (every subset run); parts summed "
+        "over the steps (docs/model.md)",
+    }
+    return explain_table(explanation, iso3, model.world.axis_names), why
 
 
 def recorded_vote(name: str, day: str | date) -> Resolution | None:

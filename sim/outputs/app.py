@@ -30,6 +30,7 @@ from sim.data.loader import UNData, load_data
 from sim.data.resolutions import RESOLUTIONS, Resolution, Tally
 from sim.model.agenda import chamber, scenario_timeline
 from sim.model.dynamics import MoveToward
+from sim.model.explain import TOWARD_AXIS, Explanation, decompose, explain_table, toward
 from sim.model.model import BlocModel
 from sim.model.run import tie_table
 from sim.model.scenario import Scenario, VoteSpec, load_scenario
@@ -42,6 +43,7 @@ from sim.model.voting import (
     as_tally,
     assign_to_tally,
 )
+from sim.outputs.explanation import headline, member_parts, sentence
 from sim.outputs.figures import STYLE, network_layout
 
 # Solara's FigureAltair switches Altair's global renderer to "mimetype" for each chart and back;
@@ -449,6 +451,27 @@ def StateView(model: ClassroomModel) -> None:
             for i, (iso3, share) in enumerate(agent.strongest_ties(5), start=1)
         )
         solara.Markdown(f"**Listens most to**\n\n{ties}")
+        solara.Markdown(f"**Why it moved** since week 0\n\n{why_it_moved(model, agent.iso3)}")
+
+
+def why_it_moved(model: BlocModel, iso3: str) -> str:
+    """A state's move since week 0 split into its largest parts (`sim.model.explain`), from
+    the states the model recorded: the shocks so far together, not split among them."""
+    if not any(step < model.steps for step in model.timeline.shocks):
+        return "Nothing has moved it yet: no shock so far."
+    recorder = model.recorder
+    parts = decompose(recorder)
+    start, now = recorder.rest.positions, model.state.positions[0]
+    state, direction = toward(recorder, start, now, model.world.ukraine_axis)
+    explanation = Explanation(("so far",), (parts,), start, now, direction, state)
+    column = model.agent(iso3).column
+    table = explain_table(explanation, model.world.iso3, model.world.axis_names, [column])
+    rows = member_parts(table, iso3)
+    aim = model.world.iso3[state] if state is not None else TOWARD_AXIS
+    return (
+        f"{headline(rows, iso3, aim)}: {sentence(rows)} (via a state: what its own move "
+        "passed on to this one)."
+    )
 
 
 def stubbornness_words(model: ClassroomModel, iso3: str, value: float) -> str:

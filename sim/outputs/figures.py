@@ -856,3 +856,74 @@ def sensitivity_figure(table: pd.DataFrame, source: str) -> Figure:
     axes[-1].set_xlabel("Share of the outcome's variance (Sobol index; bars: 95 % interval)")
     add_source(figure, source)
     return figure
+
+
+SHOCK_COLOURS = ("#1f3b73", "#d55e00", "#009e73", "#cc79a7", "#56b4e9", "#e69f00", "#999999")
+PART_HATCHES = {"via": "", "own": "//", "direct": "xx", "others": "oo"}  # apart in grey too
+PART_WORDS = {"own": "its own anchor", "others": "other neighbours", "direct": "the shock itself"}
+
+
+def explain_figure(table: pd.DataFrame, source: str, toward: str) -> Figure:
+    """Why the members moved: one row per member, its parts stacked (positive to the right of
+    0, negative to the left), coloured by shock and hatched by kind (a neighbour, its own
+    anchor, the shock itself, the other neighbours together), each wide enough part named; a
+    black diamond at the net move, its value beside the member's name. table: label, shock, kind, name, toward, left, in plot
+    order (`left`: where the part's bar starts)."""
+    members = list(dict.fromkeys(table["label"]))
+    figure, ax, y = _member_rows(len(members), 0.42)
+    row_of = dict(zip(members, y, strict=True))
+    shocks = list(dict.fromkeys(table["shock"]))
+    colour = {s: SHOCK_COLOURS[i % len(SHOCK_COLOURS)] for i, s in enumerate(shocks)}
+    span = (
+        float((table["left"].clip(upper=0)).min()),
+        float((table["left"] + table["toward"]).max()),
+    )
+    wide = 0.06 * max(span[1] - span[0], 1e-12)
+    for part in table.itertuples():
+        ax.barh(
+            row_of[part.label],
+            part.toward,
+            left=part.left,
+            height=0.7,
+            color=colour[part.shock],
+            hatch=PART_HATCHES[part.kind],
+            edgecolor="black",
+            linewidth=0.4,
+            gid=f"explain-{part.kind}",
+        )
+        if abs(part.toward) >= wide:
+            ax.text(
+                part.left + part.toward / 2,
+                row_of[part.label],
+                part.name,
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                bbox={"facecolor": "white", "alpha": 0.85, "pad": 0.3, "lw": 0},
+            )
+    net = table.groupby("label", sort=False)["toward"].sum()
+    ax.scatter(
+        net.to_numpy(),
+        [row_of[m] for m in net.index],
+        marker="D",
+        color="black",
+        zorder=3,
+        s=22,
+        label="net move",
+        gid="explain-net",
+    )
+    ax.axvline(0, color="black", linewidth=0.6)
+    ax.set_yticks(y, [f"{member}  net {net[member]:+.2f}" for member in members], fontsize=8)
+    ax.set_xlabel(f"Parts of each member's move toward {toward}, through each tie")
+    handles = [Patch(facecolor=colour[s], edgecolor="black", label=s) for s in shocks]
+    present = set(table["kind"])
+    handles += [
+        Patch(facecolor="white", edgecolor="black", hatch=PART_HATCHES[kind], label=words)
+        for kind, words in PART_WORDS.items()
+        if kind in present
+    ]
+    handles.append(Line2D([], [], marker="D", color="black", linestyle="", label="net move"))
+    figure.legend(handles=handles, fontsize=7, loc="outside upper center", ncols=3)
+    ax.spines[["top", "right"]].set_visible(False)
+    add_source(figure, source)
+    return figure

@@ -29,6 +29,7 @@ from sim.errors import BlocsimError
 from sim.model.run import recorded_vote
 from sim.model.voting import SC_REQUIRED_YES
 from sim.outputs import figures
+from sim.outputs.explanation import EXPLAIN_FILE, member_parts
 from sim.results import read_manifest
 from sim.sweep.sensitivity import analyze_sweep
 from sim.sweep.summary import parameter_list_words, parameter_words, status_quo_words
@@ -236,6 +237,7 @@ def _build_run(directory: Path, report: Report) -> None:
     _network_section(directory, report, tallies)
     _map_sections(directory, report, tallies)
     _followers_section(directory, report)
+    _explain_section(directory, report)
 
 
 def _with_record(tallies: pd.DataFrame) -> pd.DataFrame:
@@ -334,6 +336,72 @@ def _followers_section(directory: Path, report: Report) -> None:
             ),
         )
     )
+
+
+MOVERS_EXPLAINED = 10  # members in the figure of why they moved
+
+
+def _explain_section(directory: Path, report: Report) -> None:
+    """Why the members the shocks reached through their ties moved (`explain.csv`): the
+    `MOVERS_EXPLAINED` that moved most either way, each one's parts stacked."""
+    table = _read(directory, EXPLAIN_FILE, required=False)
+    if table is None:
+        return
+    about = read_manifest(directory).get("explain", {})
+    toward = about.get("toward", "the shocked state")
+    axes = [c for c in table.columns if c not in ("iso3", "shock", "via", "toward")]
+    shocked = set(table.loc[(table["via"] == "direct") & (table[axes] != 0).any(axis=1), "iso3"])
+    moved = table[~table["iso3"].isin(shocked)].groupby("iso3", sort=False)["toward"].sum()
+    chosen = moved.abs().sort_values(ascending=False, kind="stable").index[:MOVERS_EXPLAINED]
+    if chosen.empty:
+        return
+    members = _read(directory, "members.csv", required=False)
+    names = dict(zip(members["iso3"], members["name"], strict=True)) if members is not None else {}
+    shown = explain_rows(table, list(chosen), names)
+    report.sections.append(
+        Section(
+            "Why the members moved",
+            f"The {len(chosen)} members that moved most toward (or away from) {toward}, not "
+            "counting the states a shock moved itself: each member's move from the first step "
+            "to the last, split exactly into parts (`blocsim explain`, docs/model.md): through "
+            "each neighbour it listens to (the three largest named, the rest together), and "
+            "its own anchor; coloured by shock (Shapley values). A part via a neighbour is what "
+            "that neighbour's own move passed on; the diamond is the net move they add up to.",
+            report.figure("explain", figures.explain_figure(shown, report.source, toward), shown),
+        )
+    )
+
+
+def explain_rows(table: pd.DataFrame, chosen: list[str], names: dict[str, str]) -> pd.DataFrame:
+    """The figure's table: each chosen member's parts with where its bar starts (`left`:
+    positive parts stacked right of 0, negative ones left of it)."""
+    frames = []
+    for iso3 in chosen:
+        parts = member_parts(table, iso3)
+        parts = parts[parts["toward"] != 0]
+        ends = {True: 0.0, False: 0.0}
+        left = []
+        for value in parts["toward"]:
+            left.append(ends[value >= 0])
+            ends[value >= 0] += value
+        label = member_labels(pd.DataFrame({"name": [names.get(iso3, iso3)], "iso3": [iso3]}), 28)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "label": label[0],
+                    "iso3": iso3,
+                    "shock": parts["shock"].to_numpy(),
+                    "kind": parts["part"].to_numpy(),
+                    "name": [
+                        via if part in ("via", "others") else part
+                        for via, part in zip(parts["via"], parts["part"], strict=True)
+                    ],
+                    "toward": parts["toward"].to_numpy(),
+                    "left": left,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def _yes_no_abstain(table: pd.DataFrame) -> pd.DataFrame:
