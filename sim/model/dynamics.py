@@ -81,7 +81,8 @@ def parting_step(
     `pairs`: the ties prepared for this influence, start and credibility (`TiePairs.of`),
     which `FJState` keeps from step to step; built here when not given.
     """
-    pairs = pairs or TiePairs.of(influence, start, credibility)
+    if pairs is None:
+        pairs = TiePairs.of(influence, start, credibility)
     kept = stubbornness[..., None, :]
     here = np.swapaxes(positions, -1, -2)  # (R, K, N)
     listened = here + pairs.stood_for
