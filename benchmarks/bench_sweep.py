@@ -196,8 +196,9 @@ def bench_mesa(runs: int, rule: str = "fj") -> float:
     return time.perf_counter() - started
 
 
-def bench_sweep(runs: int, workers: int, rule: str = "fj") -> tuple[float, float, dict]:
-    """Seconds for a sweep of `runs` runs: end to end, the block phase, and its timings."""
+def bench_sweep(runs: int, workers: int, rule: str = "fj") -> tuple[float, float, float, dict]:
+    """Seconds for a sweep of `runs` runs: end to end, the block phase, the CPU seconds of this
+    process end to end (its own workers' only with one worker), and its timings."""
     from sim.data.loader import load_data
     from sim.model.scenario import load_scenario
     from sim.sweep.runner import run_sweep
@@ -205,14 +206,14 @@ def bench_sweep(runs: int, workers: int, rule: str = "fj") -> tuple[float, float
     data = load_data()
     scenario = load_scenario(SCENARIOS[rule], data.members)
     with tempfile.TemporaryDirectory() as scratch:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         run_sweep(
             scenario, data, Path(scratch) / "sweep", runs=runs, workers=workers, progress=False
         )
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         manifest = json.loads((Path(scratch) / "sweep" / "manifest.json").read_text())
     timings = manifest["timings_seconds"]
-    return elapsed, timings["blocks"], timings
+    return elapsed, timings["blocks"], cpu, timings
 
 
 def bench_mission_blocks(runs: int, blocks: int) -> None:
@@ -249,9 +250,7 @@ def compare(runs: int, rule: str) -> None:
     cpu = time.process_time()
     mesa_seconds = bench_mesa(runs, rule)
     mesa_cpu = time.process_time() - cpu
-    cpu = time.process_time()
-    sweep_seconds, block_seconds, timings = bench_sweep(runs, workers=1, rule=rule)
-    sweep_cpu = time.process_time() - cpu
+    sweep_seconds, block_seconds, sweep_cpu, timings = bench_sweep(runs, workers=1, rule=rule)
     print(f"{rule}: {runs} runs each, one process each:")
     print(
         f"(a) Mesa agents, a loop of model steps: {mesa_seconds:.2f} s = "
@@ -271,7 +270,9 @@ def compare(runs: int, rule: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=200, help="runs on each side of the ratio")
+    parser.add_argument(
+        "--runs", type=int, default=200, help="runs on each side of the ratio (0 skips)"
+    )
     parser.add_argument("--sweep-runs", type=int, default=200_000, help="0 skips")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--mesa-only", type=int, metavar="N", help="only N Mesa runs, timed")
@@ -289,10 +290,10 @@ def main() -> None:
     for rule in rules:
         check_same_rule(rule)
         print(f"agent-by-agent Mesa rule == batched kernel ({rule}): ok")
-    for rule in rules:
+    for rule in rules if args.runs else ():
         compare(args.runs, rule)
     for rule in rules if args.sweep_runs else ():
-        total, blocks, timings = bench_sweep(args.sweep_runs, args.workers, rule)
+        total, blocks, _, timings = bench_sweep(args.sweep_runs, args.workers, rule)
         print(
             f"blocsim sweep ({rule}) at scale, {args.workers} workers, {args.sweep_runs:,} runs: "
             f"{args.sweep_runs / total:,.0f} runs/s end to end "
