@@ -18,7 +18,7 @@ replicates per point, a prime): its blocks, and their speed against one-run bloc
 `--mesa-only N` runs just (a), world included, as one command to time from outside against
 `blocsim sweep ... --runs N` (benchmarks/README.md, `farm-bench`).
 
-    .venv/bin/python benchmarks/bench_sweep.py [--runs 200] [--sweep-runs 200000] [--workers 2]
+    .venv/bin/python benchmarks/bench_sweep.py [--runs 200] [--sweep-runs 200000] [--workers 2] [--rule fj]
     .venv/bin/python benchmarks/bench_sweep.py --mesa-only 200 [--rule parting]
 """
 
