@@ -284,6 +284,20 @@ def test_a_parting_step_read_agent_by_agent_equals_the_kernel(data, tmp_path):
     assert np.abs(without.positions - model.state.positions).max() > 1e-6  # the ties parted
 
 
+def test_texts_are_fitted_on_the_parting_path_the_model_takes(data, tmp_path):
+    """`path_positions` (the run texts are fitted on) follows the parting rules too."""
+    rules = "[parameters]\nparting = 4.0\nturn_cost = 0.3\n\n"
+    path = tmp_path / "parting.toml"
+    path.write_text(SHIFTED.format(by="[0.75]").replace("[[shocks]]", rules + "[[shocks]]", 1))
+    scenario = load_scenario(path, data.members)
+    model = BlocModel.from_scenario(scenario, data, seed=1)
+    model.run_model()
+    day = model.held[0].date
+    fitted_on = path_positions(model.world, scenario_shocks(scenario, data.members), [day])[day]
+    step = vote_step(day, model.world.start, model.world.parameters.step_days)
+    np.testing.assert_allclose(fitted_on, model.trajectory[step], rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     ("by", "field", "reason"),
     [
