@@ -369,3 +369,56 @@ def test_turn_cost_discredits_the_moved_member_only(members) -> None:
     expected[members.index("USA")] = 0.75
     np.testing.assert_array_equal(state.credibility, expected)
     np.testing.assert_array_equal(state.influence, influence)  # what it stood for is kept
+
+
+@pytest.mark.parametrize("dimensions", [1, 2])
+def test_the_state_s_prepared_ties_follow_every_shock(influence, members, dimensions) -> None:
+    """`FJState.step` keeps the ties prepared between steps and takes the Friedkin-Johnsen step
+    while nothing has moved; shocks that edit W (cut, add, weaken) or credibility (a shift)
+    must reach it: step by step it equals `parting_step` with ties built afresh."""
+    start, stubbornness = starting_point(3, seed=8, dimensions=dimensions)
+    anchors = rest_anchors(start, stubbornness, influence)  # at rest until the first shock
+    shocks = {
+        2: [Shift("USA", (0.8,) * dimensions, hold=0.9)],
+        4: [CutTie("USA", "GBR"), AddTie("FRA", "RUS", 0.3)],
+        6: [WeakenCohesion(("FRA", "DEU", "ITA"), 0.2)],
+        7: [MoveToward("BRA", "CHN", 0.5)],
+    }
+    state = FJState.start(start, anchors, stubbornness, influence, members, 2.0, 0.4)
+    for step in range(10):
+        for shock in shocks.get(step, ()):
+            shock.apply(state)
+        before = state.positions.copy()
+        afresh = parting_step(
+            before,
+            state.anchors,
+            state.stubbornness,
+            state.influence,
+            state.at_start,
+            state.parting,
+            state.credibility,
+        )
+        state.step()
+        assert (state.pairs is None) == (step < 2)  # at rest: the cheap step, no ties prepared
+        np.testing.assert_allclose(state.positions, afresh, rtol=0, atol=1e-12)
+    assert not np.allclose(state.positions, start)
+
+
+def test_a_state_at_rest_steps_as_friedkin_johnsen_to_rounding(influence, members) -> None:
+    """float32 runs at rest under a strong parting rule: the cheap step keeps them where the
+    rule keeps them, to float32 rounding, until a shock moves someone."""
+    start, stubbornness = starting_point(4, seed=9)
+    start, stubbornness = start.astype(np.float32), stubbornness.astype(np.float32)
+    influence = influence.astype(np.float32)
+    anchors = rest_anchors(start, stubbornness, influence)
+    state = FJState.start(start, anchors, stubbornness, influence, members, parting=50.0)
+    ruled = state.positions
+    for _ in range(20):
+        state.step()
+        ruled = parting_step(ruled, anchors, stubbornness, influence, start, 50.0)
+    assert state.pairs is None and state.positions.dtype == np.float32
+    np.testing.assert_allclose(state.positions, ruled, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(state.positions, start, rtol=0, atol=1e-5)
+    Shift("USA", (0.5,)).apply(state)
+    state.step()
+    assert state.pairs is not None

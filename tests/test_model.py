@@ -56,18 +56,28 @@ def test_without_shocks_the_world_is_at_rest(scenario, data):
 
 
 def next_positions_agent_by_agent(model: BlocModel) -> dict[str, np.ndarray]:
-    """Each agent's next positions (K,) by the rule read from the agents alone:
-    s * anchors + (1 - s) * sum_j W_ij * positions_j, all reading the last step."""
+    """Each agent's next positions (K,) by the rule read from the agents alone, all reading the
+    last step: s * anchors + (1 - s) * (x_i + sum_j W_ij (x0_j - x0_i) + sum_j W_ij c_j g_ij
+    (y_j - y_i)) over its neighbours j, y = x - x0 its move since step 0, c_j the neighbour's
+    credibility and g_ij = exp(-(parting * max(0, |x_j - x_i| - |x0_j - x0_i|))^2). With
+    parting = 0 and every c_j = 1 it is Friedkin-Johnsen, s * anchors + (1 - s) W x."""
+    parting = model.state.parting
     before = {agent.iso3: agent.positions.copy() for agent in model.members}
     expected = {}
     for agent in model.members:
-        listened = sum(
-            model.state.influence[agent.column, other.column] * before[other.iso3]
-            for other in model.members
-        )
-        expected[agent.iso3] = (
-            agent.stubbornness * agent.anchors + (1 - agent.stubbornness) * listened
-        )
+        x, x0 = before[agent.iso3], agent.start_positions
+        heard = x.copy()
+        for other in model.members:
+            weight = model.state.influence[agent.column, other.column]
+            if other is agent or weight == 0:
+                continue
+            now = np.linalg.norm(before[other.iso3] - x)
+            then = np.linalg.norm(other.start_positions - x0)
+            kept = np.exp(-((parting * max(0.0, now - then)) ** 2))
+            moved = (before[other.iso3] - other.start_positions) - (x - x0)
+            heard += weight * (other.start_positions - x0)
+            heard += weight * other.credibility * kept * moved
+        expected[agent.iso3] = agent.stubbornness * agent.anchors + (1 - agent.stubbornness) * heard
     return expected
 
 
@@ -277,6 +287,41 @@ def test_a_shift_in_a_scenario_moves_its_member_by_the_vector(data, tmp_path):
     model.run_model()
     assert model.agent("USA").position == start + 0.75  # hold = 1: it stays exactly there
     assert model.agent("ISR").position > model.trajectory[0][model.agent("ISR").column, 0]
+
+
+def test_a_parting_step_read_agent_by_agent_equals_the_kernel(data, tmp_path):
+    """After the US shift, with parting and a turn cost: each agent reads its neighbours'
+    positions now and at step 0 and their credibility, and lands where the kernel puts it."""
+    rules = "[parameters]\nparting = 4.0\nturn_cost = 0.3\n\n"
+    path = tmp_path / "parting.toml"
+    path.write_text(SHIFTED.format(by="[0.75]").replace("[[shocks]]", rules + "[[shocks]]", 1))
+    model = BlocModel.from_scenario(load_scenario(path, data.members), data, seed=1)
+    shift_step = min(model.timeline.shocks)
+    for _ in range(shift_step + 4):  # past the shift, so members move and part
+        model.step()
+    assert model.agent("USA").credibility == pytest.approx(0.7)
+    assert model.agent("ISR").credibility == 1.0
+    expected = next_positions_agent_by_agent(model)
+    without = dataclasses.replace(model.state, parting=0.0, pairs=None)  # g = 1
+    without.step()
+    model.step()
+    for agent in model.members:
+        np.testing.assert_allclose(agent.positions, expected[agent.iso3], rtol=0, atol=1e-12)
+    assert np.abs(without.positions - model.state.positions).max() > 1e-6  # the ties parted
+
+
+def test_texts_are_fitted_on_the_parting_path_the_model_takes(data, tmp_path):
+    """`path_positions` (the run texts are fitted on) follows the parting rules too."""
+    rules = "[parameters]\nparting = 4.0\nturn_cost = 0.3\n\n"
+    path = tmp_path / "parting.toml"
+    path.write_text(SHIFTED.format(by="[0.75]").replace("[[shocks]]", rules + "[[shocks]]", 1))
+    scenario = load_scenario(path, data.members)
+    model = BlocModel.from_scenario(scenario, data, seed=1)
+    model.run_model()
+    day = model.held[0].date
+    fitted_on = path_positions(model.world, scenario_shocks(scenario, data.members), [day])[day]
+    step = vote_step(day, model.world.start, model.world.parameters.step_days)
+    np.testing.assert_allclose(fitted_on, model.trajectory[step], rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,8 @@ def test_sweep_section_errors_name_the_field(folder, data, sweep_template):
         'name = "parameters.stubbornness"\nvalues = [0.0, 0.5]': "sweep.parameters[0].values",
         'name = "parameters.stubbornness"\nrange = [0.0, 0.5]\nsteps = 3': "sweep.parameters[0].range",
         'name = "parameters.discrimination"\nvalues = [1.0, 2.0]': "sweep.parameters[0].name",
+        'name = "parameters.turn_cost"\nrange = [0.0, 1.0]\nsteps = 3': "sweep.parameters[0].range",
+        'name = "parameters.parting"\nvalues = [-1.0, 1.0]': "sweep.parameters[0].values",
     }
     for entry, field in varied.items():
         text = f"{base}[sweep]\n[[sweep.parameters]]\n{entry}\n"
@@ -264,9 +266,12 @@ def test_expected_counts_are_the_voting_probabilities(small_sweep_scenario, data
         np.testing.assert_allclose(got, want, atol=2e-3)
 
 
-def test_a_block_of_one_run_is_the_mesa_model(folder, data, sweep_template):
-    """R = 1 in float64: the same positions (expected counts) and the very same votes."""
+@pytest.mark.parametrize("rules", ["", "[parameters]\nparting = 3.0\nturn_cost = 0.4\n"])
+def test_a_block_of_one_run_is_the_mesa_model(folder, data, sweep_template, rules):
+    """R = 1 in float64: the same positions (expected counts) and the very same votes, under
+    Friedkin-Johnsen and under the parting rules."""
     text = sweep_template.format(sc_date="2025-03-10").replace("position_noise = 0.05", "")
+    text = text.replace("[[shocks]]", f"{rules}[[shocks]]", 1)
     text = text.replace("values = [0.3, 0.9]", "values = [0.6]")
     text = text.replace("values = [2025-01-06, 2025-02-03]", "values = [2025-01-20]")
     text = text.replace("parameters.stubbornness_by_group.eu", "shocks[0].hold")
@@ -275,6 +280,7 @@ def test_a_block_of_one_run_is_the_mesa_model(folder, data, sweep_template):
     )
     text = text.replace("[sweep.baseline]\ndrop_shocks = [0]\n", "")
     scenario = load_scenario(write(folder, text, "one.toml"), data.members)
+    assert scenario.parameters.parting == (3.0 if rules else 0.0)
     plan = plan_sweep(read_sweep(scenario, data.members))
     setup, tasks = sweep_setup(scenario, data, plan, dtype="float64")
     block = plan.blocks[0]
@@ -484,6 +490,73 @@ def test_blocks_in_reverse_order_then_resume_give_the_same_tables(
     resumed = resume_sweep(directory, data, progress=False)
     assert resumed.blocks_run == 2
     same_tables(small_sweep.directory, directory)
+
+
+PARTING_SWEEP = """
+[[sweep.parameters]]
+name = "parameters.parting"
+values = [0.0, 3.0]
+
+[[sweep.parameters]]
+name = "parameters.turn_cost"
+values = [0.0, 0.5]
+"""
+
+
+@pytest.fixture(scope="module")
+def parting_sweep_scenario(folder, data, sweep_template):
+    """The small sweep with the parting rules swept too (16 points x 10 replicates)."""
+    text = sweep_template.format(sc_date="2025-02-24").replace("replicates = 40", "replicates = 10")
+    text = text.replace("[sweep.baseline]", f"{PARTING_SWEEP}\n[sweep.baseline]")
+    return load_scenario(write(folder, text, "parting.toml"), data.members)
+
+
+def test_parting_and_turn_cost_reach_every_block_grouped(parting_sweep_scenario, data):
+    """Per-block scalars, like the tie weights: points that differ in them never share a block,
+    and each block's task carries its points' values."""
+    plan = plan_sweep(read_sweep(parting_sweep_scenario, data.members))
+    _, tasks = sweep_setup(parting_sweep_scenario, data, plan)
+    seen = set()
+    for block in plan.blocks:
+        rows = plan.points.loc[block.points, ["parameters.parting", "parameters.turn_cost"]]
+        assert len(rows.drop_duplicates()) == 1
+        task = tasks.task(block)
+        assert (task.parting, task.turn_cost) == tuple(rows.iloc[0])
+        seen.add((task.parting, task.turn_cost))
+    assert seen == {(0.0, 0.0), (0.0, 0.5), (3.0, 0.0), (3.0, 0.5)}
+
+
+@pytest.mark.parametrize("design", ["latin_hypercube", "saltelli"])
+def test_sampled_designs_vary_parting_and_turn_cost(folder, data, sweep_template, design):
+    base = sweep_template.split("[sweep]")[0].format(sc_date="2025-02-24")
+    text = (
+        f'{base}[sweep]\ndesign = "{design}"\npoints = 8\nreplicates = 2\n'
+        '[[sweep.parameters]]\nname = "parameters.parting"\nrange = [0.0, 4.0]\n'
+        '[[sweep.parameters]]\nname = "parameters.turn_cost"\nrange = [0.1, 0.9]\n'
+    )
+    scenario = load_scenario(write(folder, text, f"{design}.toml"), data.members)
+    plan = plan_sweep(read_sweep(scenario, data.members))
+    assert len(plan.points) == (8 if design == "latin_hypercube" else 8 * 4)
+    parting, cost = plan.points["parameters.parting"], plan.points["parameters.turn_cost"]
+    assert parting.between(0, 4).all() and cost.between(0.1, 0.9).all()
+    assert parting.nunique() > 1 and cost.nunique() > 1
+    _, tasks = sweep_setup(scenario, data, plan)
+    for block in plan.blocks:  # LHS groups them; Saltelli keeps SALib's order, a point a block
+        task = tasks.task(block)
+        values = plan.points.loc[block.points, ["parameters.parting", "parameters.turn_cost"]]
+        assert [(task.parting, task.turn_cost)] == list(values.drop_duplicates().itertuples(False))
+
+
+def test_a_parting_sweep_gives_the_same_tables_on_two_workers(folder, parting_sweep_scenario, data):
+    serial = run_sweep(parting_sweep_scenario, data, folder / "parting-1", progress=False)
+    pooled = run_sweep(
+        parting_sweep_scenario, data, folder / "parting-2", workers=2, progress=False
+    )
+    same_tables(serial.directory, pooled.directory)
+    points = pd.read_csv(serial.directory / "points.csv")
+    trajectory = pd.read_parquet(serial.directory / "trajectory.parquet").merge(points)
+    by_rule = trajectory.groupby(["parameters.parting", "parameters.turn_cost"])["yes_q50"].mean()
+    assert by_rule.nunique() == 4  # each rule moves the members its own way
 
 
 LONG_RUNS = 8 * 401  # 401 replicates per point, a prime: 40 blocks of 80 or 81 runs

@@ -109,6 +109,8 @@ def path_positions(
         {step: acting for step, acting in timed.items() if step < steps},
         world.iso3,
         recorder=record,
+        parting=world.parameters.parting,
+        turn_cost=world.parameters.turn_cost,
     )
     return {day: at_step[step] for day, step in wanted.items()}
 

@@ -25,11 +25,13 @@ With parting = 0 and every c_j = 1 this is Friedkin-Johnsen, which `fj_step` com
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+from scipy import sparse
 
 from sim.errors import BlocsimError
 
@@ -71,31 +73,44 @@ def parting_step(
     start: np.ndarray,
     parting: float,
     credibility: np.ndarray | None = None,
+    pairs: TiePairs | None = None,
 ) -> np.ndarray:
     """One synchronous step of the rule of the module docstring: the shapes of `fj_step` plus
-    `start` (R, N, K), the positions at step 0, and `credibility` (N,) c_j (None: all 1)."""
-    ties = Ties.of(influence)
+    `start` (R, N, K), the positions at step 0, and `credibility` (N,) c_j (None: all 1).
+
+    `pairs`: the ties prepared for this influence, start and credibility (`TiePairs.of`),
+    which `FJState` keeps from step to step; built here when not given.
+    """
+    if pairs is None:
+        pairs = TiePairs.of(influence, start, credibility)
     kept = stubbornness[..., None, :]
-    here, then = np.swapaxes(positions, -1, -2), np.swapaxes(start, -1, -2)  # (R, K, N)
-    apart, apart_then = ties.apart(here), ties.apart(then)  # (R, K, E)
-    weights = ties.weights.astype(positions.dtype) * tie_factors(apart, apart_then, parting)
-    if credibility is not None:
-        weights = weights * credibility[ties.sources].astype(positions.dtype)
-    followed = ties.sum_by_listener(weights[..., None, :] * (apart - apart_then), len(influence))
-    stood_for = _listened_by_dimension(start, influence) - then  # sum_j W_ij (theta0_j - theta0_i)
-    listened = here + stood_for + followed
+    here = np.swapaxes(positions, -1, -2)  # (R, K, N)
+    listened = here + pairs.stood_for
+    listened += pairs.followed(here - pairs.then, parting)
     listened *= 1 - kept
     listened += kept * np.swapaxes(anchors, -1, -2)
     return np.swapaxes(listened, -1, -2)
 
 
-def tie_factors(apart: np.ndarray, apart_then: np.ndarray, parting: float) -> np.ndarray:
+def tie_factors(
+    apart: np.ndarray, apart_then: np.ndarray, parting: float, axis: int = -2
+) -> np.ndarray:
     """g = exp(-(parting * max(0, d - d0))^2) per tie, from the differences theta_j - theta_i
-    (..., K, E) now and at step 0 -> (..., E): a tie keeps its weight until the two part."""
-    distance = np.sqrt(np.einsum("...ke,...ke->...e", apart, apart))
-    distance_then = np.sqrt(np.einsum("...ke,...ke->...e", apart_then, apart_then))
-    parted = np.maximum(distance - distance_then, 0) * np.asarray(parting, dtype=apart.dtype)
-    return np.exp(-(parted * parted))
+    (..., K, E) now and at step 0 -> (..., E): a tie keeps its weight until the two part.
+    `axis`: where the K dimensions lie (-2 as above)."""
+    parted = _distance(apart, axis)
+    parted -= _distance(apart_then, axis)
+    np.maximum(parted, 0, out=parted)
+    parted *= parted
+    parted *= np.asarray(-parting * parting, dtype=parted.dtype)
+    return np.exp(parted, out=parted)
+
+
+def _distance(apart: np.ndarray, axis: int) -> np.ndarray:
+    """Euclidean length along `axis`, a new array; one dimension is an absolute value."""
+    if apart.shape[axis] == 1:
+        return np.abs(np.squeeze(apart, axis))
+    return np.sqrt(np.sum(apart * apart, axis=axis))
 
 
 @dataclass(frozen=True)
@@ -128,6 +143,118 @@ class Ties:
         return total
 
 
+PAIR_CHUNK = 1 << 17  # values per array in one chunk of pairs: it stays in a core's cache
+
+
+@dataclass(frozen=True)
+class TiePairs:
+    """The ties of W prepared for the parting rule over one state's runs, kept between steps.
+
+    Ties i <- j and j <- i share a distance, so g is computed once per pair a < b of members
+    with a tie either way: (y_b - y_a) g_ab is heard by a with weight W_ab c_b and by b with
+    weight -W_ba c_a, one sparse product (`heard`, (N, P)) for all runs. Per-pair arrays are
+    pair-major, (P, K, R), so a gather copies whole rows. What depends only on W, the start
+    and the credibility (the step-0 differences, sum_j W_ij (theta0_j - theta0_i)) is
+    computed once; `fits` says when a shock has changed W or c and the pairs must be rebuilt.
+    """
+
+    influence: np.ndarray  # (N, N) the W they were built for (a copy)
+    credibility: np.ndarray | None  # (N,) the c they were built for (a copy)
+    start: np.ndarray  # (R, N, K) the positions at step 0 (the state's own array)
+    first: np.ndarray  # (P,) a
+    second: np.ndarray  # (P,) b > a
+    apart_then: np.ndarray  # (P, K, R) theta0_b - theta0_a
+    stood_for: np.ndarray  # (R, K, N) sum_j W_ij (theta0_j - theta0_i)
+    heard: sparse.csr_array  # (N, P)
+
+    @classmethod
+    def of(
+        cls,
+        influence: np.ndarray,
+        start: np.ndarray,
+        credibility: np.ndarray | None = None,
+        reuse: TiePairs | None = None,
+    ) -> TiePairs:
+        """Pairs for W, the start (R, N, K) and c; `reuse`: pairs of the same start whose W
+        had the same ties, whose step-0 differences are kept (a shock reweighted W)."""
+        dtype = start.dtype
+        ties = Ties.of(influence)
+        size = len(influence)
+        pattern = influence != 0
+        if (
+            reuse is not None
+            and reuse.start is start
+            and np.array_equal(reuse.influence != 0, pattern)
+        ):
+            first, second, apart_then = reuse.first, reuse.second, reuse.apart_then
+        else:
+            low = np.minimum(ties.listeners, ties.sources)
+            high = np.maximum(ties.listeners, ties.sources)
+            first, second = np.divmod(np.unique(low * size + high), size)
+            by_member = _member_major(np.swapaxes(start, -1, -2))  # (N, K, R)
+            apart_then = by_member[second] - by_member[first]
+        credible = np.ones(size, dtype) if credibility is None else credibility.astype(dtype)
+        column = np.arange(len(first))
+        weights = np.concatenate(
+            [
+                influence[first, second] * credible[second],
+                -influence[second, first] * credible[first],
+            ]
+        ).astype(dtype)
+        heard = sparse.csr_array(
+            (weights, (np.concatenate([first, second]), np.concatenate([column, column]))),
+            shape=(size, len(first)),
+        )
+        heard.eliminate_zeros()
+        then = np.swapaxes(start, -1, -2)
+        return cls(
+            influence=influence.copy(),
+            credibility=None if credibility is None else credibility.copy(),
+            start=start,
+            first=first,
+            second=second,
+            apart_then=apart_then,
+            stood_for=_listened_by_dimension(start, influence) - then,
+            heard=heard,
+        )
+
+    @property
+    def then(self) -> np.ndarray:
+        """The positions at step 0 dimension by dimension, (R, K, N)."""
+        return np.swapaxes(self.start, -1, -2)
+
+    def fits(self, influence: np.ndarray, credibility: np.ndarray | None) -> bool:
+        """Built for this W and c (a shock may have edited either in place)?"""
+        same_credibility = (credibility is None) == (self.credibility is None) and (
+            credibility is None or np.array_equal(credibility, self.credibility)
+        )
+        return same_credibility and np.array_equal(influence, self.influence)
+
+    def followed(self, moved: np.ndarray, parting: float) -> np.ndarray:
+        """sum_j W_ij c_j g_ij (y_j - y_i) for the moves y (R, K, N) since step 0 -> (R, K, N).
+
+        Pairs go in chunks small enough to stay in cache through the chain of in-place steps.
+        """
+        runs, dimensions, size = moved.shape
+        by_member = _member_major(moved)  # (N, K, R)
+        heard = np.empty((len(self.first), dimensions, runs), dtype=moved.dtype)
+        chunk = max(1, PAIR_CHUNK // (dimensions * runs))
+        for low in range(0, len(self.first), chunk):
+            pairs = slice(low, low + chunk)
+            apart_then = self.apart_then[pairs]
+            change = np.take(by_member, self.second[pairs], axis=0)  # y_b - y_a
+            change -= np.take(by_member, self.first[pairs], axis=0)
+            factors = tie_factors(apart_then + change, apart_then, parting, axis=1)
+            np.multiply(change, factors[:, None, :], out=heard[pairs])
+        total = self.heard @ heard.reshape(len(self.first), dimensions * runs)  # (N, K R)
+        return total.reshape(size, dimensions, runs).transpose(2, 1, 0)
+
+
+def _member_major(by_dimension: np.ndarray) -> np.ndarray:
+    """(R, K, N) -> a (N, K, R) copy: each member's values for every run side by side."""
+    return np.ascontiguousarray(by_dimension.transpose(2, 1, 0))
+
+
 def dimension_major(array: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarray:
     """A copy of (..., N, K) `array` whose N values of each dimension lie side by side in
     memory, as `fj_step` returns them: the kernel's product and its elementwise steps then
@@ -158,7 +285,8 @@ class FJState:
     same on every dimension; influence: (N, N) row-stochastic, shared by all runs and
     dimensions; index: ISO3 -> column. parting and turn_cost: the rules of the module
     docstring (0 and 0: Friedkin-Johnsen); at_start: the positions at step 0 and credibility
-    (N,) each member's c_j, kept only when one of the rules is on.
+    (N,) each member's c_j, kept only when one of the rules is on; pairs: the ties prepared
+    for the parting rule (`TiePairs`), rebuilt when a shock edits W or c.
     """
 
     positions: np.ndarray
@@ -170,6 +298,7 @@ class FJState:
     turn_cost: float = 0.0
     at_start: np.ndarray | None = None
     credibility: np.ndarray | None = None
+    pairs: TiePairs | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def start(
@@ -221,20 +350,42 @@ class FJState:
 
     def step(self) -> None:
         """Advance every run by one synchronous step (Friedkin-Johnsen, or the parting rule)."""
-        if self.at_start is not None:
-            self.positions = parting_step(
-                self.positions,
-                self.anchors,
-                self.stubbornness,
-                self.influence,
-                self.at_start,
-                self.parting,
-                self.credibility,
-            )
-        else:
+        if self.at_start is None or self._follows_friedkin_johnsen():
             self.positions = fj_step(
                 self.positions, self.anchors, self.stubbornness, self.influence
             )
+            return
+        if self.pairs is None or not self.pairs.fits(self.influence, self.credibility):
+            self.pairs = TiePairs.of(self.influence, self.at_start, self.credibility, self.pairs)
+        self.positions = parting_step(
+            self.positions,
+            self.anchors,
+            self.stubbornness,
+            self.influence,
+            self.at_start,
+            self.parting,
+            self.credibility,
+            self.pairs,
+        )
+
+    def _follows_friedkin_johnsen(self) -> bool:
+        """Whether the parting rule is Friedkin-Johnsen now, to rounding, so the cheap step
+        serves: no member discredited (every c_j = 1) and every g_ij within eps / 8 of 1 (eps
+        of the dtype: below its rounding). With g = c = 1 the rule's terms sum, by W's row
+        sums of 1, to W theta: the same rule, evaluated in another order. g = 1 exactly with
+        parting = 0; with parting > 0, d - d0 <= |y_j - y_i| <= 2 sqrt(K) max |y|, so every
+        member within sqrt(eps / 8) / (2 sqrt(K) parting) of its start suffices: a state at
+        rest before the first shock, whose only moves are rounding.
+        """
+        if np.any(self.credibility != 1):
+            return False
+        if not self.parting:
+            return True
+        dimensions = self.positions.shape[-1]
+        reach = math.sqrt(np.finfo(self.positions.dtype).eps / 8) / (
+            2 * math.sqrt(dimensions) * self.parting
+        )
+        return bool(np.max(np.abs(self.positions - self.at_start)) <= reach)
 
     def discredit(self, column: int) -> None:
         """The member at `column` was moved by a shock: from now on it is followed

@@ -38,8 +38,8 @@ from sim.model.world import World
 
 
 class MemberState(mesa.Agent):
-    """A UN member state. Identity is its own; position, anchor and stubbornness are read from
-    the model's arrays, so the agents and the kernel can never disagree."""
+    """A UN member state. Identity is its own; position, anchor, stubbornness and credibility
+    are read from the model's arrays, so the agents and the kernel can never disagree."""
 
     def __init__(self, model: BlocModel, column: int, row: pd.Series) -> None:
         super().__init__(model)
@@ -70,6 +70,17 @@ class MemberState(mesa.Agent):
     def anchor(self) -> float:
         """Its anchor on the Ukraine axis."""
         return float(self.anchors[self.model.world.ukraine_axis])
+
+    @property
+    def start_positions(self) -> np.ndarray:
+        """(K,) where the state stood at step 0: the parting rule weighs moves from there."""
+        return self.model.trajectory[0][self.column]
+
+    @property
+    def credibility(self) -> float:
+        """How much the others follow its moves: 1, or 1 - turn_cost once a shock moved it."""
+        credibility = self.model.state.credibility
+        return 1.0 if credibility is None else float(credibility[self.column])
 
     @property
     def stubbornness(self) -> float:

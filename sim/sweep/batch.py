@@ -1,4 +1,5 @@
-"""One block of sweep runs on the batched Friedkin-Johnsen kernel: R runs as (R, N, K) arrays.
+"""One block of sweep runs on the batched kernel (Friedkin-Johnsen, or the parting rule): R runs
+as (R, N, K) arrays.
 
 A block is stepped by the one kernel of `sim.model.dynamics` in the Mesa model's step order, its
 votes cast by `sim.model.voting`, and reduced to the arrays of its block file: tallies per run,
@@ -65,13 +66,16 @@ class SweepSetup:
 
 @dataclass(frozen=True)
 class BlockTask:
-    """One block's own inputs: per-point stubbornness, the network, and the timed shocks."""
+    """One block's own inputs: per-point stubbornness, the network, the timed shocks, and the
+    rules that let members part ways (`sim.model.dynamics`; 0 and 0: Friedkin-Johnsen)."""
 
     block: Block
     stubbornness: np.ndarray  # (k, N) one row per point
     influence: np.ndarray  # (N, N)
     shocks: dict[int, list]  # by step; per-run fields hold (R,) arrays
     baseline_shocks: dict[int, list] | None
+    parting: float = 0.0  # the same for every run of the block
+    turn_cost: float = 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,7 +151,9 @@ def _simulate(
     stubbornness = np.repeat(task.stubbornness.astype(dtype), block.runs, axis=0)  # (R, N)
     influence = task.influence.astype(dtype)
     anchors = rest_anchors(start, stubbornness, influence)  # every run starts at rest
-    state = FJState.start(start, anchors, stubbornness, influence, setup.iso3)
+    state = FJState.start(
+        start, anchors, stubbornness, influence, setup.iso3, task.parting, task.turn_cost
+    )
     slots = setup.slots
     record = setup.trajectory and block.trajectory
     trajectory = np.empty((runs, len(slots), setup.last_step + 1, 3), dtype) if record else None

@@ -2,7 +2,8 @@
 
 The world and the timeline are built once, exactly as `BlocModel.from_scenario` builds them;
 from them come the setup every block shares (sent to each worker once) and, block by block in
-the parent, each block's own task: per-point stubbornness, the network and the timed shocks.
+the parent, each block's own task: per-point stubbornness, the network, the parting rules
+(`parting`, `turn_cost`) and the timed shocks.
 
     >>> setup, tasks = sweep_setup(scenario, data, plan)
     >>> task = tasks.task(plan.blocks[0])
@@ -30,6 +31,8 @@ from sim.model.voting import absence_probability
 from sim.model.world import World
 from sim.sweep.batch import BlockTask, SweepSetup, VoteSlot
 from sim.sweep.design import Block, SweepPlan
+
+PARTING_PARAMETERS = ("parting", "turn_cost")  # the rules that let members part ways
 
 
 class BlockTasks:
@@ -60,7 +63,12 @@ class BlockTasks:
                 block, values, self.spec.baseline_drop, self.spec.baseline_history
             )
         return BlockTask(
-            block, self._stubbornness(values, len(rows)), self._network(values), shocks, baseline
+            block,
+            self._stubbornness(values, len(rows)),
+            self._network(values),
+            shocks,
+            baseline,
+            *self._parting(values),
         )
 
     def _parameter_values(self, values: dict, name: str, count: int) -> np.ndarray:
@@ -93,6 +101,17 @@ class BlockTasks:
             weights = dataclasses.replace(self.scenario.parameters.ties, **ties)
             self._influence = {key: self.world.influence(weights)}  # blocks come grouped
         return self._influence[key]
+
+    def _parting(self, values: dict) -> tuple[float, float]:
+        """The block's parting and turn_cost: one value for all its runs (points that differ in
+        them are grouped into different blocks, as for the tie weights)."""
+        rule = {
+            p.attribute: float(values[p.name][0])
+            for p in self.spec.parameters
+            if p.shock is None and p.attribute in PARTING_PARAMETERS
+        }
+        chosen = self.scenario.parameters.with_values(rule)
+        return chosen.parting, chosen.turn_cost
 
     def _shocks(self, block: Block, values: dict, drop: Sequence[int], history: bool) -> dict:
         own = list(self.scenario.shocks)

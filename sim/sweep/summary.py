@@ -272,6 +272,8 @@ _PARAMETER_WORDS = {
     "stubbornness": "every member's stubbornness",
     "step_days": "the days in one step",
     "discrimination": "how sharply positions decide votes",
+    "parting": "how fast a tie weakens as two members part",
+    "turn_cost": "the following a member loses when a shock moves it",
 }
 
 
