@@ -7,9 +7,13 @@ estimates, intervals, log-likelihood and held-out scores; `[provenance]` as `blo
 
 from __future__ import annotations
 
+from datetime import date
+
+import numpy as np
+
 from sim.data.followers import US
 from sim.fit.calibrate import PRIOR_SD, _num, provenance_lines
-from sim.fit.spread import AXES, MODELS, MOVING, SpreadCalibration
+from sim.fit.spread import AXES, MODELS, MOVING, HeldOut, Spread, SpreadCalibration
 from sim.fit.spread_problem import FIRST_TARGET
 
 OBJECTIVE = (
@@ -100,6 +104,18 @@ def spread_toml(result: SpreadCalibration, fingerprint: str = "") -> str:
             f"held_out_accuracy = {_num(held.accuracy)}",
             "",
         ]
+    models = list(result.held)
+    for k, target in enumerate(problem.targets):
+        lines += [
+            "[[fit.held_out_by_roll_call]]",
+            f'vote_id = "{target.vote_id}"',
+            f'date = "{target.day}"',
+            f'like = "{target.like or ""}"',
+            f"models = [{', '.join(f'{chr(34)}{m}{chr(34)}' for m in models)}]",
+            f"log_loss = [{', '.join(_num(result.held[m].scores[k].log_loss) for m in models)}]",
+            f"accuracy = [{', '.join(_num(result.held[m].scores[k].accuracy) for m in models)}]",
+            "",
+        ]
     for model, fitted in result.fits.items():
         found = fitted.estimate
         for name in found.names:
@@ -133,6 +149,14 @@ def spread_printout(result: SpreadCalibration) -> str:
         f"winner (lowest held-out log-loss): {result.winner}; log-likelihoods are in sample "
         f"(all {len(result.problem.targets)} roll calls), the held-out columns leave each out"
     )
+    winner = result.held[result.winner]
+    for model, held in result.held.items():
+        if model != result.winner:
+            wins, mean, se = paired(winner, held)
+            rows.append(
+                f"  {result.winner} - {model}: held-out log-loss per vote {mean:+.4f} +/- "
+                f"{se:.4f} (paired over roll calls), lower on {wins} of {len(held.scores)}"
+            )
     for model, fitted in result.fits.items():
         found = fitted.estimate
         for name in found.names:
@@ -142,3 +166,25 @@ def spread_printout(result: SpreadCalibration) -> str:
                 f"{found.standard_error[name]:.3f}  (95%: {low:.3f} .. {high:.3f})"
             )
     return "\n".join(rows)
+
+
+def read_spread(document: dict) -> Spread:
+    """The winning model's point stored in a spread calibration file (its `[fit]`)."""
+    fit = document["fit"]
+    winner = fit["winner"]
+    values = {
+        entry["name"]: float(entry["value"])
+        for entry in fit["parameters"]
+        if entry["model"] == winner
+    }
+    (row,) = [row for row in fit["models"] if row["name"] == winner]
+    return Spread.of(winner, values, date.fromisoformat(row["turn_date"]))
+
+
+def paired(first: HeldOut, second: HeldOut) -> tuple[int, float, float]:
+    """Roll calls on which `first` has the lower held-out log-loss, and the mean difference
+    first - second per vote with its standard error over roll calls."""
+    pairs = zip(first.scores, second.scores, strict=True)
+    difference = np.array([a.log_loss - b.log_loss for a, b in pairs])
+    se = float(difference.std(ddof=1) / np.sqrt(len(difference))) if len(difference) > 1 else 0.0
+    return int((difference < 0).sum()), float(difference.mean()), se
