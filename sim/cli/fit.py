@@ -25,7 +25,16 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
         commands,
         "calibrate",
         _calibrate,
-        "fit the free parameters on A/RES/ES-11/7 (93-18-65) and write a calibration file",
+        "fit the free parameters on A/RES/ES-11/7 (93-18-65) and write a calibration file; "
+        "--spread: fit the 2025 US turn and its spread (K = 3) to ES-11/7 and the 30 roll calls "
+        "after it, static vs Friedkin-Johnsen vs parting ways by held-out log-loss",
+    )
+    calibrate.add_argument(
+        "--spread",
+        action="store_true",
+        help="fit the US turn as a move on each of the axes general, ukraine, third, with its "
+        "timing, hold, the stubbornness baseline, parting and turn_cost, to every 2025 roll call "
+        "(leave-one-out held out; slow: tens of minutes); writes calibration/spread.toml",
     )
     calibrate.add_argument(
         "--data-until",
@@ -36,7 +45,8 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
     calibrate.add_argument(
         "--out",
         metavar="FILE.toml",
-        help="the file to write (default: calibration/calibration.toml)",
+        help="the file to write (default: calibration/calibration.toml; with --spread "
+        "calibration/spread.toml)",
     )
     calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
     data_options(calibrate)
@@ -48,9 +58,17 @@ def _calibrate(args: argparse.Namespace) -> None:
     from sim.files import write_atomic
     from sim.fit.calibrate import calibration_problem, calibration_toml, fit, in_sample
 
-    out = Path(args.out or "calibration/calibration.toml")
+    default = "calibration/spread.toml" if args.spread else "calibration/calibration.toml"
+    out = Path(args.out or default)
     if out.exists() and not args.force:
         raise BlocsimError("already exists; use --force to replace it", file=out)
+    if args.spread:
+        if args.data_until:
+            raise BlocsimError(
+                "--spread fits the whole 2025 record; it takes no --data-until", field="--spread"
+            )
+        _calibrate_spread(args, out)
+        return
     until = parse_date(args.data_until, "--data-until") if args.data_until else None
     data = load(args)
     problem = calibration_problem(data, until)
@@ -75,6 +93,25 @@ def _calibrate(args: argparse.Namespace) -> None:
         f"4-class {report.accuracy_4:.3f}, log-loss {report.log_loss:.3f}, tally {report.predicted} "
         f"({report.predicted.not_voting} not voting); wrote {out}"
     )
+
+
+def _calibrate_spread(args: argparse.Namespace, out: Path) -> None:
+    from tqdm import tqdm
+
+    from sim.files import write_atomic
+    from sim.fit import spread, spread_problem
+    from sim.fit.spread_file import spread_printout, spread_toml
+
+    data = load(args)
+    problem = spread_problem.spread_problem(data)
+    with tqdm(desc="calibrating the spread", unit="step", leave=False) as bar:
+        result = spread.calibrate_spread(
+            problem, lambda what: (bar.set_postfix_str(what), bar.update())
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, spread_toml(result, data.fingerprint))
+    print(spread_printout(result))
+    print(f"wrote {out}")
 
 
 def _add_validate_command(commands: argparse._SubParsersAction) -> None:

@@ -65,18 +65,24 @@ class Free:
     """One free parameter: its dotted name, how it is made unbounded, its prior centre."""
 
     name: str
-    transform: str  # "log" (positive) or "logit" (in (0, 1))
+    transform: str  # "log" (positive), "logit" (in (0, 1)) or "none" (any real number)
     centre: float
     meaning: str
 
     def to_natural(self, z: float) -> float:
+        if self.transform == "none":
+            return float(z)
         return float(np.exp(z) if self.transform == "log" else expit(z))
 
     def to_free(self, value: float) -> float:
+        if self.transform == "none":
+            return float(value)
         return float(np.log(value) if self.transform == "log" else logit(value))
 
     def slope(self, z: float) -> float:
         """d natural / d z, for the delta method."""
+        if self.transform == "none":
+            return 1.0
         value = self.to_natural(z)
         return value if self.transform == "log" else value * (1.0 - value)
 
@@ -215,15 +221,64 @@ def fit(
     """Maximise log-likelihood + log-prior over `free` (default `free_for(problem)`; the
     others stay at their prior centres) by L-BFGS on the transformed scale."""
     free = free or free_for(problem)
+    held = {p.name: p.centre for p in FREE}
+    found = maximise(
+        lambda values: log_likelihood(problem, model_at(held | values)),
+        free,
+        progress,
+        max_iterations,
+    )
+    return Fit(
+        problem=problem,
+        names=found.names,
+        estimate=found.estimate,
+        standard_error=found.standard_error,
+        interval=found.interval,
+        objective=found.objective,
+        log_likelihood=log_likelihood(problem, model_at(held | found.estimate)),
+        held={p.name: p.centre for p in FREE if p not in free},
+        iterations=found.iterations,
+        converged=found.converged,
+        message=found.message,
+    )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A MAP estimate over free parameters: natural values, standard errors (delta method),
+    95 % intervals transformed back, the negative log-posterior and how it was reached."""
+
+    names: tuple[str, ...]
+    estimate: dict[str, float]
+    standard_error: dict[str, float]
+    interval: dict[str, tuple[float, float]]
+    objective: float
+    iterations: int
+    converged: bool
+    message: str
+
+
+def maximise(
+    log_likelihood_at: Callable[[dict[str, float]], float],
+    free: tuple[Free, ...],
+    progress: Callable[[int], None] | None = None,
+    max_iterations: int = 200,
+    start: dict[str, float] | None = None,
+    intervals: bool = True,
+) -> Estimate:
+    """Maximise `log_likelihood_at(natural values by name)` + a normal prior (sd `PRIOR_SD`)
+    on each transformed parameter around its centre, by L-BFGS from the prior's centre (or
+    `start`, natural values: a warm start); intervals from the numerical Hessian there
+    (without `intervals`, standard errors and intervals are NaN: the Hessian is not computed)."""
     centre = np.array([p.to_free(p.centre) for p in free])
+    first = centre if start is None else np.array([p.to_free(start[p.name]) for p in free])
 
     def natural(z: np.ndarray) -> dict[str, float]:
-        held = {p.name: p.centre for p in FREE}
-        return held | {p.name: p.to_natural(v) for p, v in zip(free, z, strict=True)}
+        return {p.name: p.to_natural(v) for p, v in zip(free, z, strict=True)}
 
     def objective(z: np.ndarray) -> float:
         prior = 0.5 * np.sum(((z - centre) / PRIOR_SD) ** 2)
-        return -log_likelihood(problem, model_at(natural(z))) + prior
+        return -log_likelihood_at(natural(z)) + prior
 
     iterations = 0
 
@@ -235,27 +290,24 @@ def fit(
 
     result = minimize(
         objective,
-        centre,
+        first,
         method="L-BFGS-B",
         callback=step,
         options={"maxiter": max_iterations, "ftol": 1e-10, "gtol": 1e-6},
     )
     z = result.x
-    covariance = _covariance(objective, z)
-    se_z = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
-    estimate = natural(z)
-    return Fit(
-        problem=problem,
+    se_z = np.full(len(z), np.nan)
+    if intervals:
+        se_z = np.sqrt(np.clip(np.diag(_covariance(objective, z)), 0.0, None))
+    return Estimate(
         names=tuple(p.name for p in free),
-        estimate={p.name: estimate[p.name] for p in free},
+        estimate=natural(z),
         standard_error={p.name: p.slope(v) * s for p, v, s in zip(free, z, se_z, strict=True)},
         interval={
             p.name: (p.to_natural(v - 1.96 * s), p.to_natural(v + 1.96 * s))
             for p, v, s in zip(free, z, se_z, strict=True)
         },
         objective=float(result.fun),
-        log_likelihood=log_likelihood(problem, model_at(estimate)),
-        held={p.name: p.centre for p in FREE if p not in free},
         iterations=iterations,
         converged=bool(result.success),
         message=str(result.message),
@@ -378,8 +430,26 @@ def calibration_toml(
             f"interval_95 = [{_num(low)}, {_num(high)}]",
             "",
         ]
-    made = provenance()
     lines += [
+        *provenance_lines(fingerprint),
+        "[report]",
+        f'vote = "{CALIBRATION_TARGET}"',
+        f"accuracy = {_num(report.accuracy)}",
+        f"accuracy_4 = {_num(report.accuracy_4)}",
+        f"log_loss = {_num(report.log_loss)}",
+        f'tally_predicted = "{report.predicted}"',
+        f'tally_official = "{fit_.problem.target.tally}"',
+        f"not_voting_predicted = {report.predicted.not_voting}",
+        f"voters = {report.voters}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def provenance_lines(fingerprint: str) -> list[str]:
+    """A calibration file's `[provenance]`: the command, versions, data and tolerances."""
+    made = provenance()
+    return [
         "[provenance]",
         f'command = "{made["command"]}"',
         f'blocsim_version = "{made["packages"].get("blocsim", "")}"',
@@ -394,18 +464,7 @@ def calibration_toml(
         "[provenance.reproducible_rtol]",
         *(f"{name} = {tolerance}" for name, tolerance in REPRODUCIBLE_RTOL.items()),
         "",
-        "[report]",
-        f'vote = "{CALIBRATION_TARGET}"',
-        f"accuracy = {_num(report.accuracy)}",
-        f"accuracy_4 = {_num(report.accuracy_4)}",
-        f"log_loss = {_num(report.log_loss)}",
-        f'tally_predicted = "{report.predicted}"',
-        f'tally_official = "{fit_.problem.target.tally}"',
-        f"not_voting_predicted = {report.predicted.not_voting}",
-        f"voters = {report.voters}",
-        "",
     ]
-    return "\n".join(lines)
 
 
 _OBJECTIVES = {

@@ -102,6 +102,19 @@ def closest_ukraine_text(record: Record, day: date, tally: Tally) -> str | None:
     return str(texts.index[np.lexsort((age, cost))[0]])
 
 
+def latest_es11(record: Record, day: date, series_only: bool = False) -> str | None:
+    """The latest Ukraine text in the record before `day` (the default like): an ES-11 General
+    Assembly vote, or the Crimea and territorial-integrity texts (unless `series_only`)."""
+    es11 = [
+        v
+        for v in record.votes.index
+        if v.startswith(ES11_PREFIX) or (v in UKRAINE_TEXTS and not series_only)
+    ]
+    dates = record.dates.reindex(es11)
+    dates = dates[dates < pd.Timestamp(day)]
+    return None if dates.empty else str(dates.sort_values(kind="stable").index[-1])
+
+
 class Record:
     """The roll calls before a cut-off, arranged for placing texts: every roll call's votes by
     member (wide), each text's kind, and each member's recency-weighted attendance by kind.
@@ -228,14 +241,25 @@ def member_scores(
     direction plus the evidence of its own vote; without a like in the fit (none, a unanimous
     text, or one older than the fit), the direction of the last year's texts. `as_of_like` keeps every member where it
     stood when the like was voted (an ablation: what the drift since adds)."""
-    if like is not None and like in points.items.index:
-        year = pd.Timestamp(points.items.loc[like, "date"]).year
-        where = points.position_in(year) if as_of_like else points.position
-        score = where @ points.direction(like)
-        if votes is not None:
-            score = score + settings.evidence * evidence(points, like, votes)
-        return score
-    return points.position @ recent_direction(points)
+    if not placed_by_like(points, like):
+        return points.position @ text_direction(points, like)
+    year = pd.Timestamp(points.items.loc[like, "date"]).year
+    where = points.position_in(year) if as_of_like else points.position
+    score = where @ text_direction(points, like)
+    if votes is not None:
+        score = score + settings.evidence * evidence(points, like, votes)
+    return score
+
+
+def placed_by_like(points: IdealPoints, like: str | None) -> bool:
+    """Whether a text takes its like's direction (the like is in the fit), rather than the
+    direction of the last year's texts."""
+    return like is not None and like in points.items.index
+
+
+def text_direction(points: IdealPoints, like: str | None) -> np.ndarray:
+    """(K,) the axis a text is voted on: its like's direction, else `recent_direction`."""
+    return points.direction(like) if placed_by_like(points, like) else recent_direction(points)
 
 
 def recent_direction(points: IdealPoints, years: float = 1.0) -> np.ndarray:

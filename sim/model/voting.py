@@ -142,15 +142,19 @@ def _ordered_probabilities(
     lower, upper, sign = (np.asarray(v, dtype=float)[..., None] for v in (lower, upper, sign))
     yes_edge = np.where(sign > 0, lower, upper)  # (..., 1)
     no_edge = np.where(sign > 0, upper, lower)
-    p_yes = expit(sign * discrimination * (yes_edge - positions))  # (..., N) among voters
-    p_yes_or_abstain = expit(sign * discrimination * (no_edge - positions))
+    to_yes = sign * discrimination * (yes_edge - positions)  # (..., N) logits among voters
+    to_abstain = sign * discrimination * (no_edge - positions)  # >= to_yes
+    p_yes = expit(to_yes)
+    # L(b) - L(a) = L(b) L(-a) (1 - e^(a - b)): no cancellation where both are near 1, so a
+    # member voting far from its place keeps a smooth, nonzero probability
+    p_abstain = expit(to_abstain) * expit(-to_yes) * -np.expm1(to_yes - to_abstain)
     p_absent = absence_probability(absence, absence_shift)  # (N,)
     present = 1.0 - p_absent
     return np.stack(
         [
             present * p_yes,
-            present * (p_yes_or_abstain - p_yes),
-            present * (1.0 - p_yes_or_abstain),
+            present * p_abstain,
+            present * expit(-to_abstain),
             np.broadcast_to(p_absent, p_yes.shape),
         ],
         axis=-1,

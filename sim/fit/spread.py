@@ -1,0 +1,282 @@
+"""What the 2025 US turn was and how far it spread, fitted to the record of 2025.
+
+The world rests before 20 January 2025 (`sim.fit.spread_problem`); the United States then moves
+by a vector (a `Shift` on the axes general, ukraine, third) and holds its new place with
+stubbornness `hold`; the network carries the move to the others by the dynamics
+(`sim.model.dynamics`, weekly steps from the world's start). The likelihood is the sum, over
+the targets (ES-11/7 and the 30 roll calls of March - September 2025) and the members, of
+log P(observed vote) (Y/A/N/X), each target's cut-points fitted to its tally at every
+evaluation as in `sim.fit.calibrate`.
+
+Models, from the least to the most that moves:
+- **no turn**: nothing moves (a reference, no free parameter);
+- **static**: the US turn only; everyone else is fully stubborn, the US stays where it moved;
+- **Friedkin-Johnsen**: the turn, the US hold and the stubbornness baseline free;
+- **parting ways**: the same plus `parting` and `turn_cost`.
+The turn's timing is profiled over the weekly dates `TURN_DATES` (the fit at each, the best
+kept): every target is dated on or after 24 February, so the timing only sets how many weeks
+the network had to carry the turn. MAP with the weak prior and observed-information intervals
+of `sim.fit.calibrate.maximise`.
+
+Held out (`held_out`): leave one roll call out, refit on the rest (warm-started from the
+full fit, the timing kept at the full fit's), score the one left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from sim.data.followers import US, US_TURN
+from sim.fit.calibrate import FREE, Estimate, Free, Score, maximise, score
+from sim.fit.spread_problem import SpreadProblem, Target
+from sim.model.dynamics import Shift, rest_anchors, run_dynamics
+from sim.model.voting import assign_to_tally, fit_cut_points, vote_probabilities
+
+TURN_DATES = tuple(US_TURN + timedelta(weeks=k) for k in range(5))  # 20 Jan - 17 Feb 2025
+AXES = ("general", "ukraine", "third")
+TURN_FREE = tuple(
+    Free(f"turn.{axis}", "none", 0.0, f"the US move on the {axis} axis") for axis in AXES
+)
+_CALIBRATE_FREE = {p.name: p for p in FREE}
+HOLD = _CALIBRATE_FREE["turn.hold"]
+STUBBORNNESS = _CALIBRATE_FREE["stubbornness"]
+PARTING = Free("parting", "log", 1.0, "how fast a tie weakens as two members part")
+TURN_COST = Free("turn_cost", "logit", 0.5, "share of its following the US loses by turning")
+
+MODELS: dict[str, tuple[Free, ...]] = {
+    "no turn": (),
+    "static": TURN_FREE,
+    "Friedkin-Johnsen": (*TURN_FREE, HOLD, STUBBORNNESS),
+    "parting ways": (*TURN_FREE, HOLD, STUBBORNNESS, PARTING, TURN_COST),
+}
+MOVING = ("Friedkin-Johnsen", "parting ways")  # the models whose timing matters
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A point of the model space. `stubbornness` None: everyone fully stubborn (static)."""
+
+    turn: tuple[float, ...] = (0.0, 0.0, 0.0)
+    hold: float = 1.0
+    turn_date: date = US_TURN
+    stubbornness: float | None = None
+    parting: float = 0.0
+    turn_cost: float = 0.0
+
+    @classmethod
+    def of(cls, model: str, values: dict[str, float], turn_date: date = US_TURN) -> Spread:
+        """The point of `model` at natural parameter values by name (the others fixed)."""
+        if model == "no turn":
+            return cls()
+        turn = tuple(values[f"turn.{axis}"] for axis in AXES)
+        if model == "static":
+            return cls(turn)
+        return cls(
+            turn,
+            values["turn.hold"],
+            turn_date,
+            values["stubbornness"],
+            values.get("parting", 0.0),
+            values.get("turn_cost", 0.0),
+        )
+
+
+def positions_by_step(problem: SpreadProblem, spread: Spread) -> dict[int, np.ndarray]:
+    """(N, K) positions at each target's step: one dynamics run from rest."""
+    n = len(problem.iso3)
+    stubbornness = (
+        np.ones(n) if spread.stubbornness is None else problem.stubbornness(spread.stubbornness)
+    )
+    anchors = rest_anchors(problem.positions, stubbornness, problem.influence)
+    wanted = {target.step for target in problem.targets}
+    steps = max(wanted)
+    turn_step = problem.step_of(spread.turn_date)
+    shocks = {turn_step: [Shift(US, tuple(spread.turn), spread.hold)]} if turn_step < steps else {}
+    found: dict[int, np.ndarray] = {}
+
+    def keep(step: int, positions: np.ndarray) -> None:
+        if step in wanted:
+            found[step] = positions[0].copy()
+
+    run_dynamics(
+        problem.positions,
+        anchors,
+        stubbornness,
+        problem.influence,
+        steps,
+        shocks,
+        problem.iso3,
+        recorder=keep,
+        parting=spread.parting,
+        turn_cost=spread.turn_cost,
+    )
+    return found
+
+
+def target_probabilities(problem: SpreadProblem, spread: Spread) -> list[np.ndarray]:
+    """(N, 4) probabilities of Y, A, N, X on each target, cut-points fitted to its tally."""
+    at = positions_by_step(problem, spread)
+    return [
+        _probabilities(target, at[target.step], problem.sharpness) for target in problem.targets
+    ]
+
+
+def _probabilities(target: Target, positions: np.ndarray, sharpness: float) -> np.ndarray:
+    scores = target.scores(positions)
+    cut = fit_cut_points(scores, target.absence, target.tally, discrimination=sharpness)
+    return vote_probabilities(scores, target.absence, cut)
+
+
+def log_likelihoods(problem: SpreadProblem, spread: Spread) -> np.ndarray:
+    """log P(observed votes) of each target (sum over members)."""
+    probs = target_probabilities(problem, spread)
+    return np.array(
+        [
+            np.log(np.clip(p[np.arange(len(p)), t.observed], 1e-300, None)).sum()
+            for p, t in zip(probs, problem.targets, strict=True)
+        ]
+    )
+
+
+def log_likelihood(problem: SpreadProblem, spread: Spread) -> float:
+    return float(log_likelihoods(problem, spread).sum())
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """One model's fit: the estimate at the best turn date and the profile over the dates."""
+
+    model: str
+    estimate: Estimate
+    turn_date: date
+    log_likelihood: float
+    profile: dict[date, float] = field(default_factory=dict)  # log-posterior by turn date
+
+    @property
+    def spread(self) -> Spread:
+        return Spread.of(self.model, self.estimate.estimate, self.turn_date)
+
+    @property
+    def parameters(self) -> int:
+        return len(self.estimate.names) + (1 if self.model in MOVING else 0)
+
+
+def fit_model(
+    problem: SpreadProblem,
+    model: str,
+    dates: tuple[date, ...] = TURN_DATES,
+    start: dict[str, float] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ModelFit:
+    """MAP fit of `model`, profiled over `dates` where the timing matters (else the first)."""
+    free = MODELS[model]
+    if model not in MOVING:
+        dates = dates[:1]
+    fits: dict[date, Estimate] = {}
+    for day in dates:  # each date warm-starts from the one before: the same path every time
+        fits[day] = maximise(
+            lambda values, day=day: log_likelihood(problem, Spread.of(model, values, day)),
+            free,
+            progress,
+            start=start,
+        )
+        start = fits[day].estimate
+    best = min(fits, key=lambda day: fits[day].objective)
+    chosen = fits[best]
+    return ModelFit(
+        model,
+        chosen,
+        best,
+        log_likelihood(problem, Spread.of(model, chosen.estimate, best)),
+        {day: -found.objective for day, found in fits.items()},
+    )
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """One model's held-out scores: a row per roll call left out."""
+
+    model: str
+    vote_ids: tuple[str, ...]
+    scores: tuple[Score, ...]
+    log_likelihoods: tuple[float, ...]  # log P(the roll call's votes) when left out
+
+    @property
+    def log_loss(self) -> float:
+        """Mean -log p per member vote over the roll calls left out (each counts all N
+        members, so this is also the mean of the roll calls' own means)."""
+        return float(np.mean([s.log_loss for s in self.scores]))
+
+    @property
+    def per_roll_call(self) -> float:
+        """Mean -log P(a roll call's votes) per roll call left out."""
+        return float(-np.mean(self.log_likelihoods))
+
+    @property
+    def accuracy(self) -> float:
+        """Mean accuracy (Y/A/N right among voters) per roll call left out."""
+        return float(np.mean([s.accuracy for s in self.scores]))
+
+
+def held_out(
+    problem: SpreadProblem,
+    fitted: ModelFit,
+    progress: Callable[[str], None] | None = None,
+) -> HeldOut:
+    """Leave each roll call out, refit on the rest from the full fit (timing kept), score it."""
+    scores, sums = [], []
+    for target in problem.targets:
+        if progress is not None:
+            progress(target.vote_id)
+        rest = problem.without(target.vote_id)
+        spread = fitted.spread
+        if MODELS[fitted.model]:
+            refit = maximise(
+                lambda values, rest=rest: log_likelihood(
+                    rest, Spread.of(fitted.model, values, fitted.turn_date)
+                ),
+                MODELS[fitted.model],
+                start=fitted.estimate.estimate,
+                intervals=False,
+            )
+            spread = Spread.of(fitted.model, refit.estimate, fitted.turn_date)
+        alone = problem.only([target.vote_id])
+        (probs,) = target_probabilities(alone, spread)
+        codes = assign_to_tally(probs, target.tally)
+        scores.append(score(codes, target.observed, probs))
+        sums.append(float(np.log(probs[np.arange(len(probs)), target.observed]).sum()))
+    return HeldOut(
+        fitted.model, tuple(t.vote_id for t in problem.targets), tuple(scores), tuple(sums)
+    )
+
+
+@dataclass(frozen=True)
+class SpreadCalibration:
+    """Every model fitted and held out, and the one that wins held out."""
+
+    problem: SpreadProblem
+    fits: dict[str, ModelFit]
+    held: dict[str, HeldOut]
+
+    @property
+    def winner(self) -> str:
+        """The model with the lowest held-out log-loss per vote."""
+        return min(self.held, key=lambda model: self.held[model].log_loss)
+
+
+def calibrate_spread(
+    problem: SpreadProblem, progress: Callable[[str], None] | None = None
+) -> SpreadCalibration:
+    """Fit every model of `MODELS`, then hold each roll call out of each."""
+    say = progress or (lambda _: None)
+    fits, held = {}, {}
+    for model in MODELS:
+        say(f"fitting {model}")
+        fits[model] = fit_model(problem, model)
+    for model in MODELS:
+        held[model] = held_out(problem, fits[model], lambda vote, m=model: say(f"{m}: {vote}"))
+    return SpreadCalibration(problem, fits, held)
