@@ -13,8 +13,8 @@
 
 Then the sweep's throughput at scale (`--sweep-runs` on `--workers`) and how close it comes to
 the floor of its matrix products (one 50-step run is 50 x 2 x 193^2 = 3.7 MFLOP; ~245 GFLOP/s
-batched on these 2 cores), and the mission's sweep at `--mission-runs` (400,000: 1,667
-replicates per point, a prime): its blocks, and their speed against one-run blocks (0 skips).
+batched on these 2 cores), and the mission's sweep at `--mission-runs` (400,000 runs): its blocks, and their speed against
+one-run blocks (0 skips).
 `--mesa-only N` runs just (a), world included, as one command to time from outside against
 `blocsim sweep ... --runs N` (benchmarks/README.md, `farm-bench`).
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -184,11 +185,19 @@ def test_missing_scenario_file(data, tmp_path):
 
 
 def test_sweep_scenario_centres_on_the_calibrated_turn(data):
-    """The sweep varies the US turn around the calibrated one: the two files must not drift."""
+    """The mission's sweep takes the US turn the 2025 record measures (calibration/spread.toml)
+    and sweeps its spread around the fits: the two files must not drift."""
     sweep = load_scenario("scenarios/us_realignment_sweep.toml", data.members)
+    assert sweep.calibration.name == "spread.toml"
     calibrated = load_historical_shocks(sweep.calibration, data.members)
     assert [s.shock for s in sweep.shocks] == [s.shock for s in calibrated]
     assert sweep.parameters == load_parameters(sweep.calibration)
+    assert sweep.parameters.dimensions == 3
     swept = {entry["name"]: entry["values"] for entry in sweep.raw["sweep"]["parameters"]}
-    assert calibrated[0].shock.fraction in swept["shocks[0].fraction"]
-    assert sweep.parameters.stubbornness in swept["parameters.stubbornness"]
+    fit = tomllib.loads(sweep.calibration.read_text())["fit"]
+    assert sweep.parameters.stubbornness in swept["parameters.stubbornness"]  # the winner
+    for model, name in (("Friedkin-Johnsen", "stubbornness"), ("parting ways", "parting")):
+        fitted = next(
+            p["value"] for p in fit["parameters"] if p["model"] == model and p["name"] == name
+        )
+        assert round(fitted, 2) in [round(v, 2) for v in swept[f"parameters.{name}"]]

@@ -187,11 +187,12 @@ def test_blocks_are_sized_by_runs_even_for_a_prime_replicate_count(small_sweep_s
 
 
 def test_the_missions_sweep_at_400000_runs_has_large_blocks(data):
-    """240 points x 1,667 replicates (a prime): 480 blocks of 834 and 833 runs, not 400,080."""
+    """72 points x 5,556 replicates (400,000 runs rounded up to whole points): 432 blocks of
+    926 runs (each point's runs split in six), not 400,032 one-run blocks."""
     scenario = load_scenario("scenarios/us_realignment_sweep.toml", data.members)
     plan = plan_sweep(read_sweep(scenario, data.members), runs=400_000)
-    assert (len(plan.points), plan.replicates) == (240, 1667)
-    assert len(plan.blocks) == 480 and {b.size for b in plan.blocks} == {833, 834}
+    assert (len(plan.points), plan.replicates) == (72, 5556)
+    assert len(plan.blocks) == 432 and {b.size for b in plan.blocks} == {926}
 
 
 def test_a_design_too_large_is_refused_before_it_is_built(

@@ -49,7 +49,7 @@ def spread_toml(result: SpreadCalibration, fingerprint: str = "") -> str:
         "dimensions = 3",
         f"stubbornness = {_num(stubbornness)}",
         f"step_days = {values['step_days']}",
-        f"discrimination = {_num(values['discrimination'])}",
+        f"discrimination = {_num(problem.sharpness)}  # the texts' sharpness, as in the fit",
         f"parting = {_num(spread.parting)}",
         f"turn_cost = {_num(spread.turn_cost)}",
         "",
