@@ -13,11 +13,11 @@ import pytest
 
 from sim.cli import main
 from sim.errors import BlocsimError
-from sim.fit.texts import TextSettings, member_scores
 from sim.model.agenda import chamber, scenario_timeline, seats
 from sim.model.model import BlocModel
 from sim.model.parameters import Parameters
 from sim.model.scenario import load_scenario
+from sim.model.text_axis import TextSettings, member_scores
 from sim.model.world import build_world
 from sim.outputs.report import MOVERS_NAMED, key_states, write_report
 from sim.sweep.runner import run_sweep

@@ -25,10 +25,11 @@ from sim.fit.spread import (
     target_probabilities,
 )
 from sim.fit.spread_file import read_spread
-from sim.fit.texts import Record, TextSettings, predict_text
+from sim.fit.texts import Record, predict_text
 from sim.model.dynamics import Shift
 from sim.model.estimates import cached_ideal_points
 from sim.model.scenario import load_historical_shocks
+from sim.model.text_axis import TextSettings
 from sim.model.voting import draw_votes, fit_cut_points
 
 COMMITTED = Path(__file__).resolve().parent.parent / "calibration" / "spread.toml"

@@ -17,7 +17,6 @@ from sim.data.resolutions import Tally
 from sim.fit import rolling
 from sim.fit.texts import (
     Record,
-    TextSettings,
     _mean_above,
     _mean_below,
     _mean_between,
@@ -26,6 +25,7 @@ from sim.fit.texts import (
 )
 from sim.fit.ukraine_likes import ukraine_texts
 from sim.model.estimates import cached_ideal_points
+from sim.model.text_axis import TextSettings
 
 TEXT = "A/RES/79/292"  # Abkhazia and South Ossetia IDPs, 3 June 2025
 EARLIER = "A/RES/78/283"  # its version of a year before

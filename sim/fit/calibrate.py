@@ -388,15 +388,15 @@ def calibration_toml(
         "# Deterministic: re-running the command of [provenance] on data of the same fingerprint",
         "# reproduces it within [provenance.reproducible_rtol] (relative), whatever the install.",
         "[parameters]",
-        f"stubbornness = {_num(p.stubbornness)}",
+        f"stubbornness = {toml_number(p.stubbornness)}",
         f"step_days = {p.step_days}",
-        f"discrimination = {_num(p.discrimination)}",
+        f"discrimination = {toml_number(p.discrimination)}",
         "",
         "[parameters.ties]",
-        *(f"{name} = {_num(value)}" for name, value in p.to_dict()["ties"].items()),
+        *(f"{name} = {toml_number(value)}" for name, value in p.to_dict()["ties"].items()),
         "",
         "[parameters.stubbornness_by_group]",
-        *(f"{name} = {_num(value)}" for name, value in p.stubbornness_by_group.items()),
+        *(f"{name} = {toml_number(value)}" for name, value in p.stubbornness_by_group.items()),
         "",
         "# The history the record does not yet hold at a 2025 cut-off: the US turn toward Moscow.",
         "[[shocks]]",
@@ -404,8 +404,8 @@ def calibration_toml(
         'kind = "move_toward"',
         f'member = "{TURN["member"]}"',
         f'target = "{TURN["target"]}"',
-        f"fraction = {_num(model.fraction)}",
-        f"hold = {_num(model.hold)}",
+        f"fraction = {toml_number(model.fraction)}",
+        f"hold = {toml_number(model.hold)}",
         "",
         "[fit]",
         f'target = "{CALIBRATION_TARGET}"',
@@ -414,29 +414,20 @@ def calibration_toml(
         f'data_until = "{data_until or "all"}"',
         f'positions_until = "{fit_.problem.world.data_until - timedelta(days=1)}"',
         f"prior_sd = {PRIOR_SD}",
-        f"objective_value = {_num(fit_.objective)}",
-        f"log_likelihood = {_num(fit_.log_likelihood)}",
+        f"objective_value = {toml_number(fit_.objective)}",
+        f"log_likelihood = {toml_number(fit_.log_likelihood)}",
         f"iterations = {fit_.iterations}",
         f"converged = {str(fit_.converged).lower()}",
         "",
     ]
-    for name in fit_.names:
-        low, high = fit_.interval[name]
-        lines += [
-            "[[fit.parameters]]",
-            f'name = "{name}"',
-            f"value = {_num(fit_.estimate[name])}",
-            f"standard_error = {_num(fit_.standard_error[name])}",
-            f"interval_95 = [{_num(low)}, {_num(high)}]",
-            "",
-        ]
+    lines += parameter_lines(fit_)
     lines += [
         *provenance_lines(fingerprint),
         "[report]",
         f'vote = "{CALIBRATION_TARGET}"',
-        f"accuracy = {_num(report.accuracy)}",
-        f"accuracy_4 = {_num(report.accuracy_4)}",
-        f"log_loss = {_num(report.log_loss)}",
+        f"accuracy = {toml_number(report.accuracy)}",
+        f"accuracy_4 = {toml_number(report.accuracy_4)}",
+        f"log_loss = {toml_number(report.log_loss)}",
         f'tally_predicted = "{report.predicted}"',
         f'tally_official = "{fit_.problem.target.tally}"',
         f"not_voting_predicted = {report.predicted.not_voting}",
@@ -475,7 +466,26 @@ _OBJECTIVES = {
 }
 
 
-def _num(value: float) -> str:
+def parameter_lines(fitted: Fit | Estimate, model: str | None = None) -> list[str]:
+    """`[[fit.parameters]]` tables of a fit's estimates, SEs and 95 % intervals (`model`: the
+    model they belong to, where a file holds several)."""
+    lines = []
+    for name in fitted.names:
+        low, high = fitted.interval[name]
+        lines += [
+            "[[fit.parameters]]",
+            *([f'model = "{model}"'] if model is not None else []),
+            f'name = "{name}"',
+            f"value = {toml_number(fitted.estimate[name])}",
+            f"standard_error = {toml_number(fitted.standard_error[name])}",
+            f"interval_95 = [{toml_number(low)}, {toml_number(high)}]",
+            "",
+        ]
+    return lines
+
+
+def toml_number(value: float) -> str:
+    """A number for a calibration file: six decimals, as TOML reads it back."""
     return repr(round(float(value), 6))
 
 

@@ -38,10 +38,11 @@ from sim.data.loader import UNData
 from sim.data.titles import latest_earlier_version
 from sim.fit.movers import COUNTS, US, count_movers, us_changed
 from sim.fit.scoring import vote_scores
-from sim.fit.texts import Record, TextSettings, closest_ukraine_text, predict_text
+from sim.fit.texts import Record, closest_ukraine_text, predict_text
 from sim.model.estimates import cached_ideal_points
 from sim.model.ideal_points import IdealPoints, IdealPointSettings
 from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS
+from sim.model.text_axis import TextSettings
 from sim.model.voting import VOTE_CODES, YES, as_tally, tally_of, vote_indices
 
 SELECTION = (date(2024, 9, 1), date(2025, 1, 1))  # the cut-off is the first day

@@ -18,8 +18,9 @@ import pandas as pd
 from sim.data.loader import UNData, read_csv_table
 from sim.data.resolutions import Tally, symbol_forms
 from sim.errors import BlocsimError
-from sim.fit.texts import Record, TextPrediction, TextSettings, predict_text
+from sim.fit.texts import Record, TextPrediction, predict_text
 from sim.model.estimates import cached_ideal_points, record_end
+from sim.model.text_axis import TextSettings
 from sim.model.voting import POLARITIES
 
 TEXT_COLUMNS = ("name", "date", "tally", "body", "polarity", "like")

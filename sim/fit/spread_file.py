@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 
 from sim.data.followers import US
-from sim.fit.calibrate import PRIOR_SD, _num, provenance_lines
+from sim.fit.calibrate import PRIOR_SD, parameter_lines, provenance_lines, toml_number
 from sim.fit.spread import AXES, MODELS, MOVING, HeldOut, Spread, SpreadCalibration
 from sim.fit.spread_problem import FIRST_TARGET
 
@@ -47,17 +47,17 @@ def spread_toml(result: SpreadCalibration, fingerprint: str = "") -> str:
         "# the US hold, the stubbornness baseline, parting and turn_cost (by model, see [fit]).",
         "[parameters]",
         "dimensions = 3",
-        f"stubbornness = {_num(stubbornness)}",
+        f"stubbornness = {toml_number(stubbornness)}",
         f"step_days = {values['step_days']}",
-        f"discrimination = {_num(problem.sharpness)}  # the texts' sharpness, as in the fit",
-        f"parting = {_num(spread.parting)}",
-        f"turn_cost = {_num(spread.turn_cost)}",
+        f"discrimination = {toml_number(problem.sharpness)}  # the texts' sharpness, as in the fit",
+        f"parting = {toml_number(spread.parting)}",
+        f"turn_cost = {toml_number(spread.turn_cost)}",
         "",
         "[parameters.ties]",
-        *(f"{name} = {_num(value)}" for name, value in values["ties"].items()),
+        *(f"{name} = {toml_number(value)}" for name, value in values["ties"].items()),
         "",
         "[parameters.stubbornness_by_group]",
-        *(f"{name} = {_num(value)}" for name, value in groups.items()),
+        *(f"{name} = {toml_number(value)}" for name, value in groups.items()),
         "",
     ]
     if MODELS[winner]:
@@ -67,8 +67,8 @@ def spread_toml(result: SpreadCalibration, fingerprint: str = "") -> str:
             f'date = "{chosen.turn_date}"',
             'kind = "shift"',
             f'member = "{US}"',
-            f"by = [{', '.join(_num(v) for v in spread.turn)}]  # axes: {', '.join(AXES)}",
-            f"hold = {_num(spread.hold)}",
+            f"by = [{', '.join(toml_number(v) for v in spread.turn)}]  # axes: {', '.join(AXES)}",
+            f"hold = {toml_number(spread.hold)}",
             "",
         ]
     lines += [
@@ -84,7 +84,7 @@ def spread_toml(result: SpreadCalibration, fingerprint: str = "") -> str:
         f'positions_until = "{problem.start}"',
         'timing = "profiled over weekly turn dates (the best kept); the static models have none"',
         f"prior_sd = {PRIOR_SD}",
-        f"log_likelihood = {_num(chosen.log_likelihood)}",
+        f"log_likelihood = {toml_number(chosen.log_likelihood)}",
         "",
     ]
     for model, fitted in result.fits.items():
@@ -93,15 +93,15 @@ def spread_toml(result: SpreadCalibration, fingerprint: str = "") -> str:
             "[[fit.models]]",
             f'name = "{model}"',
             f"free_parameters = {fitted.parameters}",
-            f"log_likelihood = {_num(fitted.log_likelihood)}",
-            f"log_posterior = {_num(-fitted.estimate.objective)}",
+            f"log_likelihood = {toml_number(fitted.log_likelihood)}",
+            f"log_posterior = {toml_number(-fitted.estimate.objective)}",
             f"converged = {str(fitted.estimate.converged).lower()}",
             f'turn_date = "{fitted.turn_date}"',
             f"profile_dates = [{', '.join(f'{chr(34)}{d}{chr(34)}' for d in fitted.profile)}]",
-            f"profile_log_posterior = [{', '.join(_num(v) for v in fitted.profile.values())}]",
-            f"held_out_log_loss = {_num(held.log_loss)}",
-            f"held_out_log_loss_per_roll_call = {_num(held.per_roll_call)}",
-            f"held_out_accuracy = {_num(held.accuracy)}",
+            f"profile_log_posterior = [{', '.join(toml_number(v) for v in fitted.profile.values())}]",
+            f"held_out_log_loss = {toml_number(held.log_loss)}",
+            f"held_out_log_loss_per_roll_call = {toml_number(held.per_roll_call)}",
+            f"held_out_accuracy = {toml_number(held.accuracy)}",
             "",
         ]
     models = list(result.held)
@@ -112,23 +112,12 @@ def spread_toml(result: SpreadCalibration, fingerprint: str = "") -> str:
             f'date = "{target.day}"',
             f'like = "{target.like or ""}"',
             f"models = [{', '.join(f'{chr(34)}{m}{chr(34)}' for m in models)}]",
-            f"log_loss = [{', '.join(_num(result.held[m].scores[k].log_loss) for m in models)}]",
-            f"accuracy = [{', '.join(_num(result.held[m].scores[k].accuracy) for m in models)}]",
+            f"log_loss = [{', '.join(toml_number(result.held[m].scores[k].log_loss) for m in models)}]",
+            f"accuracy = [{', '.join(toml_number(result.held[m].scores[k].accuracy) for m in models)}]",
             "",
         ]
     for model, fitted in result.fits.items():
-        found = fitted.estimate
-        for name in found.names:
-            low, high = found.interval[name]
-            lines += [
-                "[[fit.parameters]]",
-                f'model = "{model}"',
-                f'name = "{name}"',
-                f"value = {_num(found.estimate[name])}",
-                f"standard_error = {_num(found.standard_error[name])}",
-                f"interval_95 = [{_num(low)}, {_num(high)}]",
-                "",
-            ]
+        lines += parameter_lines(fitted.estimate, model)
     return "\n".join([*lines, *provenance_lines(fingerprint)])
 
 

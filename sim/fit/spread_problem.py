@@ -27,19 +27,13 @@ from sim.data.followers import US, US_TURN
 from sim.data.loader import UNData
 from sim.data.resolutions import Tally
 from sim.fit.rolling import EVALUATION, cases
-from sim.fit.texts import (
-    Record,
-    TextSettings,
-    latest_es11,
-    member_scores,
-    placed_by_like,
-    text_direction,
-)
+from sim.fit.texts import Record, latest_es11
 from sim.model.agenda import vote_step
 from sim.model.estimates import cached_ideal_points
 from sim.model.ideal_points import IdealPointSettings
 from sim.model.parameters import Parameters, load_parameters
 from sim.model.scenario import DEFAULT_CALIBRATION
+from sim.model.text_axis import TextSettings, member_scores, placed_by_like, text_direction
 from sim.model.voting import as_tally, tally_of, vote_indices
 from sim.model.world import build_world
 

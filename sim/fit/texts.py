@@ -6,7 +6,8 @@ A new text "like" roll call j takes j's direction a_j in the multi-dimensional p
     u_i = a_j . x_i(now)  +  evidence * E[e_ij | member i's vote on j]
 
 where e_ij is the logistic error of the ordered-logit model on j: a member that voted Yes on j
-while its position predicts Abstain carries that surprise into the new version. Cut-points are
+while its position predicts Abstain carries that surprise into the new version (the placement,
+`member_scores`, lives in `sim.model.text_axis`: scenario worlds place texts the same way). Cut-points are
 then fitted so that the expected counts equal the new text's tally (members vote Y/A/N by ordered
 logit of u_i, `sharpness` times as sharply as on a text never seen), and the most likely joint
 assignment that adds up to the tally exactly is the prediction. The tally says how many members
@@ -36,7 +37,8 @@ from scipy.special import expit, logit
 from sim.data.loader import UNData
 from sim.data.resolutions import Tally
 from sim.model.ideal_points import IdealPoints
-from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS, VOTE_CODE
+from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS
+from sim.model.text_axis import TextSettings, member_scores
 from sim.model.voting import (
     VOTE_CODES,
     CutPoints,
@@ -48,17 +50,6 @@ from sim.model.voting import (
 ES11_KIND = "ES-11"
 COUNCIL_ABSENCE = 1e-12
 LIKE_AGE_COST = 0.05  # per year of age, in L1 distance of vote shares (selected before 2025)
-
-
-@dataclass(frozen=True)
-class TextSettings:
-    """How strongly a member's own vote on the like-text counts (selected before 2025)."""
-
-    evidence: float = 1.0  # weight of E[e | own vote on the like-text]
-    sharpness: float = 1.5  # discrimination on u (1 = as on a text never seen)
-    like_absence: float = 2.5  # logit added to absence for members absent on the like-text
-    absence_half_life: float = 1.0  # years
-    absence_prior: float = 4.0  # pseudo-votes shrinking a kind's X share to the member's
 
 
 @dataclass(frozen=True)
@@ -195,85 +186,6 @@ def _kinds(data: UNData) -> pd.Series:
     kinds[kinds.index.str.startswith(ES11_PREFIX)] = ES11_KIND
     extra = [s for s in data.ukraine["resolution"].unique() if s not in kinds.index]
     return pd.concat([kinds, pd.Series(ES11_KIND, index=extra, dtype=object)])
-
-
-def evidence(points: IdealPoints, like: str, votes: pd.Series) -> np.ndarray:
-    """(N,) E[logistic error | own vote] on roll call `like` (0 where the member did not vote)."""
-    item = points.items.loc[like]
-    year = pd.Timestamp(item["date"]).year
-    eta = points.position_in(year) @ points.direction(like)
-    code = votes.map(VOTE_CODE).to_numpy(float)  # NaN for X
-    low, high = item["t1"] - eta, item["t2"] - eta
-    expected = np.zeros(len(eta))
-    yes, abstain, no = code == 0, code == 1, code == 2
-    expected[yes] = _mean_below(low[yes])
-    expected[no] = _mean_above(high[no])
-    expected[abstain] = _mean_between(low[abstain], high[abstain])
-    return expected
-
-
-def _partial(c: np.ndarray) -> np.ndarray:
-    """G(c) = integral of e f(e) de from -inf to c for the logistic: c F(c) - log(1 + e^c)."""
-    return c * expit(c) - np.logaddexp(0.0, c)
-
-
-def _mean_below(c: np.ndarray) -> np.ndarray:
-    return _partial(c) / np.maximum(expit(c), 1e-300)
-
-
-def _mean_above(c: np.ndarray) -> np.ndarray:
-    return -_partial(c) / np.maximum(expit(-c), 1e-300)
-
-
-def _mean_between(c1: np.ndarray, c2: np.ndarray) -> np.ndarray:
-    mass = np.maximum(expit(c2) - expit(c1), 1e-300)
-    return (_partial(c2) - _partial(c1)) / mass
-
-
-def member_scores(
-    points: IdealPoints,
-    like: str | None,
-    votes: pd.Series | None,
-    settings: TextSettings,
-    as_of_like: bool = False,
-) -> np.ndarray:
-    """(N,) each member's place on the new text's axis: its position projected on the like's
-    direction plus the evidence of its own vote; without a like in the fit (none, a unanimous
-    text, or one older than the fit), the direction of the last year's texts. `as_of_like` keeps every member where it
-    stood when the like was voted (an ablation: what the drift since adds)."""
-    if not placed_by_like(points, like):
-        return points.position @ text_direction(points, like)
-    year = pd.Timestamp(points.items.loc[like, "date"]).year
-    where = points.position_in(year) if as_of_like else points.position
-    score = where @ text_direction(points, like)
-    if votes is not None:
-        score = score + settings.evidence * evidence(points, like, votes)
-    return score
-
-
-def placed_by_like(points: IdealPoints, like: str | None) -> bool:
-    """Whether a text takes its like's direction (the like is in the fit), rather than the
-    direction of the last year's texts."""
-    return like is not None and like in points.items.index
-
-
-def text_direction(points: IdealPoints, like: str | None) -> np.ndarray:
-    """(K,) the axis a text is voted on: its like's direction, else `recent_direction`."""
-    return points.direction(like) if placed_by_like(points, like) else recent_direction(points)
-
-
-def recent_direction(points: IdealPoints, years: float = 1.0) -> np.ndarray:
-    """(K,) the direction of a text the record has no version of: the mean unit direction of
-    the last `years` of roll calls other than the Ukraine texts (the year's typical split),
-    at their median length."""
-    items = points.items[~points.items["ukraine"]]
-    recent = items[items["date"] >= points.until - pd.Timedelta(days=round(365.25 * years))]
-    if recent.empty:
-        recent = items
-    directions = recent[[f"a{k}" for k in range(len(points.axis_names))]].to_numpy(float)
-    lengths = np.linalg.norm(directions, axis=1)
-    mean = (directions / np.maximum(lengths, 1e-12)[:, None]).mean(axis=0)
-    return mean / max(np.linalg.norm(mean), 1e-12) * float(np.median(lengths))
 
 
 def predict_text(

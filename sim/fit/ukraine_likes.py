@@ -19,15 +19,10 @@ import pandas as pd
 
 from sim.data.loader import UNData, count_votes
 from sim.fit.calibrate import score
-from sim.fit.texts import (
-    Record,
-    TextSettings,
-    closest_ukraine_text,
-    predict_text,
-    ukraine_vote_ids,
-)
+from sim.fit.texts import Record, closest_ukraine_text, predict_text, ukraine_vote_ids
 from sim.model.estimates import cached_ideal_points
 from sim.model.positions import ES11_PREFIX
+from sim.model.text_axis import TextSettings
 from sim.model.voting import YES, vote_indices
 
 SELECTION_FROM = pd.Timestamp("2016-01-01")  # the fits start in 2015: a year of record first

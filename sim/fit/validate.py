@@ -33,11 +33,12 @@ from sim.data.loader import UNData
 from sim.data.resolutions import RESOLUTIONS
 from sim.fit.calibrate import Score, calibration_problem, fit, score
 from sim.fit.predict import predict_on
-from sim.fit.texts import Record, TextSettings, predict_text
+from sim.fit.texts import Record, predict_text
 from sim.model.estimates import cached_ideal_points
 from sim.model.parameters import Parameters, load_parameters
 from sim.model.positions import UKRAINE_TEXTS
 from sim.model.scenario import DEFAULT_CALIBRATION, TimedShock, load_historical_shocks
+from sim.model.text_axis import TextSettings
 from sim.model.voting import ABSTAIN, NO, NOT_VOTING, VOTE_CODES, YES, vote_indices
 from sim.model.world import build_world, day_after
 
