@@ -15,17 +15,10 @@ from sim.cli import main
 from sim.data.loader import count_votes
 from sim.data.resolutions import Tally
 from sim.fit import rolling
-from sim.fit.texts import (
-    Record,
-    _mean_above,
-    _mean_below,
-    _mean_between,
-    closest_ukraine_text,
-    predict_text,
-)
+from sim.fit.texts import Record, closest_ukraine_text, predict_text
 from sim.fit.ukraine_likes import ukraine_texts
 from sim.model.estimates import cached_ideal_points
-from sim.model.text_axis import TextSettings
+from sim.model.text_axis import TextSettings, _mean_above, _mean_below, _mean_between
 
 TEXT = "A/RES/79/292"  # Abkhazia and South Ossetia IDPs, 3 June 2025
 EARLIER = "A/RES/78/283"  # its version of a year before
