@@ -350,7 +350,8 @@ def _explain_section(directory: Path, report: Report) -> None:
     about = read_manifest(directory).get("explain", {})
     toward = about.get("toward", "the shocked state")
     axes = [c for c in table.columns if c not in ("iso3", "shock", "via", "toward")]
-    shocked = set(table.loc[(table["via"] == "direct") & (table[axes] != 0).any(axis=1), "iso3"])
+    own = table["via"].isin(["direct", "own"])  # exactly 0 for a member no shock touched itself
+    shocked = set(table.loc[own & (table[axes] != 0).any(axis=1), "iso3"])
     moved = table[~table["iso3"].isin(shocked)].groupby("iso3", sort=False)["toward"].sum()
     chosen = moved.abs().sort_values(ascending=False, kind="stable").index[:MOVERS_EXPLAINED]
     if chosen.empty:
