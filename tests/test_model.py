@@ -16,7 +16,7 @@ from sim.model.dynamics import FJState
 from sim.model.model import BlocModel
 from sim.model.run import expected_table, run_scenario
 from sim.model.scenario import load_scenario, scenario_shocks
-from sim.model.voting import CutPoints
+from sim.model.voting import CutPoints, codes_by_member
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,11 @@ def test_votes_are_held_with_amendments_first_and_chamber_rules(model):
     council = held["S/RES/2774 (US text)"]
     amendment, text = council.outcomes
     assert council.record.names[0].startswith("European amendment")
-    assert not amendment.adopted and "vetoed by" in amendment.reason and "RUS" in amendment.reason
+    # the veto follows the draw: the permanent members that drew No on the amendment, named
+    chamber = council.record.chamber
+    drawn = codes_by_member(council.record.codes[0], chamber.members)
+    vetoes = [member for member in chamber.permanent if drawn[member] == "N"]
+    assert not amendment.adopted and vetoes and amendment.reason == f"vetoed by {', '.join(vetoes)}"
     assert text.adopted and council.tallies[-1].members == 15
     assembly = held["A/RES/ES-11/7"]
     assert assembly.tallies[-1].members == 193 and assembly.outcomes[-1].adopted
