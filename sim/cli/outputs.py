@@ -47,7 +47,7 @@ def _add_explain_command(commands: argparse._SubParsersAction) -> None:
         "why a member moved in a run: its change of position from step 0 to the run's last "
         "step split exactly into parts, by shock (Shapley values) and by tie: through each "
         "neighbour it listens to, its own anchor, and the shocks' moves of it; each part "
-        "projected toward the state the largest shock moved. A part via a neighbour is what "
+        "projected toward the state a shock moved furthest. A part via a neighbour is what "
         "that neighbour's own move passed on to the member; the parts add up to the move. "
         "Reads explain.csv of a run directory",
     )

@@ -28,7 +28,6 @@ import pandas as pd
 
 from sim.model.voting import NOT_VOTING
 
-US = "USA"
 COUNTS = ("members", "movers", "predicted_movers", "both")
 
 

@@ -34,9 +34,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from sim.data.followers import US
 from sim.data.loader import UNData
 from sim.data.titles import latest_earlier_version
-from sim.fit.movers import COUNTS, US, count_movers, us_changed
+from sim.fit.movers import COUNTS, count_movers, us_changed
 from sim.fit.scoring import vote_scores
 from sim.fit.texts import Record, closest_ukraine_text, predict_text
 from sim.model.estimates import cached_ideal_points

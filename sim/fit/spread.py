@@ -33,7 +33,9 @@ import numpy as np
 from sim.data.followers import US, US_TURN
 from sim.fit.calibrate import FREE, Estimate, Free, Score, maximise, score
 from sim.fit.spread_problem import SpreadProblem, Target
+from sim.model.agenda import shocks_by_step
 from sim.model.dynamics import Shift, rest_anchors, run_dynamics
+from sim.model.scenario import TimedShock
 from sim.model.voting import assign_to_tally, fit_cut_points, vote_probabilities
 
 TURN_DATES = tuple(US_TURN + timedelta(weeks=k) for k in range(5))  # 20 Jan - 17 Feb 2025
@@ -94,8 +96,9 @@ def positions_by_step(problem: SpreadProblem, spread: Spread) -> dict[int, np.nd
     anchors = rest_anchors(problem.positions, stubbornness, problem.influence)
     wanted = {target.step for target in problem.targets}
     steps = max(wanted)
-    turn_step = problem.step_of(spread.turn_date)
-    shocks = {turn_step: [Shift(US, tuple(spread.turn), spread.hold)]} if turn_step < steps else {}
+    turn = TimedShock(spread.turn_date, Shift(US, tuple(spread.turn), spread.hold))
+    timed = shocks_by_step([turn], problem.start, problem.parameters.step_days)
+    shocks = {step: acting for step, acting in timed.items() if step < steps}
     found: dict[int, np.ndarray] = {}
 
     def keep(step: int, positions: np.ndarray) -> None:
@@ -134,12 +137,12 @@ def _probabilities(target: Target, positions: np.ndarray, sharpness: float) -> n
 def log_likelihoods(problem: SpreadProblem, spread: Spread) -> np.ndarray:
     """log P(observed votes) of each target (sum over members)."""
     probs = target_probabilities(problem, spread)
-    return np.array(
-        [
-            np.log(np.clip(p[np.arange(len(p)), t.observed], 1e-300, None)).sum()
-            for p, t in zip(probs, problem.targets, strict=True)
-        ]
-    )
+    return np.array([_log_p(p, t) for p, t in zip(probs, problem.targets, strict=True)])
+
+
+def _log_p(probs: np.ndarray, target: Target) -> float:
+    """log P(the target's observed votes) under probabilities (N, 4)."""
+    return float(np.log(np.clip(probs[np.arange(len(probs)), target.observed], 1e-300, None)).sum())
 
 
 def log_likelihood(problem: SpreadProblem, spread: Spread) -> float:
@@ -248,7 +251,7 @@ def held_out(
         (probs,) = target_probabilities(alone, spread)
         codes = assign_to_tally(probs, target.tally)
         scores.append(score(codes, target.observed, probs))
-        sums.append(float(np.log(probs[np.arange(len(probs)), target.observed]).sum()))
+        sums.append(_log_p(probs, target))
     return HeldOut(
         fitted.model, tuple(t.vote_id for t in problem.targets), tuple(scores), tuple(sums)
     )

@@ -33,7 +33,7 @@ from sim.model.estimates import cached_ideal_points
 from sim.model.ideal_points import IdealPointSettings
 from sim.model.parameters import Parameters, load_parameters
 from sim.model.scenario import DEFAULT_CALIBRATION
-from sim.model.text_axis import TextSettings, member_scores, placed_by_like, text_direction
+from sim.model.text_axis import TextSettings, evidence, placed_by_like, text_direction
 from sim.model.voting import as_tally, tally_of, vote_indices
 from sim.model.world import build_world
 
@@ -94,10 +94,6 @@ class SpreadProblem:
         """The same problem without one target (a held-out fold)."""
         return replace(self, targets=tuple(t for t in self.targets if t.vote_id != vote_id))
 
-    def step_of(self, day: date) -> int:
-        """The step before whose update a shock dated `day` acts (`agenda.shocks_by_step`)."""
-        return (day - self.start).days // self.parameters.step_days
-
 
 def spread_problem(
     data: UNData,
@@ -118,10 +114,9 @@ def spread_problem(
             latest_es11(record, case.day, series_only=True) if case.ukraine else None
         )
         like_votes = record.votes_on(like) if like is not None else None
-        direction = text_direction(points, like)
         offset = np.zeros(len(points.iso3))
         if placed_by_like(points, like):
-            offset = member_scores(points, like, like_votes, settings) - points.position @ direction
+            offset = settings.evidence * evidence(points, like, like_votes)
         absent = None if like_votes is None else (like_votes == "X").to_numpy(float)
         observed = vote_indices(data.votes_on(case.vote_id).reindex(list(world.iso3)))
         targets.append(
@@ -130,7 +125,7 @@ def spread_problem(
                 day=case.day,
                 step=vote_step(case.day, world.start, parameters.step_days),
                 like=like,
-                direction=direction,
+                direction=text_direction(points, like),
                 offset=offset,
                 absence=record.absence(record.kind_of(like), absent),
                 tally=as_tally(tally_of(observed)),

@@ -113,36 +113,6 @@ def _distance(apart: np.ndarray, axis: int) -> np.ndarray:
     return np.sqrt(np.sum(apart * apart, axis=axis))
 
 
-@dataclass(frozen=True)
-class Ties:
-    """The off-diagonal ties of W as flat arrays (listener i hears source j with weight W_ij),
-    sorted by listener: the parting rule works on ties, not on N x N matrices per run."""
-
-    listeners: np.ndarray  # (E,)
-    sources: np.ndarray  # (E,)
-    weights: np.ndarray  # (E,)
-
-    @classmethod
-    def of(cls, influence: np.ndarray) -> Ties:
-        off_diagonal = influence != 0
-        np.fill_diagonal(off_diagonal, False)
-        listeners, sources = np.nonzero(off_diagonal)
-        return cls(listeners, sources, influence[listeners, sources])
-
-    def apart(self, by_dimension: np.ndarray) -> np.ndarray:
-        """theta_j - theta_i for every tie: positions dimension by dimension (R, K, N) ->
-        (R, K, E)."""
-        return by_dimension[..., self.sources] - by_dimension[..., self.listeners]
-
-    def sum_by_listener(self, values: np.ndarray, members: int) -> np.ndarray:
-        """(..., E) values per tie summed for each listener -> (..., N) (0 with no ties)."""
-        total = np.zeros((*values.shape[:-1], members), dtype=values.dtype)
-        if len(self.listeners):
-            heard, first = np.unique(self.listeners, return_index=True)
-            total[..., heard] = np.add.reduceat(values, first, axis=-1)
-        return total
-
-
 PAIR_CHUNK = 1 << 17  # values per array in one chunk of pairs: it stays in a core's cache
 
 
@@ -178,7 +148,6 @@ class TiePairs:
         """Pairs for W, the start (R, N, K) and c; `reuse`: pairs of the same start whose W
         had the same ties, whose step-0 differences are kept (a shock reweighted W)."""
         dtype = start.dtype
-        ties = Ties.of(influence)
         size = len(influence)
         pattern = influence != 0
         if (
@@ -188,8 +157,8 @@ class TiePairs:
         ):
             first, second, apart_then = reuse.first, reuse.second, reuse.apart_then
         else:
-            low = np.minimum(ties.listeners, ties.sources)
-            high = np.maximum(ties.listeners, ties.sources)
+            listeners, sources = np.nonzero(pattern & ~np.eye(size, dtype=bool))
+            low, high = np.minimum(listeners, sources), np.maximum(listeners, sources)
             first, second = np.divmod(np.unique(low * size + high), size)
             by_member = _member_major(np.swapaxes(start, -1, -2))  # (N, K, R)
             apart_then = by_member[second] - by_member[first]

@@ -40,8 +40,8 @@ shock had moved it.
 
 **Headline.** Each vector part is projected on one unit direction per member, so the
 projections still add up: "toward the shocked state", from the member's start to the final
-position of the state the largest shock moved (the largest direct jump, over shocks and
-members); on a one-axis world simply the sign of the way to it. With no shock that moves a
+position of the state a shock moved furthest (the largest jump any shock made in the run
+with every shock); on a one-axis world simply the sign of the way to it. With no shock that moves a
 member, the direction is the Ukraine axis (toward Moscow).
 """
 
@@ -208,7 +208,7 @@ class Explanation:
     start: np.ndarray  # (N, K) positions at step 0
     end: np.ndarray  # (N, K) positions at the last step, with every shock
     toward: np.ndarray  # (N, K) unit directions of the headline (0: no direction)
-    toward_state: int | None  # column of the state the largest shock moved (None: the axis)
+    toward_state: int | None  # column of the state a shock moved furthest (None: the axis)
 
     def total(self) -> np.ndarray:
         """(N, K) what the parts add up to: the change the shocks made."""

@@ -148,8 +148,8 @@ def explain_run(model: BlocModel) -> tuple[pd.DataFrame | None, dict]:
         "date": model.date.isoformat(),
         "toward": iso3[state] if state is not None else TOWARD_AXIS,
         "shocks": len(shocks),
-        "method": "Shapley values over the run's shocks (every subset run); parts summed "
-        "over the steps (docs/model.md)",
+        "method": "Shapley values over the run's shocks (every subset run); a part via a "
+        "state is what its own move passed on, carried step by step (docs/model.md)",
     }
     return explain_table(explanation, iso3, model.world.axis_names), why
 
