@@ -45,7 +45,7 @@ def placed(data):
 def test_a_new_version_adds_up_to_its_tally(placed):
     prediction, tally = placed
     table = prediction.table()
-    counts = table["vote"].value_counts().to_dict()
+    counts = table["vote_in_tally"].value_counts().to_dict()
     assert counts == {"Y": tally.yes, "A": tally.abstain, "N": tally.no, "X": tally.not_voting}
     np.testing.assert_allclose(prediction.probabilities.sum(axis=1), 1.0)
     assert prediction.like == EARLIER and len(table) == 193
@@ -61,8 +61,17 @@ def test_a_session_at_once(tmp_path, capsys):
     out = tmp_path / "out.csv"
     assert main(["predict", "--texts", str(session), "--out", str(out), "--format", "csv"]) == 0
     table = pd.read_csv(out)
-    assert list(table.columns) == ["name", "iso3", "vote", "p_Y", "p_A", "p_N", "p_X"]
-    idps = table[table["name"] == "IDPs"]["vote"].value_counts().to_dict()
+    assert list(table.columns) == [
+        "name",
+        "iso3",
+        "vote",
+        "vote_in_tally",
+        "p_Y",
+        "p_A",
+        "p_N",
+        "p_X",
+    ]
+    idps = table[table["name"] == "IDPs"]["vote_in_tally"].value_counts().to_dict()
     assert idps == {"Y": 107, "A": 49, "X": 28, "N": 9}
     assert (table["name"] == "UNIFIL").sum() == 193
     summary = pd.read_csv(io.StringIO(capsys.readouterr().out))
@@ -160,8 +169,8 @@ def test_predict_without_like_places_a_crimea_text_by_its_tally(tmp_path, capsys
     assert main([*argv, "--out", str(out)]) == 0
     summary = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert summary.loc[0, "like"] == "A/RES/77/229"
-    assert summary.loc[0, "predicted"] == "78-15-79 (21 X)"
-    counts = pd.read_csv(out)["vote"].value_counts().to_dict()
+    assert summary.loc[0, "tally"] == "78-15-79 (21 X)"
+    counts = pd.read_csv(out)["vote_in_tally"].value_counts().to_dict()
     assert counts == {"Y": 78, "A": 79, "X": 21, "N": 15}
 
 

@@ -13,6 +13,8 @@ from sim.cli.common import (
     parse_date,
 )
 from sim.errors import BlocsimError
+from sim.fit.forecast import DEFAULT_RULE, FORECAST_RULES
+from sim.fit.rolling import PERSISTENCE_SMOOTHING
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -144,6 +146,27 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         "--per-text", action="store_true", help="with --rolling: a row per roll call and predictor"
     )
     validate.add_argument(
+        "--no-tally",
+        nargs="?",
+        const=DEFAULT_RULE,
+        choices=FORECAST_RULES,
+        metavar="RULE",
+        help="with --rolling: forecast each text without its tally (blocsim predict without "
+        f"--tally), its cut-points from its earlier version by RULE ({', '.join(FORECAST_RULES)}; "
+        f"default {DEFAULT_RULE}: docs/calibration.md); texts without an earlier version are "
+        "left out, but for a Ukraine text, like the latest Ukraine text. Adds the forecast tally "
+        "and whether the official Yes, No and Abstain counts fall in its 90%% interval",
+    )
+    validate.add_argument(
+        "--persistence-smoothing",
+        type=float,
+        default=PERSISTENCE_SMOOTHING,
+        metavar="EPSILON",
+        help="with --rolling: the baselines' probabilities for log-loss and Brier, 1 - EPSILON "
+        f"on their vote and EPSILON / 4 on each of Y, A, N, X (default {PERSISTENCE_SMOOTHING}, "
+        "the best persistence log-loss on the selection texts)",
+    )
+    validate.add_argument(
         "--ukraine",
         action="store_true",
         help="the Ukraine texts of 2016-2024 (Crimea texts, ES-11 leave-one-out) from date and "
@@ -178,7 +201,9 @@ def _validate(args: argparse.Namespace) -> None:
             chosen = rolling.us_change_cases(data, rolling.cases(data, *rolling.BEFORE_2025))
         else:
             chosen = rolling.cases(data, *rolling.EVALUATION)
-        table = rolling.rolling_origin(data, chosen)
+        table = rolling.rolling_origin(
+            data, chosen, no_tally=args.no_tally, smoothing=args.persistence_smoothing
+        )
         scores = "scores by roll call" if args.per_text else "mean scores"
         sections = {
             scores: table if args.per_text else rolling.summary(table),

@@ -99,12 +99,21 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         "predict",
         _predict,
         "predict each member's vote on a text from its date and tally, or on every text of a "
-        "session (--texts); the votes are the most likely joint assignment that adds up to the "
-        "tally exactly, so a member's vote can differ from its single most probable one (the p_ "
-        "columns). Positions come from the roll calls strictly before the text's date",
+        "session (--texts); without a tally, forecast it from its like (the earlier version). "
+        "Columns: vote = each member's most likely vote (the largest of p_Y, p_A, p_N, p_X: "
+        "absent only where not voting is more likely than each vote), the forecast to read and "
+        "score member by member; vote_in_tally = the most likely joint assignment that adds up "
+        "to the tally exactly (a forecast's: its expected counts), for a consistent count. "
+        "Positions come from the roll calls strictly before the text's date",
     )
     predict.add_argument("--date", metavar="DATE", help="the day of the vote")
-    predict.add_argument("--tally", metavar="Y-N-A", help="the recorded tally, e.g. 93-18-65")
+    predict.add_argument(
+        "--tally",
+        metavar="Y-N-A",
+        help="the recorded tally, e.g. 93-18-65; without it the text is forecast: cut-points "
+        "from the like's tally (default: the latest Ukraine text before DATE), the forecast "
+        "tally printed with its 90%% interval",
+    )
     predict.add_argument(
         "--body", choices=("GA", "SC"), default="GA", help="GA (193 members) or SC (the 15 of 2025)"
     )
@@ -127,7 +136,8 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         "--texts",
         metavar="FILE.csv",
         help="a session at once: a CSV with columns name,date,tally,body,polarity,like (body, "
-        "polarity and like may be empty); writes one long table name,iso3,vote,p_Y,p_A,p_N,p_X",
+        "polarity, like and tally may be empty: an empty tally is forecast); writes one long "
+        "table name,iso3,vote,vote_in_tally,p_Y,p_A,p_N,p_X",
     )
     predict.add_argument(
         "--data-until",
@@ -163,16 +173,15 @@ def _predict(args: argparse.Namespace) -> None:
         data = load(args)
         texts = read_texts(Path(args.texts), data)
     else:
-        for option, value in (("--date", args.date), ("--tally", args.tally)):
-            if not value:
-                raise BlocsimError("required (or give --texts FILE)", field=option)
+        if not args.date:
+            raise BlocsimError("required (or give --texts FILE)", field="--date")
         day = parse_date(args.date, "--date")
-        try:
-            tally = Tally.parse(args.tally, 193 if args.body == "GA" else 15)
-        except ValueError as error:
-            raise BlocsimError(str(error), field="--tally") from None
-        if tally.yes + tally.no + tally.abstain == 0:
-            raise BlocsimError(f"'{args.tally}' has no votes cast", field="--tally")
+        tally = None
+        if args.tally is not None:
+            try:
+                tally = Tally.parse(args.tally, 193 if args.body == "GA" else 15)
+            except ValueError as error:
+                raise BlocsimError(str(error), field="--tally") from None
         data = load(args)
         like = None
         if args.like:

@@ -1,8 +1,9 @@
 """Who voted how, given only a vote's date and tally: `blocsim predict` as a library function.
 
 Positions come from the roll calls up to the data cut-off, the scenario's dynamics carry them
-to the vote's date, two cut-points are fitted so that the expected counts equal the tally, and
-the most likely joint assignment whose counts are exactly the tally is the prediction.
+to the vote's date, and two cut-points are fitted so that the expected counts equal the tally.
+The prediction is each member's most likely vote (`vote`); the most likely joint assignment
+whose counts are exactly the tally is kept beside it (`vote_in_tally`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sim.model.voting import (
     CutPoints,
     assign_to_tally,
     fit_cut_points,
+    most_likely,
     vote_probabilities,
 )
 from sim.model.world import World, build_world, day_after
@@ -32,7 +34,7 @@ from sim.model.world import World, build_world, day_after
 class Prediction:
     """One row per member of the chamber: predicted vote and the model's probabilities."""
 
-    table: pd.DataFrame  # iso3, vote, p_Y, p_A, p_N, p_X
+    table: pd.DataFrame  # iso3, vote, vote_in_tally, p_Y, p_A, p_N, p_X
     cut_points: CutPoints
     world: World
 
@@ -71,7 +73,8 @@ def predict_on(
     table = pd.DataFrame(
         {
             "iso3": where.members,
-            "vote": np.array(VOTE_CODES)[codes],
+            "vote": np.array(VOTE_CODES)[most_likely(probabilities)],
+            "vote_in_tally": np.array(VOTE_CODES)[codes],
             **{f"p_{code}": probabilities[:, k].round(6) for k, code in enumerate(VOTE_CODES)},
         }
     )

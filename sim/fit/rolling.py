@@ -3,12 +3,22 @@
 A case is a roll call in the data, predicted from its date and tally alone (`sim.fit.texts`),
 `like` its latest earlier version by title where it has one (`sim.data.titles`), else a Ukraine
 text is like the Ukraine text closest to its tally (`closest_ukraine_text`) and any other text
-sits on the general axis. Beside blocsim:
+sits on the general axis. With `no_tally` each text is forecast without its tally
+(`sim.fit.forecast`), like its earlier version (a Ukraine text without one: the latest Ukraine
+text); texts with neither are left out. Predictors:
+- blocsim: each member's most likely vote (Y/A/N among voters; Y/A/N/X over all members, the
+  `vote` column of `blocsim predict`), its probabilities for log-loss and Brier;
+- blocsim in tally: the exact-tally assignment (`vote_in_tally`);
 - always Yes;
-- persistence: each member votes as on the text's earlier version (that closest Ukraine text
-  for a Ukraine text without one; always Yes for any other text without one: `persistence_from`);
+- persistence: each member votes as on the text's earlier version, X where it did not vote
+  (that closest Ukraine text for a Ukraine text without one; always Yes for any other text
+  without one: `persistence_from`);
+- persistence, absentees filled: the same with those absent on the earlier version given its
+  most common vote (never X: the baseline for how members vote if they vote);
 - static positions: blocsim with every member where it stood when the earlier version was voted
   (no movement since): what the positions' drift adds.
+The baselines' probabilities (log-loss, Brier) are their codes smoothed: 1 - epsilon on the vote,
+epsilon / 4 on each outcome (`PERSISTENCE_SMOOTHING`, chosen on the selection texts).
 
 On the texts where the US changed its vote from the earlier version, who was predicted to
 move the US's way and who did (`sim.fit.movers`).
@@ -36,20 +46,40 @@ import pandas as pd
 
 from sim.data.followers import US
 from sim.data.loader import UNData
+from sim.data.resolutions import Tally
 from sim.data.titles import latest_earlier_version
+from sim.fit.forecast import forecast_text, in_interval
 from sim.fit.movers import COUNTS, count_movers, us_changed
-from sim.fit.scoring import vote_scores
-from sim.fit.texts import Record, closest_ukraine_text, predict_text
+from sim.fit.scoring import accuracy_all, probability_scores, smoothed, vote_scores
+from sim.fit.texts import Record, TextPrediction, closest_ukraine_text, latest_es11, predict_text
 from sim.model.estimates import cached_ideal_points
 from sim.model.ideal_points import IdealPoints, IdealPointSettings
 from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS
 from sim.model.text_axis import TextSettings
-from sim.model.voting import VOTE_CODES, YES, as_tally, tally_of, vote_indices
+from sim.model.voting import (
+    NOT_VOTING,
+    VOTE_CODES,
+    YES,
+    as_tally,
+    most_likely,
+    tally_of,
+    vote_indices,
+)
 
 SELECTION = (date(2024, 9, 1), date(2025, 1, 1))  # the cut-off is the first day
 EVALUATION = (date(2025, 3, 1), date(2025, 9, 6))  # after ES-11/7 (the calibration target)
 BEFORE_2025 = (date(2019, 11, 1), date(2025, 1, 1))  # the UN extract years before 2025
-PREDICTORS = ("blocsim", "always Yes", "persistence", "static positions")
+PREDICTORS = (
+    "blocsim",
+    "blocsim in tally",
+    "always Yes",
+    "persistence",
+    "persistence, absentees filled",
+    "static positions",
+)
+# the baselines' probabilities: 1 - this on their vote (chosen on the selection texts)
+PERSISTENCE_SMOOTHING = 0.1
+SCORES = ("accuracy", "macro_f1", "f1_no", "f1_abstain", "accuracy_all", "log_loss", "brier")
 
 
 @dataclass(frozen=True)
@@ -100,11 +130,17 @@ def rolling_origin(
     chosen: list[Case],
     settings: TextSettings = TextSettings(),  # noqa: B008 - frozen
     points_settings: IdealPointSettings = IdealPointSettings(),  # noqa: B008 - frozen
+    no_tally: str | None = None,
+    smoothing: float = PERSISTENCE_SMOOTHING,
 ) -> pd.DataFrame:
     """One row per case and predictor: vote_id, date, like, persistence_from, us_changed,
     us_vote (earlier -> new, where it changed), predictor, accuracy, macro_f1, f1_no,
-    f1_abstain, voters, tally, and where the US changed its vote the mover counts
-    (`sim.fit.movers.COUNTS`; empty elsewhere)."""
+    f1_abstain, voters (`vote_scores`: how members vote if they vote), accuracy_all (not voting
+    a fourth outcome), log_loss, brier (`probability_scores`; baselines smoothed by
+    `smoothing`), tally, forecast and in_interval (with `no_tally`), and where the US changed
+    its vote the mover counts (`sim.fit.movers.COUNTS`, of the `vote` column; empty elsewhere).
+    `no_tally`: a rule of `sim.fit.forecast` that forecasts each text without its tally (the
+    cases without a like are left out: a forecast needs one)."""
     us = data.iso3.index(US)
     rows = []
     records: dict[date, Record] = {}
@@ -119,11 +155,15 @@ def rolling_origin(
         record, points = records[case.cutoff], fits[case.positions_cutoff]
         observed = _codes(data, case.vote_id)
         tally = as_tally(tally_of(observed))
-        predictions, source = _predict(record, points, case, tally)
+        like = _like(record, case, tally, no_tally is not None)
+        if like is None and no_tally is not None:
+            continue
+        predictions, source, forecast = _predict(record, points, case, like, tally, no_tally)
         version = _codes(data, case.like) if case.like is not None else None
         changed = version is not None and us_changed(version[us], observed[us])
-        for predictor, codes in predictions.items():
-            counts = count_movers(version, observed, codes, us) if changed else None
+        for predictor, guess in predictions.items():
+            counts = count_movers(version, observed, guess.all, us) if changed else None
+            probs = smoothed(guess.all, smoothing) if guess.smooth else guess.probs
             rows.append(
                 {
                     "vote_id": case.vote_id,
@@ -135,8 +175,15 @@ def rolling_origin(
                     if changed
                     else "",
                     "predictor": predictor,
-                    **vote_scores(codes, observed),
+                    **vote_scores(guess.voting, observed),
+                    "accuracy_all": accuracy_all(guess.all, observed),
+                    **(
+                        probability_scores(probs, observed)
+                        if probs is not None
+                        else {"log_loss": np.nan, "brier": np.nan}
+                    ),
                     "tally": f"{tally} ({tally.not_voting} X)",
+                    **forecast,
                     **{name: getattr(counts, name) if counts else pd.NA for name in COUNTS},
                 }
             )
@@ -144,10 +191,58 @@ def rolling_origin(
     return table.astype({name: "Int64" for name in COUNTS}) if rows else table
 
 
-def _predict(record: Record, points: IdealPoints, case: Case, tally):
-    """Codes (N,) of every predictor and where persistence came from."""
-    like = case.like or (closest_ukraine_text(record, case.day, tally) if case.ukraine else None)
-    blocsim = predict_text(record, points, tally, case.day, like=like, default_like=False)
+@dataclass(frozen=True)
+class Guess:
+    """One predictor's say on a text: its vote if the member votes (Y/A/N, or X for the
+    baselines that predict it), its vote with not voting as an outcome, its probabilities
+    (None: none; `smooth`: the baseline's codes smoothed)."""
+
+    voting: np.ndarray
+    all: np.ndarray
+    probs: np.ndarray | None = None
+    smooth: bool = False
+
+    @classmethod
+    def of(cls, prediction: TextPrediction) -> Guess:
+        """The model's: its most likely Y/A/N among voters, its `vote` over all members."""
+        probs = prediction.probabilities
+        return cls(most_likely(probs, absence=False), most_likely(probs), probs)
+
+
+def _like(record: Record, case: Case, tally: Tally, forecast: bool) -> str | None:
+    """The roll call a case is placed like: its earlier version, else for a Ukraine text the
+    Ukraine text closest to the tally (a forecast: the latest, as the tally is not known)."""
+    if case.like is not None or not case.ukraine:
+        return case.like
+    if forecast:
+        return latest_es11(record, case.day)
+    return closest_ukraine_text(record, case.day, tally)
+
+
+def _predict(
+    record: Record,
+    points: IdealPoints,
+    case: Case,
+    like: str | None,
+    tally: Tally,
+    no_tally: str | None,
+) -> tuple[dict[str, Guess], str, dict]:
+    """Every predictor's guess, where persistence came from, and the forecast's columns."""
+    if no_tally is None:
+        blocsim, static = (
+            predict_text(record, points, tally, case.day, like, default_like=False, as_of_like=at)
+            for at in (False, True)
+        )
+        forecast = {}
+    else:
+        blocsim, static = (
+            forecast_text(record, points, case.day, like, rule=no_tally, as_of_like=at)
+            for at in (False, True)
+        )
+        forecast = {
+            "forecast": f"{blocsim.tally} ({blocsim.tally.not_voting} X)",
+            "in_interval": in_interval(blocsim.probabilities, tally),
+        }
     earlier_votes = record.votes_on(like) if like is not None else None
     n = len(record.iso3)
     if earlier_votes is not None:
@@ -155,16 +250,21 @@ def _predict(record: Record, points: IdealPoints, case: Case, tally):
         source = like
     else:
         earlier, source = np.full(n, YES), "always Yes"
-    static = predict_text(
-        record, points, tally, case.day, like=like, default_like=False, as_of_like=True
-    )
+    filled = np.where(earlier == NOT_VOTING, _most_common_vote(earlier), earlier)
     predictions = {
-        "blocsim": blocsim.codes,
-        "always Yes": np.full(n, YES),
-        "persistence": earlier,
-        "static positions": static.codes,
+        "blocsim": Guess.of(blocsim),
+        "blocsim in tally": Guess(blocsim.in_tally, blocsim.in_tally),
+        "always Yes": Guess(np.full(n, YES), np.full(n, YES)),
+        "persistence": Guess(earlier, earlier, smooth=True),
+        "persistence, absentees filled": Guess(filled, filled, smooth=True),
+        "static positions": Guess.of(static),
     }
-    return predictions, source
+    return predictions, source, forecast
+
+
+def _most_common_vote(codes: np.ndarray) -> int:
+    """The vote most members cast (Y/A/N; Y of equals): what persistence fills absentees with."""
+    return int(np.argmax(np.bincount(codes[codes != NOT_VOTING], minlength=3)[:3]))
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -186,10 +286,12 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
                     "texts": name,
                     "predictor": predictor,
                     "roll_calls": len(scores),
-                    **{
-                        column: round(float(scores[column].mean()), 3)
-                        for column in ("accuracy", "macro_f1", "f1_no", "f1_abstain")
-                    },
+                    **{column: round(float(scores[column].mean()), 3) for column in SCORES},
+                    **(
+                        {"in_interval": round(float(scores["in_interval"].mean()), 3)}
+                        if "in_interval" in scores
+                        else {}
+                    ),
                 }
             )
     return pd.DataFrame(rows)

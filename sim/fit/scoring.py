@@ -1,7 +1,10 @@
-"""How predicted votes compare with the record: accuracy over voters and F1 by vote.
+"""How predicted votes compare with the record: accuracy over voters and F1 by vote, accuracy
+over all members, log-loss and Brier score of the probabilities.
 
-Plain functions over vote codes (indices into `VOTE_CODES`: Y, A, N, X). Members that did not
-vote (X in the record) are left out of every score; a member predicted X that voted counts wrong.
+Plain functions over vote codes (indices into `VOTE_CODES`: Y, A, N, X). Two questions, two
+sets of scores: how a member votes if it votes (`vote_scores`: members that did not vote, X in
+the record, are left out; a member predicted X that voted counts wrong), and the full forecast
+with not voting as a fourth outcome (`accuracy_all`, `probability_scores`: every member).
 """
 
 from __future__ import annotations
@@ -38,3 +41,38 @@ def vote_scores(predicted: np.ndarray, observed: np.ndarray) -> dict[str, float]
         "f1_abstain": per_code[1],
         "voters": int(voted.sum()),
     }
+
+
+def accuracy_all(predicted: np.ndarray, observed: np.ndarray) -> float:
+    """Share of all members whose Y/A/N/X is right: not voting is a fourth outcome."""
+    return float(np.mean(predicted == observed))
+
+
+def probability_scores(probs: np.ndarray, observed: np.ndarray) -> dict[str, float]:
+    """log_loss (mean -log p of the observed code) and brier (mean over members of the summed
+    squared error of the four probabilities against the observed one-hot), over all members,
+    Y/A/N/X: probs (N, 4), observed codes (N,).
+
+    >>> probability_scores(np.array([[0.5, 0.5, 0.0, 0.0]]), np.array([0]))["brier"]
+    0.5
+    """
+    rows = np.arange(len(observed))
+    chosen = np.clip(probs[rows, observed], 1e-15, None)
+    truth = np.zeros_like(probs, dtype=float)
+    truth[rows, observed] = 1.0
+    return {
+        "log_loss": float(-np.log(chosen).mean()),
+        "brier": float(((probs - truth) ** 2).sum(axis=1).mean()),
+    }
+
+
+def smoothed(codes: np.ndarray, epsilon: float) -> np.ndarray:
+    """A baseline's codes (N,) as probabilities (N, 4): 1 - epsilon on its code, the rest
+    spread evenly over all four (so a baseline has a log-loss).
+
+    >>> smoothed(np.array([2]), 0.2).round(2).tolist()
+    [[0.05, 0.05, 0.85, 0.05]]
+    """
+    probs = np.full((len(codes), 4), epsilon / 4)
+    probs[np.arange(len(codes)), codes] += 1.0 - epsilon
+    return probs

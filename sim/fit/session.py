@@ -2,7 +2,8 @@
 cut-off (`blocsim predict --texts FILE`).
 
 FILE is a CSV with columns `name,date,tally,body,polarity,like`; body, polarity and like may be
-empty (GA, same, none: a Ukraine text). Every row is checked before any work; a malformed one is
+empty (GA, same, none: a Ukraine text). An empty tally asks for a forecast before the vote
+(`sim.fit.forecast`): the cut-points come from the like. Every row is checked before any work; a malformed one is
 a `BlocsimError` naming the file, the line and the field.
 """
 
@@ -18,8 +19,10 @@ import pandas as pd
 from sim.data.loader import UNData, read_csv_table
 from sim.data.resolutions import Tally, symbol_forms
 from sim.errors import BlocsimError
+from sim.fit.forecast import forecast_text, interval_text, like_of
 from sim.fit.texts import Record, TextPrediction, predict_text
 from sim.model.estimates import cached_ideal_points, record_end
+from sim.model.ideal_points import IdealPoints
 from sim.model.text_axis import TextSettings
 from sim.model.voting import POLARITIES
 
@@ -33,7 +36,7 @@ class Text:
 
     name: str
     day: date
-    tally: Tally
+    tally: Tally | None  # None: forecast the text (`sim.fit.forecast`)
     body: str = "GA"
     polarity: str = "same"
     like: str | None = None
@@ -88,7 +91,7 @@ def _text(row: dict, path: Path, line: int, known: frozenset[str]) -> Text:
     if body not in SEATS:
         raise fail("body", f"'{row.get('body')}' must be GA or SC")
     try:
-        tally = Tally.parse(row["tally"], SEATS[body])
+        tally = Tally.parse(row["tally"].strip(), SEATS[body]) if row["tally"].strip() else None
     except ValueError as error:
         raise fail("tally", str(error)) from None
     polarity = (row.get("polarity") or "same").strip()
@@ -113,7 +116,8 @@ def predict_texts(
     """Each text predicted from the record strictly before its date (and on or before
     `data_until` if given); positions and attendance are built once per distinct record."""
     results = []
-    built: dict[pd.Timestamp, tuple[Record, object]] = {}
+    records: dict[pd.Timestamp, Record] = {}
+    fits: dict[pd.Timestamp, IdealPoints] = {}
     for text in texts:
         until = pd.Timestamp(text.day)
         if data_until is not None:
@@ -122,10 +126,10 @@ def predict_texts(
         if pd.isna(end):
             before = f"on or before {data_until}" if data_until else f"before {text.day}"
             raise BlocsimError(f"no roll calls in the data {before}", field="date")
-        if end not in built:
-            cutoff = end + pd.Timedelta(days=1)
-            built[end] = (Record(data, cutoff, settings), cached_ideal_points(data, cutoff))
-        record, points = built[end]
+        cutoff = end + pd.Timedelta(days=1)
+        if end not in records:
+            records[end] = Record(data, cutoff, settings)
+        record = records[end]
         like = text.like
         if like is not None and not record.dates.get(like, pd.Timestamp.max) < until:
             raise BlocsimError(
@@ -133,35 +137,61 @@ def predict_texts(
                 "earlier roll call",
                 field="like",
             )
-        prediction = predict_text(
-            record, points, text.tally, text.day, like, text.body, text.polarity
-        )
+        if text.tally is None:
+            like = _forecast_like(record, text)
+        if end not in fits:  # the slow part, after every check
+            fits[end] = cached_ideal_points(data, cutoff)
+        points = fits[end]
+        if text.tally is not None:
+            prediction = predict_text(
+                record, points, text.tally, text.day, like, text.body, text.polarity
+            )
+        else:
+            prediction = forecast_text(record, points, text.day, like, text.body, text.polarity)
         results.append((text, prediction))
         if progress is not None:
             progress()
     return results
 
 
+def _forecast_like(record: Record, text: Text) -> str:
+    """The roll call a forecast takes its cut-points from (`like_of`), or a one-line error."""
+    like = like_of(record, text.day, text.like)
+    if like is None:
+        raise BlocsimError(
+            f"no Ukraine text in the record before {text.day}: a forecast without a tally needs "
+            "a like",
+            field="like",
+        )
+    return like
+
+
 def long_table(results: list[tuple[Text, TextPrediction]]) -> pd.DataFrame:
-    """name, iso3, vote, p_Y, p_A, p_N, p_X: one row per text and member of its chamber."""
+    """name, iso3, vote, vote_in_tally, p_Y, p_A, p_N, p_X: one row per text and member of its
+    chamber."""
     parts = [prediction.table().assign(name=text.name) for text, prediction in results]
     table = pd.concat(parts, ignore_index=True)
-    return table[["name", "iso3", "vote", "p_Y", "p_A", "p_N", "p_X"]]
+    return table[["name", "iso3", "vote", "vote_in_tally", "p_Y", "p_A", "p_N", "p_X"]]
 
 
 def summary_table(results: list[tuple[Text, TextPrediction]]) -> pd.DataFrame:
-    """One row per text: name, date, body, tally, like, predicted counts (equal to the tally)."""
+    """One row per text: name, date, body, tally (the official one, or the forecast's: the
+    expected counts), its interval (forecasts only), like, and the counts of the most likely
+    votes (`vote`; those of `vote_in_tally` are the tally's)."""
     rows = []
     for text, prediction in results:
+        tally = prediction.tally
         counts = pd.Series(prediction.table()["vote"]).value_counts()
         rows.append(
             {
                 "name": text.name,
                 "date": text.day.isoformat(),
                 "body": text.body,
-                "tally": f"{text.tally} ({text.tally.not_voting} X)",
+                "tally": f"{'forecast ' if prediction.forecast else ''}{tally} "
+                f"({tally.not_voting} X)",
+                "interval": interval_text(prediction.probabilities) if prediction.forecast else "",
                 "like": prediction.like or "(general axis)",
-                "predicted": f"{counts.get('Y', 0)}-{counts.get('N', 0)}-{counts.get('A', 0)} "
+                "most_likely": f"{counts.get('Y', 0)}-{counts.get('N', 0)}-{counts.get('A', 0)} "
                 f"({counts.get('X', 0)} X)",
             }
         )

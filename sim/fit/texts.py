@@ -9,9 +9,11 @@ where e_ij is the logistic error of the ordered-logit model on j: a member that 
 while its position predicts Abstain carries that surprise into the new version (the placement,
 `member_scores`, lives in `sim.model.text_axis`: scenario worlds place texts the same way). Cut-points are
 then fitted so that the expected counts equal the new text's tally (members vote Y/A/N by ordered
-logit of u_i, `sharpness` times as sharply as on a text never seen), and the most likely joint
-assignment that adds up to the tally exactly is the prediction. The tally says how many members
-change; the positions and the evidence say who.
+logit of u_i, `sharpness` times as sharply as on a text never seen). The tally says how many
+members change; the positions and the evidence say who. The prediction a reader takes is each
+member's most likely vote (`vote`: the argmax of its Y/A/N/X probabilities); the most likely
+joint assignment that adds up to the tally exactly is kept beside it (`vote_in_tally`). Without
+a tally the text is forecast (`sim.fit.forecast`).
 
 Not voting (X) is a propensity per member and per kind of text (the committee, or the ES-11
 series): the member's recency-weighted share of X on texts of that kind, shrunk to its share
@@ -44,6 +46,7 @@ from sim.model.voting import (
     CutPoints,
     assign_to_tally,
     fit_cut_points,
+    most_likely,
     vote_probabilities,
 )
 
@@ -58,20 +61,49 @@ class TextPrediction:
 
     iso3: tuple[str, ...]
     probabilities: np.ndarray  # (M, 4) Y, A, N, X
-    codes: np.ndarray  # (M,) indices into VOTE_CODES, adding up to the tally
+    in_tally: np.ndarray  # (M,) indices into VOTE_CODES: the joint assignment adding up to `tally`
     cut_points: CutPoints
     like: str | None
+    tally: Tally  # the official tally, or a forecast's (the expected counts, rounded)
+    forecast: bool = False  # True: no tally was given, `tally` is the forecast's
+
+    @property
+    def votes(self) -> np.ndarray:
+        """(M,) each member's most likely vote, Y/A/N/X (`most_likely`): the `vote` column."""
+        return most_likely(self.probabilities)
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(
             {
                 "iso3": self.iso3,
-                "vote": np.array(VOTE_CODES)[self.codes],
+                "vote": np.array(VOTE_CODES)[self.votes],
+                "vote_in_tally": np.array(VOTE_CODES)[self.in_tally],
                 **{
                     f"p_{code}": self.probabilities[:, k].round(6)
                     for k, code in enumerate(VOTE_CODES)
                 },
             }
+        )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A text's chamber, each member's place on the text and its probability of not voting
+    before the text's attendance shift: what cut-points are fitted to or applied to."""
+
+    chamber: tuple[str, ...]
+    scores: np.ndarray  # (M,)
+    absence: np.ndarray  # (M,)
+    like: str | None
+
+    def predict(
+        self, cut_points: CutPoints, tally: Tally, forecast: bool = False
+    ) -> TextPrediction:
+        """The prediction under `cut_points`, its joint assignment cut to `tally`."""
+        probabilities = vote_probabilities(self.scores, self.absence, cut_points)
+        codes = assign_to_tally(probabilities, tally)
+        return TextPrediction(
+            self.chamber, probabilities, codes, cut_points, self.like, tally, forecast
         )
 
 
@@ -202,11 +234,30 @@ def predict_text(
     """Each member's vote on a text of `tally` on `day`, like roll call `like` (without one: the
     Ukraine text before `day` closest to the tally if `default_like`, else the general axis).
     `record` and `points` hold the roll calls before `day`."""
-    settings = record.settings
     if like is None and default_like:
         like = closest_ukraine_text(record, day, tally)
+    placed = place_text(record, points, like, body, as_of_like)
+    cut_points = fit_cut_points(
+        placed.scores,
+        placed.absence,
+        tally,
+        polarity=polarity,
+        discrimination=record.settings.sharpness,
+    )
+    return placed.predict(cut_points, tally)
+
+
+def place_text(
+    record: Record,
+    points: IdealPoints,
+    like: str | None,
+    body: str = "GA",
+    as_of_like: bool = False,
+) -> Placement:
+    """Where each member of the chamber stands on a text like roll call `like` (None: the
+    general axis), and how likely it is to stay away (`Record.absence`)."""
     votes = record.votes_on(like) if like is not None else None
-    scores = member_scores(points, like, votes, settings, as_of_like)
+    scores = member_scores(points, like, votes, record.settings, as_of_like)
     if body == "SC":
         chamber = record.council
         absence = np.full(len(chamber), COUNCIL_ABSENCE)
@@ -215,9 +266,4 @@ def predict_text(
         absent = None if votes is None else (votes == "X").to_numpy(float)
         absence = record.absence(record.kind_of(like), absent)
     columns = pd.Index(record.iso3).get_indexer(chamber)
-    cut_points = fit_cut_points(
-        scores[columns], absence, tally, polarity=polarity, discrimination=settings.sharpness
-    )
-    probabilities = vote_probabilities(scores[columns], absence, cut_points)
-    codes = assign_to_tally(probabilities, tally)
-    return TextPrediction(tuple(chamber), probabilities, codes, cut_points, like)
+    return Placement(tuple(chamber), scores[columns], absence, like)

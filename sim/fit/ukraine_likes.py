@@ -70,7 +70,7 @@ def _case(data: UNData, vote_id: str, day: pd.Timestamp, symbols: pd.Series) -> 
 
     def placed(like: str) -> float:
         prediction = predict_text(record, points, tally, day.date(), like=like)
-        return score(prediction.codes.astype(np.intp), observed).accuracy
+        return score(prediction.in_tally.astype(np.intp), observed).accuracy
 
     def symbol(vote_id: str) -> str:
         return str(symbols.get(vote_id, vote_id))

@@ -2,14 +2,20 @@
 
 Every case predicts one ES-11 vote from its date and official tally, with positions from the
 roll calls strictly before a cut-off, through the one prediction path (`sim.fit.predict.predict_on`).
-Cases:
+Scores: `accuracy`, of the most likely Y/A/N among members that voted; `accuracy_4`, of the most
+likely Y/A/N/X (the `vote` column) over all members; `accuracy_in_tally`, of the exact-tally
+assignment (`vote_in_tally`) among voters; log-loss and Brier score over all members (4 classes).
+Cases (the ES-11 cases held out of the positions but used to choose settings, the absence
+half-life and ES-11 weight of `sim.model.positions`, the Ukraine shrinkage, are labelled
+"selection": they are not clean out of sample):
 - ES-11/7 in sample: positions include ES-11/7's own record (what `blocsim predict` does
   with data up to the vote); the calibrated parameters.
 - ES-11/7 calibration fit: positions from before the vote, the default calibration (fitted on
   ES-11/7's per-country votes): in sample for the parameters, not for the positions.
-- ES-11/7 hindcast: positions from before the vote, parameters from a nested calibration with
-  data to 2025-02-23 (`calibrate.fit` on the tally objective: no 2025 per-country vote).
-- leave-one-out ES-11/1, /2, /4, /6: positions strictly before each vote, the same nested
+- ES-11/7 hindcast (selection): positions from before the vote, parameters from a nested
+  calibration with data to 2025-02-23 (`calibrate.fit` on the tally objective: no 2025
+  per-country vote).
+- ES-11/1, /2, /4, /6 (selection): positions strictly before each vote, the same nested
   parameters (before 2025 the turn has not happened: only the discrimination acts).
 Baselines on the same votes (DESIGN.md): always Yes; the same vote as the previous ES-11 vote
 (for ES-11/1, the last Ukraine text of the record, A/RES/76/179; no previous vote: Yes); the
@@ -31,15 +37,25 @@ import pandas as pd
 
 from sim.data.loader import UNData
 from sim.data.resolutions import RESOLUTIONS
-from sim.fit.calibrate import Score, calibration_problem, fit, score
+from sim.fit.calibrate import calibration_problem, fit
 from sim.fit.predict import predict_on
+from sim.fit.scoring import accuracy_all, probability_scores, vote_scores
 from sim.fit.texts import Record, predict_text
 from sim.model.estimates import cached_ideal_points
 from sim.model.parameters import Parameters, load_parameters
 from sim.model.positions import UKRAINE_TEXTS
 from sim.model.scenario import DEFAULT_CALIBRATION, TimedShock, load_historical_shocks
 from sim.model.text_axis import TextSettings
-from sim.model.voting import ABSTAIN, NO, NOT_VOTING, VOTE_CODES, YES, vote_indices
+from sim.model.voting import (
+    ABSTAIN,
+    NO,
+    NOT_VOTING,
+    VOTE_CODES,
+    YES,
+    as_tally,
+    most_likely,
+    vote_indices,
+)
 from sim.model.world import build_world, day_after
 
 HINDCAST_DATA_UNTIL = date(2025, 2, 23)
@@ -68,8 +84,8 @@ class Case:
 
 @dataclass(frozen=True)
 class Validation:
-    table: pd.DataFrame  # case, vote, predictor, accuracy, accuracy_4, log_loss, tallies
-    errors: pd.DataFrame  # blocsim's wrong votes: case, iso3, name, vote, predicted, p_*
+    table: pd.DataFrame  # case, vote, predictor, accuracies, log_loss, brier, tallies
+    errors: pd.DataFrame  # voters whose most likely Y/A/N is wrong: case, iso3, name, vote, ...
 
 
 def validation_cases(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> list[Case]:
@@ -82,7 +98,7 @@ def validation_cases(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> l
         Case("ES-11/7 in sample", es11_7.symbol, day_after(es11_7.date), parameters, history),
         Case("ES-11/7 calibration fit", es11_7.symbol, es11_7.date, parameters, history),
         Case(
-            "ES-11/7 hindcast (leave-one-out)",
+            "ES-11/7 hindcast (selection)",
             es11_7.symbol,
             es11_7.date,
             nested.parameters,
@@ -91,7 +107,7 @@ def validation_cases(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> l
     ]
     for symbol in LEAVE_ONE_OUT:
         target = RESOLUTIONS[symbol]
-        name = f"{symbol.removeprefix('A/RES/')} leave-one-out"
+        name = f"{symbol.removeprefix('A/RES/')} (selection)"
         cases.append(Case(name, symbol, target.date, nested.parameters, nested.shocks))
     return cases
 
@@ -106,17 +122,16 @@ def validate(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> Validatio
         observed = vote_indices(data.votes_on(case.vote).reindex(order))
         prediction = predict_on(world, case.shocks, target.date, target.tally)
         probs = prediction.table[[f"p_{code}" for code in VOTE_CODES]].to_numpy()
-        codes = vote_indices(prediction.table["vote"])
+        codes = most_likely(probs, absence=False)
         ordering = predict_on(world, (), target.date, target.tally)
-        ordering_probs = ordering.table[[f"p_{code}" for code in VOTE_CODES]].to_numpy()
         scores = {
-            "blocsim": score(codes, observed, probs),
-            "always Yes": score(np.full(len(order), YES), observed),
-            "previous ES-11 vote": score(_previous(data, case.vote, order), observed),
-            "1-D ordering cut to tally": score(_ordering(data, case.vote, order), observed),
-            "static positions (no turn)": score(
-                vote_indices(ordering.table["vote"]), observed, ordering_probs
+            "blocsim": _model_scores(prediction.table, observed),
+            "always Yes": _baseline_scores(np.full(len(order), YES), observed),
+            "previous ES-11 vote": _baseline_scores(_previous(data, case.vote, order), observed),
+            "1-D ordering cut to tally": _baseline_scores(
+                _ordering(data, case.vote, order), observed
             ),
+            "static positions (no turn)": _model_scores(ordering.table, observed),
             "blocsim predict (K dims)": _placed(data, case, target),
         }
         for predictor, result in scores.items():
@@ -138,16 +153,42 @@ def validate(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> Validatio
     return Validation(pd.DataFrame(rows), pd.concat(errors, ignore_index=True))
 
 
-def _row(case: Case, official, predictor: str, result: Score) -> dict:
+def _row(case: Case, official, predictor: str, result: dict) -> dict:
+    predicted = result.pop("predicted")
     return {
         "case": case.name,
         "vote": case.vote,
         "predictor": predictor,
-        "accuracy": round(result.accuracy, 3),
-        "accuracy_4": round(result.accuracy_4, 3),
-        "log_loss": round(result.log_loss, 3),
-        "predicted_tally": f"{result.predicted} ({result.predicted.not_voting} X)",
+        **{name: round(value, 3) for name, value in result.items()},
+        "predicted_tally": f"{predicted} ({predicted.not_voting} X)",
         "official_tally": f"{official} ({official.not_voting} X)",
+    }
+
+
+def _model_scores(table: pd.DataFrame, observed: np.ndarray) -> dict:
+    """A model's scores from its prediction table (vote, vote_in_tally, p_*); the predicted
+    tally is the exact-tally assignment's."""
+    probs = table[[f"p_{code}" for code in VOTE_CODES]].to_numpy()
+    in_tally = vote_indices(table["vote_in_tally"])
+    return {
+        "accuracy": vote_scores(most_likely(probs, absence=False), observed)["accuracy"],
+        "accuracy_4": accuracy_all(vote_indices(table["vote"]), observed),
+        "accuracy_in_tally": vote_scores(in_tally, observed)["accuracy"],
+        **probability_scores(probs, observed),
+        "predicted": as_tally(np.bincount(in_tally, minlength=len(VOTE_CODES))),
+    }
+
+
+def _baseline_scores(codes: np.ndarray, observed: np.ndarray) -> dict:
+    """A baseline's scores from its codes alone (no probabilities: no log-loss or Brier)."""
+    accuracy = vote_scores(codes, observed)["accuracy"]
+    return {
+        "accuracy": accuracy,
+        "accuracy_4": accuracy_all(codes, observed),
+        "accuracy_in_tally": np.nan,
+        "log_loss": np.nan,
+        "brier": np.nan,
+        "predicted": as_tally(np.bincount(codes, minlength=len(VOTE_CODES))),
     }
 
 
@@ -193,11 +234,11 @@ def _ordering(data: UNData, symbol: str, order: list[str]) -> np.ndarray:
     return codes
 
 
-def _placed(data: UNData, case: Case, target) -> Score:
+def _placed(data: UNData, case: Case, target) -> dict:
     """What `blocsim predict` says from the record before the case's cut-off: the text placed
     in K dimensions like the earlier Ukraine text closest to its tally (`sim.fit.texts`)."""
     cutoff = pd.Timestamp(case.cutoff)
     record = Record(data, cutoff, TextSettings())
     placed = predict_text(record, cached_ideal_points(data, cutoff), target.tally, target.date)
     observed = vote_indices(data.votes_on(case.vote).reindex(list(placed.iso3)))
-    return score(placed.codes.astype(np.intp), observed, placed.probabilities)
+    return _model_scores(placed.table(), observed)

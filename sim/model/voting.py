@@ -304,6 +304,23 @@ def assign_to_tally(probs: np.ndarray, tally: Tally) -> np.ndarray:
     return codes
 
 
+def most_likely(probs: np.ndarray, absence: bool = True) -> np.ndarray:
+    """Each member's single most probable vote: probs (N, 4) -> codes (N,) intp.
+
+    With `absence`, the argmax over Y, A, N, X: X only where not voting is more probable than
+    each vote (p_X = the member's absence propensity moved by the text's attendance shift;
+    p_Y + p_A + p_N = 1 - p_X). Without, the argmax over Y, A, N alone: how the member votes if
+    it votes. Ties go to the earlier code (Y before A before N before X).
+
+    >>> most_likely(np.array([[0.3, 0.1, 0.2, 0.4], [0.5, 0.1, 0.0, 0.4]])).tolist()
+    [3, 0]
+    >>> most_likely(np.array([[0.3, 0.1, 0.2, 0.4]]), absence=False).tolist()
+    [0]
+    """
+    probs = np.asarray(probs)
+    return np.argmax(probs if absence else probs[..., :NOT_VOTING], axis=-1).astype(np.intp)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """Whether a vote carried, under which rule, and why, in words a reader can quote."""

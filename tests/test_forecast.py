@@ -1,0 +1,113 @@
+"""A forecast before the vote: a text's votes from its earlier version, without its tally."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.data.resolutions import Tally
+from sim.fit import rolling
+from sim.fit.forecast import expected_tally, forecast_text, like_tally, tally_interval
+from sim.fit.texts import Record
+from sim.model.estimates import cached_ideal_points
+from sim.model.text_axis import TextSettings
+
+TEXT = "A/RES/79/292"  # Abkhazia and South Ossetia IDPs, 3 June 2025 (as in test_texts)
+EARLIER = "A/RES/78/283"  # its version of a year before
+DAY = date(2025, 6, 3)
+
+
+@pytest.fixture(scope="module")
+def before(data):
+    """The record and positions strictly before 3 June 2025 (the fit test_texts uses too)."""
+    cutoff = pd.Timestamp(DAY)
+    return Record(data, cutoff, TextSettings()), cached_ideal_points(data, cutoff)
+
+
+def counts(prediction) -> Tally:
+    return expected_tally(prediction.probabilities)
+
+
+def test_like_tally_carries_the_earlier_versions_tally(before):
+    record, points = before
+    earlier = like_tally(record, EARLIER, record.iso3, "same")
+    forecast = forecast_text(record, points, DAY, EARLIER, rule="like-tally")
+    assert forecast.forecast and forecast.like == EARLIER
+    assert forecast.tally == earlier == counts(forecast)
+    in_tally = np.bincount(forecast.in_tally, minlength=4)
+    assert in_tally.tolist() == [earlier.yes, earlier.abstain, earlier.no, earlier.not_voting]
+    # the reversed text's Yes side is the earlier version's No side
+    reverse = forecast_text(record, points, DAY, EARLIER, polarity="reverse", rule="like-tally")
+    assert reverse.tally == Tally(earlier.no, earlier.yes, earlier.abstain, earlier.not_voting)
+
+
+def test_like_cut_points_move_the_tally_only_with_the_positions(before):
+    record, points = before
+    earlier = like_tally(record, EARLIER, record.iso3, "same")
+    static = forecast_text(record, points, DAY, EARLIER, rule="like-cut-points", as_of_like=True)
+    assert static.tally == earlier  # members where they stood: the like's own counts
+    moved = forecast_text(record, points, DAY, EARLIER, rule="like-cut-points")
+    assert moved.tally.members == 193 and moved.cut_points == static.cut_points
+
+
+def test_the_interval_holds_the_expected_count():
+    sure = np.tile([1.0, 0.0, 0.0, 0.0], (10, 1))
+    assert tally_interval(sure) == {"Y": (10, 10), "N": (0, 0), "A": (0, 0), "X": (0, 0)}
+    coin = np.tile([0.5, 0.0, 0.5, 0.0], (100, 1))
+    low, high = tally_interval(coin)["Y"]
+    assert low < 50 < high and 100 - high == low  # symmetric around 50
+
+
+def test_predict_without_a_tally_forecasts_the_text(tmp_path, capsys):
+    out = tmp_path / "forecast.csv"
+    argv = ["predict", "--date", "2025-06-03", "--like", EARLIER, "--format", "csv"]
+    assert main([*argv, "--out", str(out)]) == 0
+    summary = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert summary.loc[0, "tally"].startswith("forecast ")
+    assert summary.loc[0, "interval"].endswith("(90%)")
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["iso3", "vote", "vote_in_tally", "p_Y", "p_A", "p_N", "p_X"]
+    forecast = summary.loc[0, "tally"].removeprefix("forecast ").split(" ")[0]
+    in_tally = table["vote_in_tally"].value_counts()
+    assert forecast == f"{in_tally.get('Y', 0)}-{in_tally.get('N', 0)}-{in_tally.get('A', 0)}"
+
+
+def test_a_session_row_with_an_empty_tally_is_forecast(tmp_path, capsys):
+    session = tmp_path / "session.csv"
+    session.write_text(
+        "name,date,tally,body,polarity,like\n"
+        "IDPs,2025-06-03,,,,A/RES/78/283\n"
+        "IDPs voted,2025-06-03,107-9-49,,,A/RES/78/283\n"
+    )
+    out = tmp_path / "out.csv"
+    assert main(["predict", "--texts", str(session), "--out", str(out), "--format", "csv"]) == 0
+    summary = pd.read_csv(io.StringIO(capsys.readouterr().out), keep_default_na=False)
+    assert summary["tally"].str.startswith("forecast ").tolist() == [True, False]
+    assert summary["interval"].eq("").tolist() == [False, True]
+
+
+def test_a_forecast_needs_a_like(tmp_path, capsys):
+    out = tmp_path / "p.csv"
+    assert main(["predict", "--date", "2010-06-01", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "field 'like': no Ukraine text in the record before 2010-06-01" in err
+    assert err.count("\n") == 1 and not out.exists()
+
+
+def test_rolling_origin_without_the_tally(data):
+    case = next(c for c in rolling.cases(data, DAY, date(2025, 6, 4)) if c.vote_id == TEXT)
+    assert case.like == EARLIER
+    table = rolling.rolling_origin(data, [case], no_tally="like-tally").set_index("predictor")
+    assert list(table.index) == list(rolling.PREDICTORS)
+    assert table["forecast"].nunique() == 1 and table["in_interval"].dtype == bool
+    assert table.loc["always Yes", ["log_loss", "brier"]].isna().all()
+    assert table.loc[["blocsim", "persistence"], ["log_loss", "brier"]].notna().all().all()
+    # filling last time's absentees can only help among voters
+    filled, plain = table.loc["persistence, absentees filled"], table.loc["persistence"]
+    assert filled["accuracy"] >= plain["accuracy"]
+    assert (table["persistence_from"] == EARLIER).all()
