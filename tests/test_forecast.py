@@ -104,10 +104,24 @@ def test_rolling_origin_without_the_tally(data):
     assert case.like == EARLIER
     table = rolling.rolling_origin(data, [case], no_tally="like-tally").set_index("predictor")
     assert list(table.index) == list(rolling.PREDICTORS)
-    assert table["forecast"].nunique() == 1 and table["in_interval"].dtype == bool
+    assert isinstance(table.loc["blocsim", "in_interval"], bool)
+    assert table["forecast"].notna().sum() == 1  # the forecast's tally, on blocsim's row
     assert table.loc["always Yes", ["log_loss", "brier"]].isna().all()
     assert table.loc[["blocsim", "persistence"], ["log_loss", "brier"]].notna().all().all()
     # filling last time's absentees can only help among voters
     filled, plain = table.loc["persistence, absentees filled"], table.loc["persistence"]
     assert filled["accuracy"] >= plain["accuracy"]
     assert (table["persistence_from"] == EARLIER).all()
+
+
+@pytest.mark.parametrize(
+    ("pair", "expected"),
+    [
+        ("strength=1", "field '--set': 'strength' is not one of absence_half_life"),
+        ("evidence=much", "field '--set': 'evidence=much': evidence must be a number"),
+    ],
+)
+def test_a_variant_setting_is_checked(capsys, pair, expected):
+    assert main(["validate", "--rolling", "selection", "--set", pair]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1

@@ -1,6 +1,7 @@
 """`blocsim calibrate` and `validate`: fit the free parameters, judge the model out of sample."""
 
 import argparse
+from dataclasses import fields, replace
 from pathlib import Path
 
 from sim.cli.common import (
@@ -15,6 +16,7 @@ from sim.cli.common import (
 from sim.errors import BlocsimError
 from sim.fit.forecast import DEFAULT_RULE, FORECAST_RULES
 from sim.fit.rolling import PERSISTENCE_SMOOTHING
+from sim.model.text_axis import TextSettings
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -158,6 +160,15 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         "and whether the official Yes, No and Abstain counts fall in its 90%% interval",
     )
     validate.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --rolling: a placement setting other than the default, to reproduce the "
+        "variants docs/calibration.md says were tried (repeatable): "
+        f"{', '.join(f'{f.name} (default {f.default})' for f in fields(TextSettings))}",
+    )
+    validate.add_argument(
         "--persistence-smoothing",
         type=float,
         default=PERSISTENCE_SMOOTHING,
@@ -169,7 +180,7 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
     validate.add_argument(
         "--ukraine",
         action="store_true",
-        help="the Ukraine texts of 2016-2024 (Crimea texts, ES-11 leave-one-out) from date and "
+        help="the Ukraine texts of 2016-2024 (Crimea texts, the ES-11 selection cases) from date and "
         "tally alone, like the earlier Ukraine text closest to the tally (the rule of predict "
         "without --like) or like the latest; ES-11/7 as a check",
     )
@@ -178,6 +189,23 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
 
 
 ROLLING = ("selection", "us-changes", "evaluation")
+
+
+def _text_settings(pairs: list[str]) -> TextSettings:
+    """`TextSettings` with the --set NAME=VALUE pairs, each checked: a one-line error names it."""
+    names = {f.name for f in fields(TextSettings)}
+    changes = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in names:
+            raise BlocsimError(f"'{name}' is not one of {', '.join(sorted(names))}", field="--set")
+        try:
+            changes[name] = float(value)
+        except ValueError:
+            raise BlocsimError(f"'{pair}': {name} must be a number", field="--set") from None
+    return replace(TextSettings(), **changes)
+
+
 MOVERS_SECTION = "texts where the US changed its vote: who moved the US's way"
 
 
@@ -202,7 +230,11 @@ def _validate(args: argparse.Namespace) -> None:
         else:
             chosen = rolling.cases(data, *rolling.EVALUATION)
         table = rolling.rolling_origin(
-            data, chosen, no_tally=args.no_tally, smoothing=args.persistence_smoothing
+            data,
+            chosen,
+            _text_settings(args.set),
+            no_tally=args.no_tally,
+            smoothing=args.persistence_smoothing,
         )
         scores = "scores by roll call" if args.per_text else "mean scores"
         sections = {

@@ -78,7 +78,7 @@ PREDICTORS = (
     "static positions",
 )
 # the baselines' probabilities: 1 - this on their vote (chosen on the selection texts)
-PERSISTENCE_SMOOTHING = 0.1
+PERSISTENCE_SMOOTHING = 0.15
 SCORES = ("accuracy", "macro_f1", "f1_no", "f1_abstain", "accuracy_all", "log_loss", "brier")
 
 
@@ -137,7 +137,8 @@ def rolling_origin(
     us_vote (earlier -> new, where it changed), predictor, accuracy, macro_f1, f1_no,
     f1_abstain, voters (`vote_scores`: how members vote if they vote), accuracy_all (not voting
     a fourth outcome), log_loss, brier (`probability_scores`; baselines smoothed by
-    `smoothing`), tally, forecast and in_interval (with `no_tally`), and where the US changed
+    `smoothing`), tally, forecast and in_interval (with `no_tally`, on the blocsim row: whether
+    the official Yes, No and Abstain counts fall in the forecast's interval), and where the US changed
     its vote the mover counts (`sim.fit.movers.COUNTS`, of the `vote` column; empty elsewhere).
     `no_tally`: a rule of `sim.fit.forecast` that forecasts each text without its tally (the
     cases without a like are left out: a forecast needs one)."""
@@ -183,7 +184,10 @@ def rolling_origin(
                         else {"log_loss": np.nan, "brier": np.nan}
                     ),
                     "tally": f"{tally} ({tally.not_voting} X)",
-                    **forecast,
+                    **{
+                        name: value if predictor == "blocsim" else pd.NA
+                        for name, value in forecast.items()
+                    },
                     **{name: getattr(counts, name) if counts else pd.NA for name in COUNTS},
                 }
             )
@@ -288,8 +292,8 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
                     "roll_calls": len(scores),
                     **{column: round(float(scores[column].mean()), 3) for column in SCORES},
                     **(
-                        {"in_interval": round(float(scores["in_interval"].mean()), 3)}
-                        if "in_interval" in scores
+                        {"in_interval": round(float(scores["in_interval"].dropna().mean()), 3)}
+                        if "in_interval" in scores and scores["in_interval"].notna().any()
                         else {}
                     ),
                 }

@@ -40,13 +40,13 @@ def ukraine_texts(data: UNData) -> pd.Series:
 
 def ukraine_likes(data: UNData) -> pd.DataFrame:
     """One row per text (set, likes chosen, accuracies of `COLUMNS`), then the selection's means:
-    the Crimea and territorial-integrity texts, the ES-11 leave-one-out cases, all."""
+    the Crimea and territorial-integrity texts, the ES-11 cases (selection), all."""
     symbols = data.history.groupby("vote_id")["resolution"].first()
     rows = [_case(data, vote_id, day, symbols) for vote_id, day in ukraine_texts(data).items()]
     table = pd.DataFrame(rows)
     selection = table[table["set"] == "selection"]
     es11 = selection["text"].str.startswith(ES11_PREFIX)
-    parts = {"Crimea texts": selection[~es11], "ES-11 leave-one-out": selection[es11]}
+    parts = {"Crimea texts": selection[~es11], "ES-11 (selection)": selection[es11]}
     means = [
         {"text": f"mean, {name} ({len(part)})", "set": "selection", **_means(part)}
         for name, part in {**parts, "selection": selection}.items()

@@ -29,8 +29,8 @@ Absence is a recency-weighted share of X among the roll calls that record X (the
 Nov 2019 on, and the ES-11 votes; the older Voeten rows have no X), ES-11 votes counted
 `es11_absence_weight` times, shrunk towards the mean rate: habitual ES-11 absentees lead.
 Not voting on an ES-11 text is mostly deliberate and lasting, so those votes count 60 times and
-the half-life is a year (measured against 20 times and half a year: log-loss lower on the
-ES-11/7 hindcast and on every leave-one-out case, accuracy equal or up by one member).
+the half-life is a year: chosen on the ES-11 cases of `blocsim validate` (selection data, not
+held out).
 
 `us_agreement` and `us_agreement_change` are a hook for the US-turn shock: the share of the last
 year's roll calls voted as the US did, and its change against the two years before.
