@@ -12,7 +12,13 @@ import pytest
 from sim.cli import main
 from sim.data.resolutions import Tally
 from sim.fit import rolling
-from sim.fit.forecast import expected_tally, forecast_text, like_tally, tally_interval
+from sim.fit.forecast import (
+    expected_tally,
+    forecast_text,
+    like_tally,
+    tally_interval,
+    version_drifts,
+)
 from sim.fit.texts import Record
 from sim.model.estimates import cached_ideal_points
 from sim.model.text_axis import TextSettings
@@ -56,11 +62,26 @@ def test_like_cut_points_move_the_tally_only_with_the_positions(before):
 
 
 def test_the_interval_holds_the_expected_count():
-    sure = np.tile([1.0, 0.0, 0.0, 0.0], (10, 1))
-    assert tally_interval(sure) == {"Y": (10, 10), "N": (0, 0), "A": (0, 0), "X": (0, 0)}
-    coin = np.tile([0.5, 0.0, 0.5, 0.0], (100, 1))
-    low, high = tally_interval(coin)["Y"]
-    assert low < 50 < high and 100 - high == low  # symmetric around 50
+    sure = np.tile([1.0, 0.0, 0.0, 0.0], (1, 10, 1))
+    interval = tally_interval(sure, np.ones(1))
+    assert interval == {"Y": (10, 10), "N": (0, 0), "A": (0, 0), "X": (0, 0)}
+    coin = np.tile([0.5, 0.0, 0.5, 0.0], (1, 100, 1))
+    low, high = tally_interval(coin, np.ones(1))["Y"]
+    assert 40 <= low < 50 < high <= 60  # Binomial(100, 0.5): 42 and 58
+    assert tally_interval(coin, np.ones(1)) == tally_interval(coin, np.ones(1))  # one seed
+
+
+def test_tally_drift_averages_over_how_versions_moved(data, before):
+    record, points = before
+    drifts = version_drifts(data, pd.Timestamp(DAY))
+    assert len(drifts) > 100 and (drifts.sum(axis=1) == 0).all()  # 193 members on both
+    still = forecast_text(record, points, DAY, EARLIER, rule="tally-drift", drifts=0 * drifts)
+    carried = forecast_text(record, points, DAY, EARLIER, rule="like-tally")
+    np.testing.assert_allclose(still.probabilities, carried.probabilities)
+    moving = forecast_text(record, points, DAY, EARLIER, rule="tally-drift", drifts=drifts)
+    width = {code: high - low for code, (low, high) in moving.interval.items()}
+    assert all(width[c] >= high - low for c, (low, high) in carried.interval.items())
+    assert sum(width.values()) > sum(high - low for low, high in carried.interval.values())
 
 
 def test_predict_without_a_tally_forecasts_the_text(tmp_path, capsys):
@@ -102,7 +123,7 @@ def test_a_forecast_needs_a_like(tmp_path, capsys):
 def test_rolling_origin_without_the_tally(data):
     case = next(c for c in rolling.cases(data, DAY, date(2025, 6, 4)) if c.vote_id == TEXT)
     assert case.like == EARLIER
-    table = rolling.rolling_origin(data, [case], no_tally="like-tally").set_index("predictor")
+    table = rolling.rolling_origin(data, [case], no_tally="tally-drift").set_index("predictor")
     assert list(table.index) == list(rolling.PREDICTORS)
     assert isinstance(table.loc["blocsim", "in_interval"], bool)
     assert table["forecast"].notna().sum() == 1  # the forecast's tally, on blocsim's row

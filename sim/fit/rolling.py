@@ -48,7 +48,7 @@ from sim.data.followers import US
 from sim.data.loader import UNData
 from sim.data.resolutions import Tally
 from sim.data.titles import latest_earlier_version
-from sim.fit.forecast import forecast_text, in_interval
+from sim.fit.forecast import forecast_text, in_interval, version_drifts
 from sim.fit.movers import COUNTS, count_movers, us_changed
 from sim.fit.scoring import accuracy_all, probability_scores, smoothed, vote_scores
 from sim.fit.texts import Record, TextPrediction, closest_ukraine_text, latest_es11, predict_text
@@ -145,10 +145,13 @@ def rolling_origin(
     us = data.iso3.index(US)
     rows = []
     records: dict[date, Record] = {}
+    drifts: dict[date, np.ndarray] = {}
     fits: dict[date, IdealPoints] = {}
     for case in chosen:
         if case.cutoff not in records:
             records[case.cutoff] = Record(data, pd.Timestamp(case.cutoff), settings)
+            if no_tally is not None:
+                drifts[case.cutoff] = version_drifts(data, pd.Timestamp(case.cutoff))
         if case.positions_cutoff not in fits:
             fits[case.positions_cutoff] = cached_ideal_points(
                 data, case.positions_cutoff, points_settings
@@ -159,7 +162,8 @@ def rolling_origin(
         like = _like(record, case, tally, no_tally is not None)
         if like is None and no_tally is not None:
             continue
-        predictions, source, forecast = _predict(record, points, case, like, tally, no_tally)
+        moves = drifts.get(case.cutoff)
+        predictions, source, forecast = _predict(record, points, case, like, tally, no_tally, moves)
         version = _codes(data, case.like) if case.like is not None else None
         changed = version is not None and us_changed(version[us], observed[us])
         for predictor, guess in predictions.items():
@@ -230,6 +234,7 @@ def _predict(
     like: str | None,
     tally: Tally,
     no_tally: str | None,
+    drifts: np.ndarray | None,
 ) -> tuple[dict[str, Guess], str, dict]:
     """Every predictor's guess, where persistence came from, and the forecast's columns."""
     if no_tally is None:
@@ -240,12 +245,14 @@ def _predict(
         forecast = {}
     else:
         blocsim, static = (
-            forecast_text(record, points, case.day, like, rule=no_tally, as_of_like=at)
+            forecast_text(
+                record, points, case.day, like, rule=no_tally, as_of_like=at, drifts=drifts
+            )
             for at in (False, True)
         )
         forecast = {
             "forecast": f"{blocsim.tally} ({blocsim.tally.not_voting} X)",
-            "in_interval": in_interval(blocsim.probabilities, tally),
+            "in_interval": in_interval(blocsim.interval, tally),
         }
     earlier_votes = record.votes_on(like) if like is not None else None
     n = len(record.iso3)

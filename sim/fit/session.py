@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.data.loader import UNData, read_csv_table
 from sim.data.resolutions import Tally, symbol_forms
 from sim.errors import BlocsimError
-from sim.fit.forecast import forecast_text, interval_text, like_of
+from sim.fit.forecast import forecast_text, interval_text, like_of, version_drifts
 from sim.fit.texts import Record, TextPrediction, predict_text
 from sim.model.estimates import cached_ideal_points, record_end
 from sim.model.ideal_points import IdealPoints
@@ -117,6 +118,7 @@ def predict_texts(
     `data_until` if given); positions and attendance are built once per distinct record."""
     results = []
     records: dict[pd.Timestamp, Record] = {}
+    drifts: dict[pd.Timestamp, np.ndarray] = {}
     fits: dict[pd.Timestamp, IdealPoints] = {}
     for text in texts:
         until = pd.Timestamp(text.day)
@@ -147,7 +149,11 @@ def predict_texts(
                 record, points, text.tally, text.day, like, text.body, text.polarity
             )
         else:
-            prediction = forecast_text(record, points, text.day, like, text.body, text.polarity)
+            if end not in drifts:
+                drifts[end] = version_drifts(data, cutoff)
+            prediction = forecast_text(
+                record, points, text.day, like, text.body, text.polarity, drifts=drifts[end]
+            )
         results.append((text, prediction))
         if progress is not None:
             progress()
@@ -189,7 +195,7 @@ def summary_table(results: list[tuple[Text, TextPrediction]]) -> pd.DataFrame:
                 "body": text.body,
                 "tally": f"{'forecast ' if prediction.forecast else ''}{tally} "
                 f"({tally.not_voting} X)",
-                "interval": interval_text(prediction.probabilities) if prediction.forecast else "",
+                "interval": interval_text(prediction.interval) if prediction.interval else "",
                 "like": prediction.like or "(general axis)",
                 "most_likely": f"{counts.get('Y', 0)}-{counts.get('N', 0)}-{counts.get('A', 0)} "
                 f"({counts.get('X', 0)} X)",

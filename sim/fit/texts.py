@@ -66,6 +66,7 @@ class TextPrediction:
     like: str | None
     tally: Tally  # the official tally, or a forecast's (the expected counts, rounded)
     forecast: bool = False  # True: no tally was given, `tally` is the forecast's
+    interval: dict[str, tuple[int, int]] | None = None  # a forecast's 90 % interval by count
 
     @property
     def votes(self) -> np.ndarray:
