@@ -99,13 +99,15 @@ def forecast_text(
     """Each member's vote on a text like roll call `like` on `day`, without the text's tally,
     by `rule` (see the module docstring). `record` and `points` hold the roll calls before
     `day`; `as_of_like` keeps members where they stood at the like (the static ablation);
-    `drifts` (P, 4) are `version_drifts` before `day` (rule tally-drift; none: no drift)."""
+    `drifts` (P, 4) are `version_drifts` before `day` (rule tally-drift; none: no drift; they
+    are General Assembly counts, so a Security Council text carries its like's tally)."""
     if rule not in FORECAST_RULES:
         raise ValueError(f"rule must be one of {', '.join(FORECAST_RULES)}, not '{rule}'")
     now = place_text(record, points, like, body, as_of_like)
     fitted_on = place_text(record, points, like, body, True) if rule == "like-cut-points" else now
     carried = tally_counts(like_tally(record, like, now.chamber, "same"))
-    moves = drifts if rule == "tally-drift" and drifts is not None and len(drifts) else None
+    drifting = rule == "tally-drift" and body == "GA" and drifts is not None and len(drifts) > 0
+    moves = drifts if drifting else None
     tallies, weights = _moved_tallies(carried, moves)
     components = []
     for counts in tallies:

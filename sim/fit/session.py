@@ -3,8 +3,8 @@ cut-off (`blocsim predict --texts FILE`).
 
 FILE is a CSV with columns `name,date,tally,body,polarity,like`; body, polarity and like may be
 empty (GA, same, none: a Ukraine text). An empty tally asks for a forecast before the vote
-(`sim.fit.forecast`): the cut-points come from the like. Every row is checked before any work; a malformed one is
-a `BlocsimError` naming the file, the line and the field.
+(`sim.fit.forecast`): the cut-points come from the like. Every row is checked before any work;
+a malformed one is a `BlocsimError` naming the file, the line and the field.
 """
 
 from __future__ import annotations
