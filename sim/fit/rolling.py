@@ -167,8 +167,8 @@ def rolling_origin(
         version = _codes(data, case.like) if case.like is not None else None
         changed = version is not None and us_changed(version[us], observed[us])
         for predictor, guess in predictions.items():
-            counts = count_movers(version, observed, guess.all, us) if changed else None
-            probs = smoothed(guess.all, smoothing) if guess.smooth else guess.probs
+            counts = count_movers(version, observed, guess.with_absence, us) if changed else None
+            probs = smoothed(guess.with_absence, smoothing) if guess.smooth else guess.probs
             rows.append(
                 {
                     "vote_id": case.vote_id,
@@ -180,8 +180,8 @@ def rolling_origin(
                     if changed
                     else "",
                     "predictor": predictor,
-                    **vote_scores(guess.voting, observed),
-                    "accuracy_all": accuracy_all(guess.all, observed),
+                    **vote_scores(guess.if_voting, observed),
+                    "accuracy_all": accuracy_all(guess.with_absence, observed),
                     **(
                         probability_scores(probs, observed)
                         if probs is not None
@@ -205,9 +205,9 @@ class Guess:
     baselines that predict it), its vote with not voting as an outcome, its probabilities
     (None: none; `smooth`: the baseline's codes smoothed)."""
 
-    voting: np.ndarray
-    all: np.ndarray
-    probs: np.ndarray | None = None
+    if_voting: np.ndarray  # (N,) codes
+    with_absence: np.ndarray  # (N,) codes
+    probs: np.ndarray | None = None  # (N, 4)
     smooth: bool = False
 
     @classmethod
