@@ -35,7 +35,7 @@ from sim.model.agenda import chamber, scenario_timeline
 from sim.model.dynamics import MoveToward, Shift
 from sim.model.explain import TOWARD_AXIS, Explanation, decompose, explain_table, toward
 from sim.model.model import BlocModel
-from sim.model.run import tie_table
+from sim.model.run import recorded_vote, tie_table
 from sim.model.scenario import (
     Scenario,
     TimedShock,
@@ -342,11 +342,14 @@ def tally_strip(model: ClassroomModel) -> alt.Chart:
         STYLE[k]["color"] if k != "not_voting" else "#777777"
         for k in ("yes", "abstain", "no", "not_voting")
     ]
+    # Whole weeks only, at most about ten ticks (Vega's tickMinStep still drew 8.5 as "9").
+    first, last = int(history["week"].min()), int(history["week"].max())
+    weeks = list(range(first, last + 1, max(1, -(-(last - first) // 10))))
     return (
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            x=alt.X("week:Q", title="week", axis=alt.Axis(format="d", tickMinStep=1)),
+            x=alt.X("week:Q", title="week", axis=alt.Axis(format="d", values=weeks)),
             y=alt.Y("members:Q", title="members"),
             color=alt.Color("kind:N", scale=alt.Scale(domain=order, range=colours), title=None),
             tooltip=["week:Q", "date:N", "vote:N", "kind:N", "members:Q"],
@@ -448,21 +451,22 @@ def records_for(spec: VoteSpec, data: UNData) -> list[Resolution]:
 
 
 def record_lines(spec: VoteSpec, data: UNData) -> list[str]:
-    """The record beside a scenario's vote: 'On record' when a real vote is that very vote (same
-    chamber, same day), else the real vote its text is modelled on (the vote is a what-if)."""
-    lines = []
-    for record in records_for(spec, data):
-        counted = (
-            f"{record.symbol} **{record.tally}** ({record.tally.not_voting} not voting), "
-            f"{record.subject}"
-        )
-        if record.date == spec.date and record.body == spec.body:
-            lines.append(f"*On record*, {record.date:%d %B %Y}: {counted}")
-        else:
-            lines.append(
-                f"*No record*: a what-if, its text modelled on {counted}, {record.date:%d %B %Y}"
-            )
-    return lines
+    """The record beside a scenario's vote: 'On record' when it is a real vote (`recorded_vote`),
+    else the real votes its text is modelled on (the vote itself is a what-if)."""
+    record = recorded_vote(spec.name, spec.date)
+    if record is not None:
+        return [f"*On record*, {record.date:%d %B %Y}: {_counted(record)}"]
+    return [
+        f"*No record*: a what-if, its text modelled on {_counted(like)}, {like.date:%d %B %Y}"
+        for like in records_for(spec, data)
+    ]
+
+
+def _counted(record: Resolution) -> str:
+    return (
+        f"{record.symbol} **{record.tally}** ({record.tally.not_voting} not voting), "
+        f"{record.subject}"
+    )
 
 
 FOLLOWED = 0.10  # a gain of ten points or more in the share of votes with the US: "followed"
