@@ -191,8 +191,8 @@ def test_the_classroom_runs_the_measured_turn_scaled_by_its_slider():
     from sim.outputs.app import ClassroomModel, classroom, measured_turn
 
     data, scenario = classroom()
-    turn = measured_turn(scenario, data.members)
-    assert turn is not None and len(turn.by) == 3
+    turn = measured_turn(scenario, data.members).shock
+    assert len(turn.by) == 3
     model = ClassroomModel(us_turn=0.5)
     assert {agent.stubbornness for agent in model.members} == {1.0}
     start = np.array(model.trajectory[0])

@@ -28,7 +28,7 @@ from mesa.visualization import Slider
 from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
-from sim.data.followers import US, US_TURN, followers
+from sim.data.followers import US, followers
 from sim.data.loader import UNData, load_data
 from sim.data.resolutions import RESOLUTIONS, Resolution, Tally
 from sim.model.agenda import chamber, scenario_timeline
@@ -486,11 +486,11 @@ def followed_the_us(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["change"] >= FOLLOWED]
 
 
-def measured_turn(scenario: Scenario, members: pd.DataFrame) -> Shift | None:
+def measured_turn(scenario: Scenario, members: pd.DataFrame) -> TimedShock | None:
     """The US turn as the scenario's calibration holds it (a `shift`), if it holds one."""
     return next(
         (
-            timed.shock
+            timed
             for timed in load_historical_shocks(scenario.calibration, members)
             if isinstance(timed.shock, Shift) and timed.shock.member == US
         ),
@@ -510,7 +510,8 @@ def turn_words(model: BlocModel) -> str:
     if turn is None:
         return "the calibration holds none"
     return ", ".join(
-        f"{value:+.2f} {name}" for value, name in zip(turn.by, model.world.axis_names, strict=True)
+        f"{value:+.2f} {name}"
+        for value, name in zip(turn.shock.by, model.world.axis_names, strict=True)
     )
 
 
@@ -525,8 +526,8 @@ def record_words(model: ClassroomModel) -> list[str]:
         us, russia = (model.world.iso3.index(iso3) for iso3 in (US, "RUS"))
         before = model.world.positions[us, axis]
         lines.append(
-            f"**The US turned.** Measured on the 2025 votes, it moved on {US_TURN:%d %B} from "
-            f"{before:+.2f} to {before + turn.by[axis]:+.2f} on the Ukraine axis (Russia: "
+            f"**The US turned.** Measured on the 2025 votes, it moved on {turn.date:%d %B} from "
+            f"{before:+.2f} to {before + turn.shock.by[axis]:+.2f} on the Ukraine axis (Russia: "
             f"{model.world.positions[russia, axis]:+.2f})."
         )
     table = record_table()
@@ -672,9 +673,9 @@ def Page() -> None:
                 "**US turn**: the size of the United States' move of 20 January 2025, as a "
                 f"share of the move the record measures ({turn_words(model.value)}; 0 = no "
                 "turn, 1 = as measured, 2 = twice it). **States follow one another**: how much "
-                "each state moves toward the "
-                "states it listens to each week rather than keep to its own line (0 = not at "
-                "all, as the record says; 0.99 = almost only its friends count). "
+                "each state moves toward the states it listens to each week rather than keep to "
+                "its own line (0 = not at all, as the record says; 0.99 = almost only its "
+                "friends count). "
                 "*Move a slider, then press Reset: the story starts again with it.*"
             )
             ModelCreator(model, MODEL_PARAMS, model_parameters=parameters)
