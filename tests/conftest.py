@@ -86,12 +86,16 @@ def data() -> UNData:
 
 # A run in which the ties carry a US turn, so `explain` and `report` have parts to show (the
 # record shows no such spread: the shipped scenarios do not carry it). A GA text with an
-# amendment, then a Council text, on the default calibration.
+# amendment, then a Council text, on the default calibration with its stubbornness set here.
 CARRIED_RUN = """
 name = "carried"
 data_until = "2025-01-01"
 seed = 2025
 historical_shocks = false
+
+[parameters]
+stubbornness = 0.213886
+stubbornness_by_group.eu = 0.726547
 
 [[shocks]]
 date = "2025-01-20"
