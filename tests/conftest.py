@@ -1,5 +1,5 @@
 """Shared fixtures: the real UN data, loaded once per test session, the K = 3 world, one run
-of the classroom scenario and one small real sweep (their directories are what `blocsim report`
+of a turn the ties carry and one small real sweep (their directories are what `blocsim report`
 and `blocsim explain` read, so those tests share them)."""
 
 from __future__ import annotations
@@ -84,16 +84,60 @@ def data() -> UNData:
     return load_data()
 
 
-RUN_SEEDS = 3  # the classroom run's seeds: the root's run in full, every seed's tallies
+# A run in which the ties carry a US turn, so `explain` and `report` have parts to show (the
+# record shows no such spread: the shipped scenarios do not carry it). A GA text with an
+# amendment, then a Council text, on the default calibration with its stubbornness set here.
+CARRIED_RUN = """
+name = "carried"
+data_until = "2025-01-01"
+seed = 2025
+historical_shocks = false
+
+[parameters]
+stubbornness = 0.213886
+stubbornness_by_group.eu = 0.726547
+
+[[shocks]]
+date = "2025-01-20"
+kind = "move_toward"
+member = "USA"
+target = "RUS"
+fraction = 0.6
+hold = 0.9
+
+[[votes]]
+name = "GA text like A/RES/ES-11/7"
+body = "GA"
+date = "2025-04-24"
+like = "A/RES/ES-11/7"
+  [[votes.amendments]]
+  name = "US amendment dropping the words blaming Russia"
+  tally = "67-69-39"
+  polarity = "reverse"
+  shift = 1.0
+
+[[votes]]
+name = "SC text naming Russia's invasion"
+body = "SC"
+date = "2025-06-24"
+like = "A/RES/ES-11/7"
+"""
+RUN_SEEDS = 3  # the carried run's seeds: the root's run in full, every seed's tallies
 
 
 @pytest.fixture(scope="session")
-def run_dir(data, tmp_path_factory) -> Path:
-    """A real run of scenarios/classroom.toml with `RUN_SEEDS` seeds. Treat it as read-only
-    (the report tests write its report/)."""
-    scenario = load_scenario("scenarios/classroom.toml", data.members)
-    out = tmp_path_factory.mktemp("run") / "classroom"
-    return run_scenario(scenario, data, out=out, seeds=RUN_SEEDS).directory
+def carried_scenario(data, tmp_path_factory) -> Scenario:
+    path = tmp_path_factory.mktemp("carried") / "carried.toml"
+    path.write_text(CARRIED_RUN)
+    return load_scenario(path, data.members)
+
+
+@pytest.fixture(scope="session")
+def run_dir(carried_scenario, data, tmp_path_factory) -> Path:
+    """A real run of `CARRIED_RUN` with `RUN_SEEDS` seeds. Treat it as read-only (the report
+    tests write its report/)."""
+    out = tmp_path_factory.mktemp("run") / "carried"
+    return run_scenario(carried_scenario, data, out=out, seeds=RUN_SEEDS).directory
 
 
 @pytest.fixture(scope="session")

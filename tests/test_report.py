@@ -12,7 +12,6 @@ from matplotlib.patches import Polygon
 
 from sim.cli import main
 from sim.errors import BlocsimError
-from sim.model.scenario import load_scenario
 from sim.outputs import figures
 from sim.outputs.report import parameter_influence, threshold_table, write_report
 from sim.results import read_manifest
@@ -33,7 +32,7 @@ def test_run_report_writes_figures_tables_and_markdown(run_dir, run_report):
             assert (run_report / f"{name}.{suffix}").stat().st_size > 0, f"{name}.{suffix}"
     assert "\\begin{tabular}" in (run_report / "tally_table.tex").read_text()
     markdown = (run_report / "report.md").read_text()
-    assert "# blocsim report: classroom" in markdown
+    assert "# blocsim report: carried" in markdown
     assert "![The influence network](network.png)" in markdown
     assert "United Nations voting records" in markdown
     assert not [p for p in run_dir.iterdir() if p.name.startswith(".report")], "staging left"
@@ -304,7 +303,9 @@ def test_a_narrow_fan_is_zoomed_and_outlined():
 # --- seeds, the record, turns, key states and the map ----------------------------------------
 
 
-def test_more_seeds_are_spawned_from_the_root_and_the_first_is_the_detailed_run(data, run_dir):
+def test_more_seeds_are_spawned_from_the_root_and_the_first_is_the_detailed_run(
+    data, run_dir, carried_scenario
+):
     """seeds.csv: seed 0 is the run of tallies.csv; seed k is the run of the root's (k-1)th
     spawned child, on the same world."""
     from sim.model.agenda import scenario_timeline
@@ -317,9 +318,8 @@ def test_more_seeds_are_spawned_from_the_root_and_the_first_is_the_detailed_run(
     assert count > 2 and sorted(seeds["seed"].unique()) == list(range(count))
     first = seeds[seeds["seed"] == 0].drop(columns="seed").reset_index(drop=True)
     pd.testing.assert_frame_equal(first, tallies)
-    scenario = load_scenario("scenarios/classroom.toml", data.members)
-    world, timeline = scenario_timeline(scenario, data)
-    child = np.random.SeedSequence(scenario.seed).spawn(count - 1)[1]
+    world, timeline = scenario_timeline(carried_scenario, data)
+    child = np.random.SeedSequence(carried_scenario.seed).spawn(count - 1)[1]
     model = BlocModel(world, timeline, child)
     model.run_model()
     again = vote_tables(model)[0]

@@ -1,11 +1,13 @@
 """The classroom app: `blocsim app` serves this page with Solara (Mesa's SolaraViz).
 
-A class steps through `scenarios/classroom.toml` week by week: the network of member states,
-each marked by how it would vote on the next text today; the expected tally of that vote and
-whether it would carry; and, for the state clicked, its blocs, position and strongest ties.
-Two sliders set the size of the US turn and how stubborn states are; like every Mesa model
-parameter they take effect when the model is rebuilt with Reset. Built from Mesa's SolaraViz
-parts (its model controller and parameter sliders) in a fixed layout of our own.
+A class steps through `scenarios/classroom.toml` week by week in the world the 2025 record picks:
+the US turn as measured, and no spread through the ties. Beside the model sits the record: what
+the 2025 roll calls showed (the US moved, few followed, the ties carried nothing), and the real
+tally of each vote the story holds. The network marks each state by how it would vote on the
+next text today; for the state clicked, its blocs, position and strongest ties. Two sliders ask
+what-ifs: the size of the US turn (1 = as measured) and how much states follow one another
+(0 = as the record says); like every Mesa model parameter they take effect on Reset. Built from
+Mesa's SolaraViz parts (its model controller and parameter sliders) in a fixed layout of our own.
 
 Each browser session gets its own model (a model built at module level would be shared by the
 whole class). Run it with `blocsim app`, which serves it offline (`sim.outputs.assets`).
@@ -26,14 +28,22 @@ from mesa.visualization import Slider
 from mesa.visualization.solara_viz import ModelController, ModelCreator
 from mesa.visualization.utils import update_counter
 
+from sim.data.followers import US, followers
 from sim.data.loader import UNData, load_data
 from sim.data.resolutions import RESOLUTIONS, Resolution, Tally
 from sim.model.agenda import chamber, scenario_timeline
-from sim.model.dynamics import MoveToward
+from sim.model.dynamics import MoveToward, Shift
 from sim.model.explain import TOWARD_AXIS, Explanation, decompose, explain_table, toward
 from sim.model.model import BlocModel
-from sim.model.run import tie_table
-from sim.model.scenario import Scenario, VoteSpec, load_scenario
+from sim.model.run import recorded_vote, tie_table
+from sim.model.scenario import (
+    Scenario,
+    TimedShock,
+    VoteSpec,
+    load_historical_shocks,
+    load_scenario,
+    scenario_shocks,
+)
 from sim.model.voting import (
     VOTE_CODES,
     Chamber,
@@ -45,6 +55,7 @@ from sim.model.voting import (
 )
 from sim.outputs.explanation import headline, member_parts, sentence
 from sim.outputs.figures import STYLE, network_layout
+from sim.tomlfile import read_toml
 
 # Solara's FigureAltair switches Altair's global renderer to "mimetype" for each chart and back;
 # two sessions drawing at once can see the other's "html" default and fail (KeyError 0). With
@@ -64,25 +75,30 @@ def classroom() -> tuple[UNData, Scenario]:
 
 
 class ClassroomModel(BlocModel):
-    """The teaching scenario with the US turn's size and the stubbornness as parameters."""
+    """The teaching scenario with two what-ifs as parameters: the size of the US turn (a scale
+    on the measured move: 0 = no turn, 1 = as measured) and how much states follow one another
+    (1 - stubbornness, for every state: 0 = as the record says, nobody follows)."""
 
-    def __init__(self, us_turn: float = 0.6, stubbornness: float = 0.5, seed: int = 2025) -> None:
+    def __init__(self, us_turn: float = 1.0, following: float = 0.0, seed: int = 2025) -> None:
         data, scenario = classroom()
         shocks = tuple(
-            dataclasses.replace(timed, shock=dataclasses.replace(timed.shock, fraction=us_turn))
-            if isinstance(timed.shock, MoveToward) and timed.shock.member == "USA"
-            else timed
-            for timed in scenario.shocks
+            scaled_turn(timed, us_turn) for timed in scenario_shocks(scenario, data.members)
         )
+        stubbornness = 1.0 - following
+        groups = {
+            f"stubbornness_by_group.{group}": stubbornness
+            for group in scenario.parameters.stubbornness_by_group
+        }
         scenario = dataclasses.replace(
             scenario,
+            historical_shocks=False,  # the calibrated turn is among `shocks`, scaled
             shocks=shocks,
-            parameters=scenario.parameters.with_values({"stubbornness": stubbornness}),
+            parameters=scenario.parameters.with_values({"stubbornness": stubbornness, **groups}),
         )
         world, timeline = scenario_timeline(scenario, data)
         super().__init__(world, timeline, seed)
         self.us_turn = us_turn
-        self.stubbornness = stubbornness
+        self.following = following
         self.story = scenario
         self.changed: set[str] = set()  # states whose likely vote changed in the last step
         self.history: list[dict] = []  # the next text's expected tally, week by week
@@ -110,6 +126,15 @@ class ClassroomModel(BlocModel):
                     "Not voting": tally.not_voting,
                 }
             )
+
+
+def scaled_turn(timed: TimedShock, size: float) -> TimedShock:
+    """The US turn (a `shift` of the United States) scaled by `size`; other shocks as they are."""
+    shock = timed.shock
+    if isinstance(shock, Shift) and shock.member == US:
+        by = tuple(size * value for value in shock.by)
+        return dataclasses.replace(timed, shock=dataclasses.replace(shock, by=by))
+    return timed
 
 
 # --- what the page shows, as plain functions of the model ------------------------------------
@@ -317,11 +342,14 @@ def tally_strip(model: ClassroomModel) -> alt.Chart:
         STYLE[k]["color"] if k != "not_voting" else "#777777"
         for k in ("yes", "abstain", "no", "not_voting")
     ]
+    # Whole weeks only, at most about ten ticks (Vega's tickMinStep still drew 8.5 as "9").
+    first, last = int(history["week"].min()), int(history["week"].max())
+    weeks = list(range(first, last + 1, max(1, -(-(last - first) // 10))))
     return (
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            x=alt.X("week:Q", title="week", axis=alt.Axis(format="d", tickMinStep=1)),
+            x=alt.X("week:Q", title="week", axis=alt.Axis(format="d", values=weeks)),
             y=alt.Y("members:Q", title="members"),
             color=alt.Color("kind:N", scale=alt.Scale(domain=order, range=colours), title=None),
             tooltip=["week:Q", "date:N", "vote:N", "kind:N", "members:Q"],
@@ -368,7 +396,8 @@ def TallyView(model: ClassroomModel) -> None:
         solara.Markdown(
             f"**Week {model.steps}**, {model.date:%d %B %Y} (week 0 is "
             f"{model.timeline.start:%d %B %Y}, the last roll call in the data). "
-            f"US turn {model.us_turn:.2f}, stubbornness {model.stubbornness:.2f}."
+            f"US turn {model.us_turn:.1f} × the measured move; states follow one another "
+            f"{model.following:.2f}."
         )
         if upcoming is None:
             solara.Markdown(
@@ -388,6 +417,8 @@ def TallyView(model: ClassroomModel) -> None:
                     f"{item.tally.abstain} abstain** ({item.tally.not_voting} not voting): "
                     f"**{verdict}** ({item.outcome.reason})"
                 )
+            for line in record_lines(spec, classroom()[0]):
+                solara.Markdown(f"- {line}")
         if model.history:
             solara.Markdown(f"**Expected tally of {model.history[-1]['vote']}, week by week**")
             solara.FigureAltair(tally_strip(model))
@@ -406,12 +437,8 @@ def TallyView(model: ClassroomModel) -> None:
                         f"{tally.abstain} ({tally.not_voting} not voting), {verdict} "
                         f"({outcome.reason})"
                     )
-                for record in records_for(held.spec, classroom()[0]):
-                    solara.Markdown(
-                        f"  - *On record*, {record.date:%d %B %Y}: {record.symbol} "
-                        f"{record.tally} ({record.tally.not_voting} not voting), "
-                        f"{record.subject}"
-                    )
+                for line in record_lines(held.spec, classroom()[0]):
+                    solara.Markdown(f"  - {line}")
 
 
 def records_for(spec: VoteSpec, data: UNData) -> list[Resolution]:
@@ -421,6 +448,119 @@ def records_for(spec: VoteSpec, data: UNData) -> list[Resolution]:
     if spec.body == "SC":
         found += [r for r in RESOLUTIONS.values() if r.body == "SC" and r not in found]
     return found
+
+
+def record_lines(spec: VoteSpec, data: UNData) -> list[str]:
+    """The record beside a scenario's vote: 'On record' when it is a real vote (`recorded_vote`),
+    else the real votes its text is modelled on (the vote itself is a what-if)."""
+    record = recorded_vote(spec.name, spec.date)
+    if record is not None:
+        return [f"*On record*, {record.date:%d %B %Y}: {_counted(record)}"]
+    return [
+        f"*No record*: a what-if, its text modelled on {_counted(like)}, {like.date:%d %B %Y}"
+        for like in records_for(spec, data)
+    ]
+
+
+def _counted(record: Resolution) -> str:
+    return (
+        f"{record.symbol} **{record.tally}** ({record.tally.not_voting} not voting), "
+        f"{record.subject}"
+    )
+
+
+FOLLOWED = 0.10  # a gain of ten points or more in the share of votes with the US: "followed"
+NO_SPREAD = ("no turn", "static")  # the calibration's models in which nobody follows the US
+
+
+@cache
+def record_table() -> pd.DataFrame:
+    """`blocsim data followers`' table: each member's votes with the US against two-thirds
+    majorities before and after its turn (read once per server process)."""
+    return followers(classroom()[0])
+
+
+def followed_the_us(table: pd.DataFrame) -> pd.DataFrame:
+    """The members of `followers`' table that voted with the US clearly more often after its
+    turn (a gain of `FOLLOWED` or more), largest gain first."""
+    return table[table["change"] >= FOLLOWED]
+
+
+def measured_turn(scenario: Scenario, members: pd.DataFrame) -> TimedShock | None:
+    """The US turn as the scenario's calibration holds it (a `shift`), if it holds one."""
+    return next(
+        (
+            timed
+            for timed in load_historical_shocks(scenario.calibration, members)
+            if isinstance(timed.shock, Shift) and timed.shock.member == US
+        ),
+        None,
+    )
+
+
+def held_out_log_loss(calibration: Path) -> dict[str, float]:
+    """Each model's held-out log-loss per vote in a calibration's `[fit]` (none: empty)."""
+    models = read_toml(calibration, "calibration file").table.get("fit", {}).get("models", [])
+    return {row["name"]: float(row["held_out_log_loss"]) for row in models}
+
+
+def turn_words(model: BlocModel) -> str:
+    """The measured US turn, axis by axis ('+1.56 general, ...'), or that there is none."""
+    turn = measured_turn(classroom()[1], classroom()[0].members)
+    if turn is None:
+        return "the calibration holds none"
+    return ", ".join(
+        f"{value:+.2f} {name}"
+        for value, name in zip(turn.shock.by, model.world.axis_names, strict=True)
+    )
+
+
+def record_words(model: ClassroomModel) -> list[str]:
+    """What the 2025 record showed, in plain words: the US moved, few followed, and letting
+    the ties carry the turn predicts the held-out roll calls no better than the US alone."""
+    data, scenario = classroom()
+    lines = []
+    turn = measured_turn(scenario, data.members)
+    if turn is not None:
+        axis = model.world.ukraine_axis
+        us, russia = (model.world.iso3.index(iso3) for iso3 in (US, "RUS"))
+        before = model.world.positions[us, axis]
+        lines.append(
+            f"**The US turned.** Measured on the 2025 votes, it moved on {turn.date:%d %B} from "
+            f"{before:+.2f} to {before + turn.shock.by[axis]:+.2f} on the Ukraine axis (Russia: "
+            f"{model.world.positions[russia, axis]:+.2f})."
+        )
+    table = record_table()
+    followed = " and ".join(
+        f"{row.name} ({row.before_share:.0%} → {row.after_share:.0%})"
+        for row in followed_the_us(table).itertuples()
+    )
+    lines.append(
+        f"**Few followed.** Against two-thirds majorities, only {followed or 'no state'} voted "
+        f"with the US clearly more often after its turn (share of such votes, before → "
+        f"after); {int((table['change'] < 0).sum())} states did so less often."
+    )
+    scores = held_out_log_loss(scenario.calibration)
+    spreading = [value for name, value in scores.items() if name not in NO_SPREAD]
+    if spreading and set(NO_SPREAD) <= scores.keys():
+        lines.append(
+            "**The ties carried nothing.** Letting states follow one another predicts the "
+            "left-out 2025 votes no better than the US moving alone (log-loss per vote "
+            f"{min(spreading):.3f} against {scores['static']:.3f}; no turn "
+            f"{scores['no turn']:.3f})."
+        )
+    return lines
+
+
+@solara.component
+def RecordView(model: ClassroomModel) -> None:
+    with solara.Card("What the 2025 record shows"):
+        solara.Markdown("\n".join(f"- {line}" for line in record_words(model)))
+        solara.Markdown(
+            "<small>From `blocsim data followers` and `blocsim calibrate --spread` "
+            f"({classroom()[1].calibration.name}). So the model starts with no state following "
+            "another.</small>"
+        )
 
 
 @solara.component
@@ -480,24 +620,27 @@ def stubbornness_words(model: ClassroomModel, iso3: str, value: float) -> str:
     for timed in model.story.shocks:
         shock = timed.shock
         if (
-            isinstance(shock, MoveToward)
+            isinstance(shock, (MoveToward, Shift))
             and shock.member == iso3
             and shock.hold is not None
             and timed.date <= model.date
         ):
             return (
-                f"since its turn on {timed.date:%d %B %Y} it holds its new line: the scenario "
-                f"sets it to {shock.hold:.2f} (the turn's 'hold'), whatever the slider says"
+                f"since its turn on {timed.date:%d %B %Y} it holds its new line: the "
+                f"calibration sets it to {shock.hold:.2f} (the turn's 'hold'), whatever the "
+                "slider says"
             )
-    if np.isclose(value, model.stubbornness):
-        return "the Stubbornness slider"
+    if np.isclose(value, 1 - model.following):
+        return "1 minus the *states follow one another* slider"
     return "this state's own value from the calibration"
 
 
-APP_TITLE = "blocsim classroom: how a US turn spreads through the UN"
+APP_TITLE = "blocsim classroom: the 2025 US turn, and who followed"
 MODEL_PARAMS = {
-    "us_turn": Slider(label="US turn", value=0.6, min=0.0, max=1.5, step=0.1),
-    "stubbornness": Slider(label="Stubbornness", value=0.5, min=0.05, max=0.95, step=0.05),
+    "us_turn": Slider(label="US turn (1 = as measured)", value=1.0, min=0.0, max=2.0, step=0.1),
+    # Below 1: stubbornness stays above 0 (anchors divide by it); the Friedkin-Johnsen fit
+    # to 2025 had states follow one another 0.986 a week.
+    "following": Slider(label="States follow one another", value=0.0, min=0.0, max=0.99, step=0.01),
 }
 
 
@@ -525,16 +668,20 @@ def Page() -> None:
                 render_interval=solara.use_reactive(1),
                 use_threads=solara.use_reactive(False),
             )
-        with solara.Card("Parameters"):
+        with solara.Card("What if"):
             solara.Markdown(
-                "**US turn**: how far the United States moves toward Russia's position on "
-                "20 January 2025 (0 = not at all, 1 = all the way). **Stubbornness**: how much "
-                "each state keeps to its own conviction rather than its friends'. "
+                "**US turn**: the size of the United States' move of 20 January 2025, as a "
+                f"share of the move the record measures ({turn_words(model.value)}; 0 = no "
+                "turn, 1 = as measured, 2 = twice it). **States follow one another**: how much "
+                "each state moves toward the states it listens to each week rather than keep to "
+                "its own line (0 = not at all, as the record says; 0.99 = almost only its "
+                "friends count). "
                 "*Move a slider, then press Reset: the story starts again with it.*"
             )
             ModelCreator(model, MODEL_PARAMS, model_parameters=parameters)
     with solara.Columns([3, 2]):
         NetworkView(model.value)
         with solara.Column():
+            RecordView(model.value)
             TallyView(model.value)
             StateView(model.value)
