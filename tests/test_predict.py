@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.cli.model import text_name
 from sim.data.resolutions import RESOLUTIONS, Tally
 from sim.fit.predict import predict_votes
 from sim.model.scenario import load_scenario
@@ -51,6 +52,12 @@ def test_predict_command_writes_the_csv_and_refuses_to_overwrite(tmp_path, capsy
     assert table["vote"].value_counts().to_dict() == {"Y": 141, "A": 35, "X": 12, "N": 5}
     assert main(argv) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_a_new_text_is_named_apart_from_the_roll_call_it_is_like():
+    assert text_name(None, "A/RES/76/70") == "text like A/RES/76/70"
+    assert text_name("a new Crimea text", "A/RES/76/70") == "a new Crimea text"
+    assert text_name(None, None) == "text"
 
 
 @pytest.mark.parametrize(
