@@ -359,7 +359,12 @@ def test_sweep_directory_holds_the_contract(small_sweep, data):
     argentina = question.set_index("iso3").loc["ARG"]
     assert argentina["record_after_share"] == record.loc["ARG", "after_share"]
     assert argentina["record_change"] == record.loc["ARG", "change"]
-    assert any(line.lstrip().startswith("on the record") for line in small_sweep.answer)
+    (line,) = [line for line in small_sweep.answer if line.lstrip().startswith("on the record")]
+    first = question.head(10).dropna(subset=["record_change"])  # the ten the answer lists
+    toward = first[first["record_change"] > 0]
+    assert f"{len(toward)} of these {len(first)} voted with it more often" in line
+    for row in toward.itertuples():  # each one named, with its record before and after
+        assert f"{row.iso3} {row.record_before_share:.2f}->{row.record_after_share:.2f}" in line
 
 
 def test_the_answer_states_the_rule_of_the_question(small_sweep, small_sweep_scenario, data):
