@@ -213,8 +213,9 @@ def _build_run(directory: Path, report: Report) -> None:
         subjects = dict(zip(tallies["vote"], tallies["subject"], strict=True))
         marked = (
             " Dashed red line: "
-            + "; ".join(f"{t.label} ({t.date})" for t in turns.itertuples())
-            + "."
+            + "; ".join(turns["label"])
+            + ". A shock acts in the model's step that contains its date (the step from "
+            "its grid date to the next, `docs/model.md`)."
             if not turns.empty
             else ""
         )
@@ -289,17 +290,25 @@ def _with_seed_spread(tallies: pd.DataFrame, seeds: pd.DataFrame | None) -> pd.D
 
 
 def _turns(directory: Path) -> pd.DataFrame:
-    """The shocks of the run (`shocks.csv`) as date and label, e.g. "USA turns toward RUS"."""
+    """The shocks of the run (`shocks.csv`) as the date the scenario gives them and their
+    label, e.g. "USA turns toward RUS (2025-01-20; acts at the step of 2025-01-14)"."""
     shocks = _read(directory, "shocks.csv", required=False)
     if shocks is None or shocks.empty:
         return pd.DataFrame(columns=["date", "label"])
-    labels = [
-        f"{member} turns toward {target}" if kind == "MoveToward" else f"{kind} {member}".strip()
-        for kind, member, target in zip(
-            shocks["kind"], shocks["member"].fillna(""), shocks["target"].fillna(""), strict=True
-        )
-    ]
-    return pd.DataFrame({"date": shocks["date"], "label": labels})
+    if "label" not in shocks:  # a run directory written before shocks.csv had labels
+        shocks["label"] = [
+            f"{member} turns toward {target} ({day})"
+            if kind == "MoveToward"
+            else f"{kind} {member} ({day})".replace("  ", " ")
+            for kind, member, target, day in zip(
+                shocks["kind"],
+                shocks["member"].fillna(""),
+                shocks["target"].fillna(""),
+                shocks["date"],
+                strict=True,
+            )
+        ]
+    return shocks[["date", "label"]]
 
 
 def member_labels(members: pd.DataFrame, width: int) -> list[str]:
@@ -441,8 +450,8 @@ def _network_section(directory: Path, report: Report, tallies: pd.DataFrame) -> 
             "The influence network",
             f"Members marked by their vote on {vote}; positions: a seeded spring layout of "
             f"each member's {figures.TIES_IN_LAYOUT} strongest ties; lines: each member's "
-            f"{figures.TIES_DRAWN} strongest ties; outlines: the core of the EU and the AU (80 % "
-            "of their members nearest the bloc's middle); arrows: the states the United States "
+            f"{figures.TIES_DRAWN} strongest ties; rings: the members of the EU (an open ring) and "
+            "of the AU (a grey disc), each ringed itself; arrows: the states the United States "
             f"listens to most. Named: the five permanent members of the Security Council, the "
             f"states that voted No on {first}, and the {MOVERS_NAMED} states whose position "
             "moved most during the run (the `key` column of network.csv).",
