@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date
 
@@ -33,8 +34,16 @@ def test_run_report_writes_figures_tables_and_markdown(run_dir, run_report):
     for name in ("tallies", "trajectory", "network", "followers", "map_GA-text-like-A-RES-ES-11-7"):
         for suffix in ("png", "svg", "csv"):
             assert (run_report / f"{name}.{suffix}").stat().st_size > 0, f"{name}.{suffix}"
-    assert "\\begin{tabular}" in (run_report / "tally_table.tex").read_text()
+    latex = (run_report / "tally_table.tex").read_text()
+    # two tables that fit a page, not one of nineteen columns; text escaped, no "nan"
+    formats = re.findall(r"\\begin\{tabular\}\{(.*)\}", latex)
+    assert len(formats) == 2
+    assert all(len(re.sub(r"p\{[^}]*\}", "p", f)) <= 6 for f in formats)
+    assert "10-90 \\%" in latex and "nan" not in latex.lower()
+    assert "yes_q10" in pd.read_csv(run_report / "tally_table.csv", nrows=0).columns  # all kept
     markdown = (run_report / "report.md").read_text()
+    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    assert rows and not [row for row in rows if "| nan |" in row or "adopted adopted" in row]
     assert "# blocsim report: classroom" in markdown
     assert "![The influence network](network.png)" in markdown
     assert "United Nations voting records" in markdown
@@ -362,7 +371,7 @@ def test_tally_figure_shows_the_spread_over_seeds(run_dir, run_report):
     for verdict, count in zip(table["verdict"], adopted, strict=True):
         assert (
             verdict.startswith("drawn: ")
-            and f"adopted in {count} of {seeds['seed'].nunique()} seeds" in verdict
+            and f"{count} of {seeds['seed'].nunique()} seeds adopted it" in verdict
         )
 
 
