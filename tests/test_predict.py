@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import pytest
 
 from sim.cli import main
 from sim.cli.model import text_name
-from sim.data.resolutions import RESOLUTIONS, Tally
+from sim.data.resolutions import RESOLUTIONS
 from sim.fit.predict import predict_votes
 from sim.model.scenario import load_scenario
 
@@ -32,14 +30,17 @@ def test_in_sample_es11_7_is_exact_in_tally_and_mostly_right(data, scenario):
     assert accuracy >= 0.93
 
 
-def test_council_prediction_seats_the_fifteen_and_adds_up_to_the_tally(data, scenario):
-    # S/RES/2774's official tally (10-0-5); its per-country votes are not in the data, so only
-    # the seats and the counts are checked, never who abstained.
+def test_council_prediction_seats_the_fifteen_and_adds_up_to_the_tally(
+    data, scenario, council_record
+):
+    # The Council text's official tally (10-0-5); its per-country votes are not in the data, so
+    # only the seats and the counts are checked, never who abstained.
+    tally = council_record.tally
     table = predict_votes(
-        data, date(2025, 2, 24), Tally(10, 0, 5, 0), scenario, body="SC", polarity="reverse"
+        data, council_record.date, tally, scenario, body="SC", polarity="reverse"
     ).table
     assert sorted(table["iso3"]) == sorted(data.members.loc[data.members["unsc_2025"] == 1, "iso3"])
-    assert table["vote"].value_counts().to_dict() == {"Y": 10, "A": 5}
+    assert table["vote"].value_counts().to_dict() == {"Y": tally.yes, "A": tally.abstain}
 
 
 def test_predict_command_writes_the_csv_and_refuses_to_overwrite(tmp_path, capsys):

@@ -498,7 +498,7 @@ def test_the_world_map_fills_each_member_by_its_vote(run_dir, run_report):
     assert box.y1 <= titled.bbox.y1 and box.x0 >= titled.bbox.x0
 
 
-def test_run_prints_draws_beside_the_record(tmp_path, capsys):
+def test_run_prints_draws_beside_the_record(tmp_path, capsys, council_record):
     """`blocsim run` says its tallies are draws and prints the record under each real text."""
     from sim.data.resolutions import resolution
 
@@ -506,10 +506,10 @@ def test_run_prints_draws_beside_the_record(tmp_path, capsys):
     out = capsys.readouterr().out
     tallies = [line for line in out.splitlines() if line.startswith(("2025", "    on record"))]
     assert all(": drawn " in line for line in tallies if line.startswith("2025"))
-    for symbol in ("A/RES/ES-11/7", "S/RES/2774"):
-        record = resolution(symbol)
+    for record in (resolution("A/RES/ES-11/7"), council_record):
         assert (
-            f"    on record: {symbol} {record.tally} ({record.tally.not_voting} not voting)" in out
+            f"    on record: {record.symbol} {record.tally} ({record.tally.not_voting} not voting)"
+            in out
         )
     assert not (tmp_path / "run" / "seeds.csv").exists()
 
