@@ -98,7 +98,8 @@ def read_manifest(folder: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (FileNotFoundError, NotADirectoryError):
-        raise BlocsimError("not a run directory (no manifest.json)", file=folder) from None
+        reason = "not a run directory (no manifest.json)" if Path(folder).exists() else None
+        raise BlocsimError(reason or "no such directory", file=folder) from None
     except OSError as error:
         raise BlocsimError(f"unreadable manifest ({error.strerror})", file=path) from None
     except json.JSONDecodeError as error:

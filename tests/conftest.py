@@ -10,11 +10,17 @@ from pathlib import Path
 import pytest
 
 from sim.data.loader import UNData, load_data
+from sim.data.resolutions import RESOLUTIONS, Resolution
 from sim.model.parameters import Parameters
 from sim.model.run import run_scenario
 from sim.model.scenario import Scenario, load_scenario
 from sim.model.world import World, build_world
 from sim.sweep.runner import SweepResult, run_sweep
+
+# The record's one Council text: the small sweep's SC text is fitted to its public tally
+# (10-0-5, `sim.data.resolutions`); its per-country votes are not in the data, and no test
+# states them.
+(COUNCIL_RECORD,) = [record for record in RESOLUTIONS.values() if record.body == "SC"]
 
 # Three texts (a GA text, the same text as an important question, an SC text with an
 # amendment), a grid of 8 points x 40 replicates in blocks of 100 runs, a status-quo baseline.
@@ -47,10 +53,10 @@ like = "A/RES/ES-11/7"
 important = true
 
 [[votes]]
-name = "S/RES/2774 (US text)"
+name = "SC text"
 body = "SC"
 date = "{sc_date}"
-like = "S/RES/2774"
+like = "COUNCIL_LIKE"
 polarity = "reverse"
   [[votes.amendments]]
   name = "European amendment"
@@ -76,12 +82,18 @@ values = [0.3, 0.7]
 
 [sweep.baseline]
 drop_shocks = [0]
-"""
+""".replace("COUNCIL_LIKE", COUNCIL_RECORD.symbol)
 
 
 @pytest.fixture(scope="session")
 def data() -> UNData:
     return load_data()
+
+
+@pytest.fixture(scope="session")
+def council_record() -> Resolution:
+    """The record's Council text: its public tally and date only (no per-country votes)."""
+    return COUNCIL_RECORD
 
 
 # A run in which the ties carry a US turn, so `explain` and `report` have parts to show (the

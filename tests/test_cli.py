@@ -33,12 +33,13 @@ def test_tally_of_the_calibration_target(capsys):
     assert "93-18-65 with 17 not voting: adopted (GA simple majority: 93 yes > 18 no)" in out
 
 
-def test_tally_of_a_vote_known_only_by_its_official_record(capsys):
-    status, out, _ = run(capsys, "data", "tally", "S/RES/2774", "--format", "json")
+def test_tally_of_a_vote_known_only_by_its_official_record(capsys, council_record):
+    status, out, _ = run(capsys, "data", "tally", council_record.symbol, "--format", "json")
     record = json.loads(out)[0]
     assert status == 0
-    assert (record["yes"], record["no"], record["abstain"], record["adopted"]) == (10, 0, 5, True)
-    assert record["source"] == "official tally"
+    tally = council_record.tally
+    assert (record["yes"], record["no"], record["abstain"]) == (tally.yes, tally.no, tally.abstain)
+    assert record["adopted"] and record["source"] == "official tally"
 
 
 def test_blocs_split_as_csv(capsys):
@@ -151,6 +152,7 @@ def test_data_check_reports_what_the_directory_holds(capsys):
         (["data", "tally", "ES-11/7", "--votes", "/nonexistent.csv"], "file not found"),
         (["calibrate", "--data-until", "1990-01-01", "--out", "/nonexistent/c.toml"], "no roll"),
         (["report", "README.md"], "README.md: not a run directory (no manifest.json)"),
+        (["report", "results/no-such-run"], "blocsim: results/no-such-run: no such directory"),
         (
             ["network", "export", "--out", "/nonexistent/ties.graphml"],
             "field '--out': directory /nonexistent does not exist",
@@ -243,10 +245,10 @@ def test_options_argparse_refuses_exit_with_status_2(capsys, argv, expected):
     assert status == 2 and out == "" and expected in err
 
 
-def test_run_prints_each_vote_and_its_outcome(capsys, tmp_path):
+def test_run_prints_each_vote_and_its_outcome(capsys, tmp_path, council_record):
     status, out, _ = run(capsys, "run", "scenarios/status_quo.toml", "--out", str(tmp_path / "r"))
     assert status == 0
-    assert "GA A/RES/ES-11/7:" in out and "SC S/RES/2774 (US text):" in out
+    assert "GA A/RES/ES-11/7:" in out and f"SC {council_record.symbol} (US text):" in out
     assert "SC   amendment: European amendment" in out
     assert f"run directory: {tmp_path / 'r'}" in out
 

@@ -254,7 +254,7 @@ def test_explain_errors_are_one_line(run_dir, tmp_path, capsys):
     status, _, err = _explain(capsys, str(older), "ARG")
     assert status == 2 and err.count("\n") == 1 and "no explain.csv" in err
     status, _, err = _explain(capsys, str(tmp_path / "nowhere"), "ARG")
-    assert status == 2 and "not a run directory" in err
+    assert status == 2 and "nowhere: no such directory" in err
     status, _, err = _explain(capsys, str(run_dir), "ARG", "--top", "-1")
     assert status == 2 and "field '--top': must be 0 or more" in err
 

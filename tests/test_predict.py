@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.data.resolutions import RESOLUTIONS, Tally
+from sim.cli.model import text_name
+from sim.data.resolutions import RESOLUTIONS
 from sim.fit.predict import predict_votes
 from sim.model.scenario import load_scenario
 
@@ -33,14 +32,17 @@ def test_in_sample_es11_7_is_exact_in_tally_and_mostly_right(data, scenario):
     assert accuracy >= 0.93
 
 
-def test_council_prediction_seats_the_fifteen_and_adds_up_to_the_tally(data, scenario):
-    # S/RES/2774's official tally (10-0-5); its per-country votes are not in the data, so only
-    # the seats and the counts are checked, never who abstained.
+def test_council_prediction_seats_the_fifteen_and_adds_up_to_the_tally(
+    data, scenario, council_record
+):
+    # The Council text's official tally (10-0-5); its per-country votes are not in the data, so
+    # only the seats and the counts are checked, never who abstained.
+    tally = council_record.tally
     table = predict_votes(
-        data, date(2025, 2, 24), Tally(10, 0, 5, 0), scenario, body="SC", polarity="reverse"
+        data, council_record.date, tally, scenario, body="SC", polarity="reverse"
     ).table
     assert sorted(table["iso3"]) == sorted(data.members.loc[data.members["unsc_2025"] == 1, "iso3"])
-    assert table["vote_in_tally"].value_counts().to_dict() == {"Y": 10, "A": 5}
+    assert table["vote_in_tally"].value_counts().to_dict() == {"Y": tally.yes, "A": tally.abstain}
 
 
 def test_predict_command_writes_the_csv_and_refuses_to_overwrite(tmp_path, capsys):
@@ -54,6 +56,12 @@ def test_predict_command_writes_the_csv_and_refuses_to_overwrite(tmp_path, capsy
     assert in_tally == {"Y": 141, "A": 35, "X": 12, "N": 5}
     assert main(argv) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_a_new_text_is_named_apart_from_the_roll_call_it_is_like():
+    assert text_name(None, "A/RES/76/70") == "text like A/RES/76/70"
+    assert text_name("a new Crimea text", "A/RES/76/70") == "a new Crimea text"
+    assert text_name(None, None) == "text"
 
 
 @pytest.mark.parametrize(

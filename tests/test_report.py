@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.patches import Polygon
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 from sim.cli import main
 from sim.errors import BlocsimError
@@ -30,8 +33,16 @@ def test_run_report_writes_figures_tables_and_markdown(run_dir, run_report):
     for name in ("tallies", "trajectory", "network", "followers", "map_GA-text-like-A-RES-ES-11-7"):
         for suffix in ("png", "svg", "csv"):
             assert (run_report / f"{name}.{suffix}").stat().st_size > 0, f"{name}.{suffix}"
-    assert "\\begin{tabular}" in (run_report / "tally_table.tex").read_text()
+    latex = (run_report / "tally_table.tex").read_text()
+    # two tables that fit a page, not one of nineteen columns; text escaped, no "nan"
+    formats = re.findall(r"\\begin\{tabular\}\{(.*)\}", latex)
+    assert len(formats) == 2
+    assert all(len(re.sub(r"p\{[^}]*\}", "p", f)) <= 6 for f in formats)
+    assert "10-90 \\%" in latex and "nan" not in latex.lower()
+    assert "yes_q10" in pd.read_csv(run_report / "tally_table.csv", nrows=0).columns  # all kept
     markdown = (run_report / "report.md").read_text()
+    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    assert rows and not [row for row in rows if "| nan |" in row or "adopted adopted" in row]
     assert "# blocsim report: carried" in markdown
     assert "![The influence network](network.png)" in markdown
     assert "United Nations voting records" in markdown
@@ -240,19 +251,33 @@ def test_run_report_words_agree_with_the_figures(run_dir, run_report):
 
 
 def test_network_labels_do_not_overlap(run_dir, run_report):
-    """The US, its strongest ties and every bloc outline drawn get a label of their own."""
+    """The US, its strongest ties and every bloc ringed get a label of their own."""
     nodes = pd.read_csv(run_report / "network.csv", keep_default_na=False)
     figure = figures.network_figure(nodes, pd.read_csv(run_dir / "network.csv"), "s", "t")
     renderer = FigureCanvasAgg(figure).get_renderer()
     texts = [t for t in figure.axes[0].texts if t.get_text()]
     labels = {t.get_text() for t in texts}
-    bloc_labels = labels & {label for label, _ in figures.BLOC_OUTLINES.values()}
-    outlines = [p for p in figure.axes[0].patches if isinstance(p, Polygon)]
-    assert "United States" in labels and len(outlines) == len(bloc_labels) > 0
+    bloc_labels = labels & {label for label, _ in figures.BLOC_RINGS.values()}
+    rings = [c for c in figure.axes[0].collections if c.get_gid() in ("network-eu", "network-au")]
+    assert "United States" in labels and len(rings) == len(bloc_labels) == 2
     boxes = [t.get_window_extent(renderer) for t in texts if "listens most" not in t.get_text()]
     for i, box in enumerate(boxes):
         for other in boxes[i + 1 :]:
             assert not box.overlaps(other), "two labels overlap"
+
+
+def test_network_rings_the_members_of_each_bloc_and_no_one_else(run_dir, run_report):
+    """Each bloc's members are ringed one by one, so a state the layout sets among them (Russia
+    among the AU's) is never drawn inside the bloc."""
+    nodes = pd.read_csv(run_report / "network.csv", keep_default_na=False)
+    figure = figures.network_figure(nodes, pd.read_csv(run_dir / "network.csv"), "s", "t")
+    rings = {c.get_gid(): c for c in figure.axes[0].collections}
+    for bloc in figures.BLOC_RINGS:
+        members = nodes[nodes["blocs"].str.split().apply(lambda b, bloc=bloc: bloc in b)]
+        ringed = {tuple(point) for point in rings[f"network-{bloc}"].get_offsets().tolist()}
+        assert ringed == set(zip(members["x"], members["y"], strict=True)), bloc
+    au = nodes[nodes["blocs"].str.split().apply(lambda b: "au" in b)]
+    assert not {"RUS", "CHN", "PRK", "CUB"} & set(au["iso3"])
 
 
 def test_sweep_report_says_which_point_and_why(sweep_dir, sweep_report):
@@ -346,7 +371,7 @@ def test_tally_figure_shows_the_spread_over_seeds(run_dir, run_report):
     for verdict, count in zip(table["verdict"], adopted, strict=True):
         assert (
             verdict.startswith("drawn: ")
-            and f"adopted in {count} of {seeds['seed'].nunique()} seeds" in verdict
+            and f"{count} of {seeds['seed'].nunique()} seeds adopted it" in verdict
         )
 
 
@@ -388,13 +413,49 @@ def test_trajectory_marks_the_turn_and_adds_up_to_the_chamber(run_dir, run_repor
     table = pd.read_csv(run_report / "trajectory.csv")
     totals = table[["yes", "no", "abstain", "not_voting"]].sum(axis=1)
     assert totals.where(table["body"] == "GA").dropna().round().eq(193).all()
-    turns = pd.DataFrame({"date": shocks["date"], "label": "USA turns toward RUS"})
-    figure = figures.trajectory_figure(table, "s", turns=turns, subjects={"x": "y"})
+    held = pd.read_csv(run_report / "tallies.csv").query("on == 'text'")
+    figure = figures.trajectory_figure(
+        table, "s", held=held, turns=shocks[["date", "label"]], subjects={"x": "y"}
+    )
+    renderer = FigureCanvasAgg(figure).get_renderer()
     panels = [ax for ax in figure.axes if ax.get_visible() and ax.lines]
     for ax in panels:
         marks = [line for line in ax.lines if line.get_gid() == "trajectory-turn"]
         assert len(marks) == len(shocks)
         assert {line.get_gid() for line in ax.lines} >= {"trajectory-not_voting"}
+        # no expected-count line runs through a shock's label
+        (label,) = [t for t in ax.texts if t.get_gid() == "trajectory-turn-label"]
+        box = label.get_window_extent(renderer)
+        for line in ax.lines:
+            if line.get_gid() in {f"trajectory-{kind}" for kind in figures.STYLE}:
+                x, y = ax.transData.transform(line.get_xydata()).T
+                inside = (x > box.x0) & (x < box.x1) & (y > box.y0) & (y < box.y1)
+                assert not inside.any(), line.get_gid()
+    # the legend's "as held" entry shows the three open markers the panels draw
+    (legend,) = figure.legends
+    open_markers = [
+        line.get_marker()
+        for line in legend.findobj(Line2D)
+        if line.get_marker() not in (None, "None") and line.get_markerfacecolor() == "white"
+    ]
+    assert open_markers == ["o", "s", "^"]
+
+
+def test_a_shock_is_labelled_with_the_scenario_s_date_and_the_step_it_acts_at(run_dir):
+    """The classroom's turn is dated 20 January 2025; it acts in the 7-day step that contains
+    that day, which starts on the step's grid date: both dates are said."""
+    turn = pd.read_csv(run_dir / "shocks.csv").iloc[0]
+    grid = pd.read_csv(run_dir / "positions.csv").set_index("step")["date"]
+    acts = date.fromisoformat(turn["acts"])
+    assert turn["date"] == "2025-01-20" and turn["acts"] == grid[turn["step"]]
+    assert 0 <= (date(2025, 1, 20) - acts).days < 7
+    assert turn["label"] == (
+        f"USA turns toward RUS (2025-01-20; acts at the step of {acts.isoformat()})"
+        if acts != date(2025, 1, 20)
+        else "USA turns toward RUS (2025-01-20)"
+    )
+    explained = pd.read_csv(run_dir / "explain.csv", keep_default_na=False)
+    assert set(explained["shock"]) == {turn["label"]}
 
 
 def test_network_names_the_p5_the_no_voters_and_the_movers(run_dir, run_report):
@@ -428,9 +489,16 @@ def test_the_world_map_fills_each_member_by_its_vote(run_dir, run_report):
     assert set(fills) == set(nodes["iso3"])
     for row in nodes.itertuples():
         assert fills[row.iso3] == figures.STYLE[figures.CODE_KIND[row.vote]]["color"], row.iso3
+    # a title of two lines stays whole inside the figure
+    titled = figures.vote_map_figure(nodes, "s", "How each member voted\non a text")
+    renderer = FigureCanvasAgg(titled).get_renderer()
+    titled.draw_without_rendering()  # the layout places the title
+    (title,) = [t for t in titled.findobj(Text) if t.get_text().startswith("How each")]
+    box = title.get_window_extent(renderer)
+    assert box.y1 <= titled.bbox.y1 and box.x0 >= titled.bbox.x0
 
 
-def test_run_prints_draws_beside_the_record(tmp_path, capsys):
+def test_run_prints_draws_beside_the_record(tmp_path, capsys, council_record):
     """`blocsim run` says its tallies are draws and prints the record under each real text."""
     from sim.data.resolutions import resolution
 
@@ -438,10 +506,10 @@ def test_run_prints_draws_beside_the_record(tmp_path, capsys):
     out = capsys.readouterr().out
     tallies = [line for line in out.splitlines() if line.startswith(("2025", "    on record"))]
     assert all(": drawn " in line for line in tallies if line.startswith("2025"))
-    for symbol in ("A/RES/ES-11/7", "S/RES/2774"):
-        record = resolution(symbol)
+    for record in (resolution("A/RES/ES-11/7"), council_record):
         assert (
-            f"    on record: {symbol} {record.tally} ({record.tally.not_voting} not voting)" in out
+            f"    on record: {record.symbol} {record.tally} ({record.tally.not_voting} not voting)"
+            in out
         )
     assert not (tmp_path / "run" / "seeds.csv").exists()
 

@@ -160,7 +160,15 @@ def test_blocs_expand_to_members_and_tallies_complete_to_the_chamber(data, tmp_p
         (
             "[parameters.ties]\nfriendship = 1.0\n",
             None,
-            "field 'parameters.ties.friendship': unknown parameter",
+            "field 'parameters.ties.friendship': unknown key (expected one of: affinity, "
+            "alignment, alliance, caucus, coalition, patron, regional, un_group)",
+        ),
+        (
+            "[parameters]\ncharisma = 1.0\n",
+            None,
+            "field 'parameters.charisma': unknown key (expected one of: dimensions, "
+            "discrimination, parting, step_days, stubbornness, stubbornness_by_group, ties, "
+            "turn_cost)",
         ),
         ("this is not toml\n", None, "not valid TOML"),
     ],

@@ -326,7 +326,7 @@ def test_sweep_directory_holds_the_contract(small_sweep, data):
         "adopted",
     ]
     assert len(runs) == 320 * 4  # two GA texts, the SC amendment, the SC text
-    seats = {"A/RES/ES-11/7": 193, "A/RES/ES-11/7 (important)": 193, "S/RES/2774 (US text)": 15}
+    seats = {"A/RES/ES-11/7": 193, "A/RES/ES-11/7 (important)": 193, "SC text": 15}
     assert (
         runs[["yes", "no", "abstain", "not_voting"]].sum(axis=1) == runs["vote"].map(seats)
     ).all()
@@ -335,7 +335,7 @@ def test_sweep_directory_holds_the_contract(small_sweep, data):
         "A/RES/ES-11/7": {"body": "GA", "important": False},
         "A/RES/ES-11/7 (important)": {"body": "GA", "important": True},
         "European amendment": {"body": "SC", "important": False},
-        "S/RES/2774 (US text)": {"body": "SC", "important": False},
+        "SC text": {"body": "SC", "important": False},
     }
     important = runs[runs["vote"] == "A/RES/ES-11/7 (important)"]
     assert (
@@ -359,7 +359,12 @@ def test_sweep_directory_holds_the_contract(small_sweep, data):
     argentina = question.set_index("iso3").loc["ARG"]
     assert argentina["record_after_share"] == record.loc["ARG", "after_share"]
     assert argentina["record_change"] == record.loc["ARG", "change"]
-    assert any(line.lstrip().startswith("on the record") for line in small_sweep.answer)
+    (line,) = [line for line in small_sweep.answer if line.lstrip().startswith("on the record")]
+    first = question.head(10).dropna(subset=["record_change"])  # the ten the answer lists
+    toward = first[first["record_change"] > 0]
+    assert f"{len(toward)} of these {len(first)} voted with it more often" in line
+    for row in toward.itertuples():  # each one named, with its record before and after
+        assert f"{row.iso3} {row.record_before_share:.2f}->{row.record_after_share:.2f}" in line
 
 
 def test_the_answer_states_the_rule_of_the_question(small_sweep, small_sweep_scenario, data):
@@ -370,13 +375,13 @@ def test_the_answer_states_the_rule_of_the_question(small_sweep, small_sweep_sce
     words = {
         "A/RES/ES-11/7": "Yes <= No",
         "A/RES/ES-11/7 (important)": "two thirds",
-        "S/RES/2774 (US text)": "fewer than 9 Yes",
+        "SC text": "fewer than 9 Yes",
     }
     for question, rule in words.items():
         asked = dataclasses.replace(plan, spec=dataclasses.replace(plan.spec, question=question))
         line = answer_lines(asked, setup, summary, None)[0]
         assert line.startswith(question) and rule in line
-        assert ("2022-23 level" in line) == (question != "S/RES/2774 (US text)")
+        assert ("2022-23 level" in line) == (question != "SC text")
 
 
 def test_the_answer_is_worded_for_a_reader(small_sweep, small_sweep_scenario, data):

@@ -1,5 +1,6 @@
 """Votes on texts: ordered-logit probabilities, cut-points fitted to tallies, chamber rules,
-and the amendment stories of 24 Feb 2025."""
+and amendments. The rule tests act on synthetic chambers (members P1..P5, E01..E10, W1 ...)
+with made-up votes: no test here states how a real member voted."""
 
 from __future__ import annotations
 
@@ -35,12 +36,12 @@ from sim.model.voting import (
 )
 
 ES_11_7 = Tally(yes=93, no=18, abstain=65, not_voting=17)
-S_RES_2774 = Tally(yes=10, no=0, abstain=5, not_voting=0)
-P5 = ("USA", "RUS", "CHN", "GBR", "FRA")
-ELECTED_2025 = ("DZA", "DNK", "GRC", "GUY", "PAK", "PAN", "KOR", "SLE", "SVN", "SOM")
-# A synthetic bloc of five elected members on the far side of a reverse text (not a record).
-FAR_SIDE = ("DZA", "GUY", "PAN", "KOR", "SLE")
-COUNCIL = Chamber("SC", P5 + ELECTED_2025, permanent=P5)
+COUNCIL_10_0_5 = Tally(yes=10, no=0, abstain=5, not_voting=0)
+# A synthetic Council: five permanent members and ten elected ones.
+PERMANENT = ("P1", "P2", "P3", "P4", "P5")
+ELECTED = tuple(f"E{i:02d}" for i in range(1, 11))
+FAR_SIDE = ELECTED[:5]  # a bloc of five elected members on the far side of a reverse text
+COUNCIL = Chamber("SC", PERMANENT + ELECTED, permanent=PERMANENT)
 SHARP = 40.0  # discrimination at which members half a unit from a cut vote as expected
 PRESENT = 1e-12  # an absence propensity that keeps everyone in the room
 
@@ -120,9 +121,9 @@ def test_fitted_cut_points_reproduce_es_11_7(assembly, polarity):
     assert cut_points.polarity == polarity
 
 
-def test_fitted_cut_points_reproduce_the_council_10_0_5(assembly):
+def test_fitted_cut_points_reproduce_a_council_10_0_5(assembly):
     positions, absence = (a[:15] for a in assembly)
-    cut_points = fit_cut_points(positions, absence, S_RES_2774, discrimination=2.0)
+    cut_points = fit_cut_points(positions, absence, COUNCIL_10_0_5, discrimination=2.0)
     counts = expected_counts(positions, absence, cut_points)
     np.testing.assert_allclose(counts, [10, 5, 0, 0], atol=1e-6)
     assert all(np.isfinite([cut_points.lower, cut_points.upper, cut_points.absence_shift]))
@@ -140,7 +141,7 @@ def test_fit_with_no_abstentions_gives_a_band_of_width_zero(assembly):
 def test_fit_refuses_a_tally_of_another_chamber(assembly):
     positions, absence = assembly
     with pytest.raises(ValueError, match="counts 15 members, but there are 193 positions"):
-        fit_cut_points(positions, absence, S_RES_2774)
+        fit_cut_points(positions, absence, COUNCIL_10_0_5)
 
 
 # --- texts on their own direction in K dimensions --------------------------------------------
@@ -293,34 +294,45 @@ def test_abstentions_and_absences_do_not_count_in_the_assembly():
 
 def test_a_text_passes_the_council_with_ten_yes_and_five_abstentions():
     votes = council_votes(**dict.fromkeys(FAR_SIDE, "A"))
-    assert sc_adopted(votes, P5) == (True, [])
-    assert sc_outcome(votes, P5).reason == "10 yes >= 9, no veto"
+    assert sc_adopted(votes, PERMANENT) == (True, [])
+    assert sc_outcome(votes, PERMANENT).reason == "10 yes >= 9, no veto"
 
 
 def test_an_amendment_with_ten_yes_falls_to_one_permanent_members_no():
-    votes = council_votes(RUS="N", USA="A", CHN="A", GUY="A", SLE="A")  # synthetic votes
+    votes = council_votes(P2="N", P1="A", P3="A", E04="A", E08="A")
     assert sum(code == "Y" for code in votes.values()) == 10
-    assert sc_adopted(votes, P5) == (False, ["RUS"])
-    outcome = sc_outcome(votes, P5)
+    assert sc_adopted(votes, PERMANENT) == (False, ["P2"])
+    outcome = sc_outcome(votes, PERMANENT)
     assert not outcome.adopted
-    assert outcome.reason == "vetoed by RUS"
+    assert outcome.reason == "vetoed by P2"
+
+
+def test_a_text_that_fails_on_votes_is_not_vetoed():
+    """7-2-6 with both No votes cast by permanent members: short of nine Yes, the text fails
+    on votes, and no veto is named (a No only vetoes a text that had the nine)."""
+    votes = council_votes(P1="N", P2="N", **dict.fromkeys(ELECTED[:6], "A"))
+    assert sc_adopted(votes, PERMANENT) == (False, [])
+    outcome = sc_outcome(votes, PERMANENT)
+    assert (outcome.adopted, outcome.reason) == (False, "7 yes < 9 required")
+    codes = vote_indices([votes[member] for member in COUNCIL.members])
+    assert COUNCIL.outcome(codes) == outcome and not COUNCIL.adopted(codes)
 
 
 def test_an_abstaining_permanent_member_is_no_veto():
-    votes = council_votes(RUS="A", CHN="A", USA="A", DZA="N", PAK="N", SOM="A")
-    assert sc_adopted(votes, P5) == (True, [])
+    votes = council_votes(P2="A", P3="A", P1="A", E01="N", E05="N", E10="A")
+    assert sc_adopted(votes, PERMANENT) == (True, [])
 
 
 def test_eight_yes_fail_in_the_council():
-    votes = council_votes(**dict.fromkeys(("DZA", "PAK", "SOM", "GUY", "PAN", "SLE", "KOR"), "A"))
-    assert sc_adopted(votes, P5) == (False, [])
-    assert sc_outcome(votes, P5).reason == "8 yes < 9 required"
+    votes = council_votes(**dict.fromkeys(ELECTED[3:], "A"))
+    assert sc_adopted(votes, PERMANENT) == (False, [])
+    assert sc_outcome(votes, PERMANENT).reason == "8 yes < 9 required"
 
 
 @pytest.mark.parametrize(
     ("tally", "adopted", "reason"),
     [
-        (S_RES_2774, True, "10 yes, no vote against"),
+        (COUNCIL_10_0_5, True, "10 yes, no vote against"),
         (Tally(8, 0, 7, 0), False, "8 yes < 9 required"),
         (Tally(12, 2, 1, 0), True, "adopted as recorded; who voted no needs per-country votes"),
     ],
@@ -328,7 +340,7 @@ def test_eight_yes_fail_in_the_council():
 def test_a_council_tally_alone_decides_only_without_votes_against(tally, adopted, reason):
     outcome = sc_outcome_from_tally(tally)
     assert (outcome.adopted, outcome.reason) == (adopted, reason)
-    assert outcome.rule == sc_outcome(council_votes(), P5).rule
+    assert outcome.rule == sc_outcome(council_votes(), PERMANENT).rule
 
 
 def test_vote_letters_become_vote_code_indices():
@@ -341,77 +353,72 @@ def test_vote_letters_become_vote_code_indices():
 def test_the_vectorised_council_rule_agrees_with_the_mapping_rule():
     rng = np.random.default_rng(3)
     codes = rng.choice([YES, ABSTAIN, NO], p=[0.7, 0.2, 0.1], size=(500, 15)).astype(np.int8)
-    by_rule = [sc_adopted(codes_by_member(run, COUNCIL.members), P5)[0] for run in codes]
+    by_rule = [sc_adopted(codes_by_member(run, COUNCIL.members), PERMANENT)[0] for run in codes]
     np.testing.assert_array_equal(COUNCIL.adopted(codes), by_rule)
 
 
-# --- amendments: the stories of 24 Feb 2025 ---------------------------------------------------
+# --- amendments, in a synthetic assembly and council -----------------------------------------
 
-ASSEMBLY_MEMBERS = ("UKR", "FRA", "DEU", "IND", "USA", "RUS", "BLR")
-# Europeans on the pro-Ukraine side, India mid-axis, the USA just on the Moscow side of centre.
-REALIGNED = np.array([-4.0, -3.0, -3.0, -0.5, 0.5, 3.0, 3.0])
-US_TEXT = CutPoints(-1.0, 0.0, discrimination=SHARP, polarity="reverse")
-# The European amendments name Russia's invasion: the text now has Moscow against it, and the
-# band moves up to take in the USA, which abstains on its own amended text.
-NAMING_THE_INVASION = Amendment(
-    "European amendments",
+ASSEMBLY_MEMBERS = ("W1", "W2", "W3", "MID", "SPONSOR", "E1", "E2")
+# Three members on the low side, one mid-axis, the sponsor just above centre, two far above.
+POSITIONS = np.array([-4.0, -3.0, -3.0, -0.5, 0.5, 3.0, 3.0])
+SPONSOR_TEXT = CutPoints(-1.0, 0.0, discrimination=SHARP, polarity="reverse")
+# An amendment the high side opposes: if adopted, it turns the text around and moves its band
+# up to take in the sponsor, which then abstains on its own amended text.
+TURNING_AMENDMENT = Amendment(
+    "amendment",
     CutPoints(0.0, 2.0, discrimination=SHARP),
     shift=1.0,
     polarity="same",
 )
 
 
-def test_an_adopted_amendment_is_voted_first_and_turns_the_us_text_around():
-    draft = Draft("US text on the path to peace", US_TEXT, (NAMING_THE_INVASION,))
+def test_an_adopted_amendment_is_voted_first_and_turns_the_text_around():
+    draft = Draft("sponsor's text", SPONSOR_TEXT, (TURNING_AMENDMENT,))
     chamber = Chamber("GA", ASSEMBLY_MEMBERS)
     record = vote_resolution(
-        np.random.default_rng(1), REALIGNED, np.full(7, PRESENT), draft, chamber
+        np.random.default_rng(1), POSITIONS, np.full(7, PRESENT), draft, chamber
     )
-    assert record.names == ("European amendments", "US text on the path to peace")
+    assert record.names == ("amendment", "sponsor's text")
     amendment, text = (codes_by_member(c, ASSEMBLY_MEMBERS) for c in record.codes)
-    assert amendment == {"UKR": "Y", "FRA": "Y", "DEU": "Y", "IND": "Y"} | {
-        "USA": "A",
-        "RUS": "N",
-        "BLR": "N",
+    assert amendment == {"W1": "Y", "W2": "Y", "W3": "Y", "MID": "Y"} | {
+        "SPONSOR": "A",
+        "E1": "N",
+        "E2": "N",
     }
-    assert text["USA"] == "A" and text["UKR"] == "Y" and text["RUS"] == "N"
+    assert text["SPONSOR"] == "A" and text["W1"] == "Y" and text["E1"] == "N"
     np.testing.assert_array_equal(record.counts, [[4, 1, 2, 0], [4, 1, 2, 0]])
     assert [o.reason for o in record.outcomes()] == ["4 yes > 2 no", "4 yes > 2 no"]
 
 
-def test_the_us_votes_yes_on_its_text_when_the_amendment_fails():
-    draft = Draft("US text", US_TEXT, (NAMING_THE_INVASION,))
+def test_the_sponsor_votes_yes_on_its_text_when_the_amendment_fails():
+    draft = Draft("sponsor's text", SPONSOR_TEXT, (TURNING_AMENDMENT,))
     chamber = Chamber("GA", ASSEMBLY_MEMBERS)
-    # Run 0: India on the pro-Ukraine side, the amendment passes. Run 1: India with Moscow, 3-3.
-    batch = np.stack([REALIGNED, np.where(np.array(ASSEMBLY_MEMBERS) == "IND", 3.0, REALIGNED)])
+    # Run 0: MID on the low side, the amendment passes. Run 1: MID on the high side, 3-3.
+    batch = np.stack([POSITIONS, np.where(np.array(ASSEMBLY_MEMBERS) == "MID", 3.0, POSITIONS)])
     record = vote_resolution(np.random.default_rng(2), batch, np.full(7, PRESENT), draft, chamber)
     assert record.codes.shape == (2, 2, 7)
     np.testing.assert_array_equal(record.adopted, [[True, True], [False, True]])
-    us_on_text = record.codes[:, -1, ASSEMBLY_MEMBERS.index("USA")]
-    assert [VOTE_CODES[c] for c in us_on_text] == ["A", "Y"]
+    sponsor_on_text = record.codes[:, -1, ASSEMBLY_MEMBERS.index("SPONSOR")]
+    assert [VOTE_CODES[c] for c in sponsor_on_text] == ["A", "Y"]
     assert [o.reason for o in record.outcomes(1)] == ["3 yes = 3 no", "4 yes > 3 no"]
 
 
 def test_a_vetoed_amendment_leaves_a_reverse_text_to_pass_10_0_5_in_a_synthetic_council():
-    positions = np.array(
-        [
-            0.5 if m == "USA" else 3.0 if m == "RUS" else 2.0 if m == "CHN" else 0.8
-            for m in COUNCIL.members
-        ]
-    )
-    positions[[COUNCIL.members.index(m) for m in FAR_SIDE]] = -3.0
-    us_text = CutPoints(-4.0, 0.0, discrimination=SHARP, polarity="reverse")
+    where = {"P1": 0.5, "P2": 3.0, "P3": 2.0} | dict.fromkeys(FAR_SIDE, -3.0)
+    positions = np.array([where.get(member, 0.8) for member in COUNCIL.members])
+    reverse_text = CutPoints(-4.0, 0.0, discrimination=SHARP, polarity="reverse")
     amendment = Amendment(
-        "European amendment", CutPoints(1.0, 2.5, discrimination=SHARP), shift=1.0, polarity="same"
+        "amendment", CutPoints(1.0, 2.5, discrimination=SHARP), shift=1.0, polarity="same"
     )
-    draft = Draft("S/RES/2774 (2025)", us_text, (amendment,))
+    draft = Draft("a reverse text", reverse_text, (amendment,))
     record = vote_resolution(
         np.random.default_rng(5), positions, np.full(15, PRESENT), draft, COUNCIL
     )
     amendment_outcome, text_outcome = record.outcomes()
-    assert record.counts[0, YES] >= 9
-    assert not amendment_outcome.adopted and amendment_outcome.reason == "vetoed by RUS"
-    assert as_tally(record.counts[1]) == S_RES_2774
+    assert as_tally(record.counts[0]) == Tally(yes=13, no=1, abstain=1, not_voting=0)
+    assert not amendment_outcome.adopted and amendment_outcome.reason == "vetoed by P2"
+    assert as_tally(record.counts[1]) == COUNCIL_10_0_5
     assert text_outcome.adopted
     text = codes_by_member(record.codes[1], COUNCIL.members)
     assert {m for m, code in text.items() if code == "A"} == set(FAR_SIDE)

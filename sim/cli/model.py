@@ -133,6 +133,12 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         "age counting 0.05 (a text without --like is a Ukraine text)",
     )
     predict.add_argument(
+        "--name",
+        metavar="NAME",
+        help="what to call the new text in the output (default: 'text like SYMBOL' with --like, "
+        "else 'text'), so it is never mistaken for the roll call it is like",
+    )
+    predict.add_argument(
         "--texts",
         metavar="FILE.csv",
         help="a session at once: a CSV with columns name,date,tally,body,polarity,like (body, "
@@ -168,8 +174,10 @@ def _predict(args: argparse.Namespace) -> None:
     out = new_file(Path(args.out))
     until = parse_date(args.data_until, "--data-until") if args.data_until else None
     if args.texts:
-        if args.date or args.tally or args.like:
-            raise BlocsimError("give either --texts FILE or --date/--tally/--like", field="--texts")
+        if args.date or args.tally or args.like or args.name:
+            raise BlocsimError(
+                "give either --texts FILE or --date/--tally/--like/--name", field="--texts"
+            )
         data = load(args)
         texts = read_texts(Path(args.texts), data)
     else:
@@ -189,7 +197,7 @@ def _predict(args: argparse.Namespace) -> None:
                 like = resolve_like(known_roll_calls(data), args.like)
             except KeyError as error:
                 raise BlocsimError(error.args[0], field="--like") from None
-        texts = [Text(args.like or "text", day, tally, args.body, args.polarity, like)]
+        texts = [Text(text_name(args.name, args.like), day, tally, args.body, args.polarity, like)]
     # the bar shows on a terminal only, so scripts and errors keep stderr to one line
     with tqdm(
         total=len(texts), desc="placing texts", unit="text", leave=False, disable=None
@@ -200,6 +208,12 @@ def _predict(args: argparse.Namespace) -> None:
     emit(summary_table(results), args.format)
     if args.format == "table":
         print(f"wrote {out}")
+
+
+def text_name(name: str | None, like: str | None) -> str:
+    """What `predict` calls a new text: its `--name`, else "text like X", never X itself (the
+    roll call it is like is another vote)."""
+    return name or (f"text like {like}" if like else "text")
 
 
 def _add_network_commands(commands: argparse._SubParsersAction) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 from sim.data.loader import UNData
 from sim.data.resolutions import Resolution
 from sim.errors import BlocsimError
-from sim.model.dynamics import Shift, run_dynamics
+from sim.model.dynamics import Shift, Shock, run_dynamics
 from sim.model.parameters import load_parameters
 from sim.model.scenario import (
     Scenario,
@@ -210,6 +210,7 @@ class Timeline:
     step_days: int
     shocks: dict[int, list]
     votes: tuple[tuple[int, VoteSpec, Draft], ...]
+    dated: tuple[TimedShock, ...] = ()  # the shocks with the dates the scenario gives them
 
     @property
     def last_step(self) -> int:
@@ -217,6 +218,11 @@ class Timeline:
 
     def date_of(self, step: int) -> date:
         return self.start + timedelta(days=step * self.step_days)
+
+    def shock_date(self, step: int, shock: Shock) -> date:
+        """The date the scenario gives a shock that acts at `step`: it acts in the step that
+        contains that date, whose grid date (`date_of`) can be up to `step_days - 1` earlier."""
+        return next((t.date for t in self.dated if t.shock is shock), self.date_of(step))
 
     def votes_at(self, step: int) -> list[tuple[VoteSpec, Draft]]:
         return [(spec, draft) for at, spec, draft in self.votes if at == step]
@@ -248,7 +254,8 @@ def build_timeline(
             key=lambda item: (item[0], item[1].date),
         )
     )
-    return Timeline(world.start, step_days, shocks_by_step(shocks, world.start, step_days), placed)
+    timed = shocks_by_step(shocks, world.start, step_days)
+    return Timeline(world.start, step_days, timed, placed, tuple(shocks))
 
 
 def scenario_timeline(scenario: Scenario, data: UNData) -> tuple[World, Timeline]:

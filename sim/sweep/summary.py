@@ -404,9 +404,14 @@ def answer_lines(
 
 def record_words(first: pd.DataFrame, question: pd.DataFrame, top: int) -> str:
     """The model's first flips beside the record (`blocsim data followers`): how many of them
-    voted with the US more often after its turn, and the record's own top followers' odds."""
+    voted with the US more often after its turn, named, and the record's own top followers'
+    odds."""
     measured = first.dropna(subset=["record_change"])
     toward = measured[measured["record_change"] > 0]
+    named = ", ".join(
+        f"{r.iso3} {r.record_before_share:.2f}->{r.record_after_share:.2f}"
+        for r in toward.itertuples()
+    )
     followed = question.dropna(subset=["record_change"])
     followed = followed[followed["record_change"] > 0].sort_values(
         ["record_change", "iso3"], ascending=[False, True], kind="stable"
@@ -417,8 +422,8 @@ def record_words(first: pd.DataFrame, question: pd.DataFrame, top: int) -> str:
     )
     return (
         f"  on the record (votes with the US against a 2/3 majority, before -> after its turn): "
-        f"{len(toward)} of these {len(measured)} voted with it more often; the states that "
-        f"did most: {listed or 'none'}"
+        f"{len(toward)} of these {len(measured)} voted with it more often"
+        f"{f' ({named})' if named else ''}; the states that did most: {listed or 'none'}"
     )
 
 
