@@ -18,6 +18,7 @@ import pandas as pd
 from sim.data.loader import UNData, read_csv_table
 from sim.data.resolutions import Tally, symbol_forms
 from sim.errors import BlocsimError
+from sim.fit.combination import shipped_combination
 from sim.fit.texts import Record, TextPrediction, predict_text
 from sim.model.estimates import cached_ideal_points, record_end
 from sim.model.text_axis import TextSettings
@@ -134,7 +135,14 @@ def predict_texts(
                 field="like",
             )
         prediction = predict_text(
-            record, points, text.tally, text.day, like, text.body, text.polarity
+            record,
+            points,
+            text.tally,
+            text.day,
+            like,
+            text.body,
+            text.polarity,
+            combination=shipped_combination(),
         )
         results.append((text, prediction))
         if progress is not None:
