@@ -4,7 +4,6 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from sim.cli.common import (
     add_command,
@@ -267,7 +266,7 @@ def _backtest(args: argparse.Namespace, data) -> None:
 
     from sim.fit import backtest
     from sim.fit.combination import FORECAST_FILE, read_combination
-    from sim.results import default_run_dir, run_directory, write_manifest, write_table
+    from sim.results import default_run_dir
 
     path = Path(args.forecast) if args.forecast else FORECAST_FILE
     if not path.is_file():
@@ -282,24 +281,7 @@ def _backtest(args: argparse.Namespace, data) -> None:
     chosen = backtest.backtest_cases(data, sessions)
     with tqdm(total=len(chosen), desc="backtest", unit="text", leave=False) as bar:
         found = backtest.run_backtest(data, chosen, combination, progress=bar.update)
-    errors = backtest.selection_errors(found.rows)
-    table = backtest.session_table(found.rows, errors)
-    reliability = pd.concat(
-        backtest.reliability_table(found.rows, predictor)
-        for predictor in ("combination", "static K = 3")
-    )
-    with run_directory(out) as staging:
-        write_table(found.rows, staging / "predictions.parquet")
-        write_table(table, staging / "scores.csv")
-        write_table(reliability, staging / "reliability.csv")
-        write_manifest(
-            staging,
-            kind="backtest",
-            forecast=str(path),
-            sessions={"selection": backtest.SELECTION, "evaluation": backtest.EVALUATION},
-            smoothing=errors,
-            data=data.fingerprint,
-        )
+    table = backtest.write_run(out, found, path, data.fingerprint)
     shown = table.drop(columns=["set", "movers", "us_changed_texts"])
     emit_sections(
         {

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ from sim.fit.texts import Record, closest_ukraine_text, predict_text, ukraine_vo
 from sim.model.estimates import cached_ideal_points
 from sim.model.text_axis import TextSettings
 from sim.model.voting import NOT_VOTING, VOTE_CODES, YES, as_tally, tally_of, vote_indices
+from sim.results import run_directory, write_manifest, write_table
 
 FIRST_SESSION = 2017  # the K = 3 fits start in 2015 and need a Ukraine text (Dec 2016 on)
 SELECTION = tuple(str(year) for year in range(FIRST_SESSION, 2024))
@@ -249,8 +251,10 @@ def predicted_codes(rows: pd.DataFrame, predictor: str) -> np.ndarray:
 
 def selection_errors(rows: pd.DataFrame) -> dict[str, float]:
     """Each vote predictor's error rate among voters on the selection sessions (its best
-    constant smoothing for log-loss), at least 1e-3."""
-    chosen = rows[(rows["set"] == "selection") & (rows["observed"] != "X")]
+    constant smoothing for log-loss), at least 1e-3; without selection rows, on all rows."""
+    voters = rows[rows["observed"] != "X"]
+    chosen = voters[voters["set"] == "selection"]
+    chosen = voters if chosen.empty else chosen
     observed = vote_indices(chosen["observed"])
     return {
         predictor: max(float(np.mean(predicted_codes(chosen, predictor) != observed)), 1e-3)
@@ -343,3 +347,28 @@ def reliability_table(rows: pd.DataFrame, predictor: str = "combination", bins: 
         forecast=("forecast", "mean"), observed=("observed", "mean"), count=("forecast", "size")
     )
     return table.reset_index().assign(predictor=predictor).round(4)
+
+
+def write_run(out: Path, found: Backtest, forecast: Path, fingerprint: str) -> pd.DataFrame:
+    """The backtest's run directory (`blocsim report` reads it): predictions.parquet (one row
+    per text and member), scores.csv (`session_table`), reliability.csv (`reliability_table`
+    of the combination and static K = 3) and the manifest; returns the scores."""
+    errors = selection_errors(found.rows)
+    table = session_table(found.rows, errors)
+    reliability = pd.concat(
+        reliability_table(found.rows, predictor) for predictor in ("combination", "static K = 3")
+    )
+    with run_directory(out) as staging:
+        write_table(found.rows, staging / "predictions.parquet")
+        write_table(table, staging / "scores.csv")
+        write_table(reliability, staging / "reliability.csv")
+        write_manifest(
+            staging,
+            kind="backtest",
+            scenario={"name": "backtest"},
+            forecast=str(forecast),
+            sessions={"selection": SELECTION, "evaluation": EVALUATION},
+            smoothing=errors,
+            data=fingerprint,
+        )
+    return table

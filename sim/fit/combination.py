@@ -8,8 +8,10 @@ regression on features of the member and the text, all from the record before th
   (Y 0, A 1, N 2) on the Ukraine texts (for a Ukraine text) or on the last two years' roll calls
   (any other), oriented by the like's votes, cut to the tally like the placement is;
 - per power (US, Russia, China, the EU's most common vote), for each vote c: the member's
-  co-voting with the power over the last year times the placement's probability that the power
-  votes c; and its alignment weight (`sim.data.alignment`) times how far the power is expected
+  co-voting with the power over the last year, and over the last two years' roll calls where
+  the power voted against two thirds of the members voting (who sides with it when it stands
+  nearly alone: `blocsim data followers`' measure), each times the placement's probability that
+  the power votes c; and its alignment weight (`sim.data.alignment`) times how far the power is expected
   to move toward c from its vote on the earlier version.
 The probability of not voting stays the placement's; the combination shares out the rest.
 
@@ -48,6 +50,7 @@ FEATURES = (
     *(f"k3_log_{c}" for c in CLASSES),
     *(f"ordering_log_{c}" for c in CLASSES),
     *(f"covote_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
+    *(f"lonely_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
     *(f"alignment_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
 )
 FLOOR = 1e-4  # log-probabilities below log(FLOOR) carry no more information
@@ -60,11 +63,13 @@ RECORD_HALF_LIFE = 1.0  # years, for the 1-D ordering's mean vote
 @dataclass(frozen=True)
 class MemberStats:
     """What a record says about each member beside its positions: (N,) 1-D scores, (N, P)
-    co-voting with and alignment to each power of `POWERS`."""
+    co-voting with each power of `POWERS` (on all recent roll calls, and where it stood
+    against two thirds of the voters) and alignment to it."""
 
     ukraine_score: np.ndarray
     general_score: np.ndarray
     covote: np.ndarray
+    lonely: np.ndarray
     alignment: np.ndarray
 
 
@@ -88,20 +93,43 @@ def _member_stats(record: Record) -> MemberStats:
     recent = age * 365.25 <= GENERAL_DAYS
     covoting = age * 365.25 <= COVOTE_DAYS
     pairs = version_pairs(record.votes, dates, record.titles)
-    covote, alignment = [], []
+    covote, lonely, alignment = [], [], []
     for power in POWERS:
-        theirs = power_votes(table[covoting], record.iso3, power, record.eu)[:, None]
-        both = np.isfinite(table[covoting]) & np.isfinite(theirs)
-        agree = (table[covoting] == theirs) & both
-        covote.append((agree.sum(axis=0) + 1.0) / (both.sum(axis=0) + 2.0))
+        covote.append(
+            _agreement(table[covoting], power_votes(table[covoting], record.iso3, power, record.eu))
+        )
+        theirs = power_votes(table[recent], record.iso3, power, record.eu)
+        lonely.append(
+            _agreement(table[recent], theirs, _against_the_majority(table[recent], theirs))
+        )
         found = alignment_with(power, pairs, record.iso3, until, record.eu)
         alignment.append(found.weight)
     return MemberStats(
         _mean_vote(table[ukraine], weight[ukraine]),
         _mean_vote(table[recent], weight[recent]),
         np.stack(covote, axis=1),
+        np.stack(lonely, axis=1),
         np.stack(alignment, axis=1),
     )
+
+
+def _against_the_majority(table: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """(rows,) bool: the power cast a vote other than the one of two thirds of those voting."""
+    counts = np.stack([(table == code).sum(axis=1) for code in range(3)], axis=1)
+    share = counts.max(axis=1) / np.maximum(counts.sum(axis=1), 1)
+    return np.isfinite(theirs) & (share >= 2 / 3) & (counts.argmax(axis=1) != theirs)
+
+
+def _agreement(table: np.ndarray, theirs: np.ndarray, rows: np.ndarray | None = None):
+    """(N,) each member's share of votes cast as the power's on `rows` (default all), shrunk
+    toward everyone's share by 4 pseudo-votes."""
+    if rows is not None:
+        table, theirs = table[rows], theirs[rows]
+    both = np.isfinite(table) & np.isfinite(theirs)[:, None]
+    agree = ((table == theirs[:, None]) & both).sum(axis=0)
+    cast = both.sum(axis=0)
+    overall = (agree.sum() + 1.0) / (cast.sum() + 2.0)
+    return (agree + 4.0 * overall) / (cast + 4.0)
 
 
 def _mean_vote(table: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -166,12 +194,13 @@ def features(
     ordering = among_votes(
         ordering_probabilities(record, like_votes, ukraine, placement[:, 3], tally)
     )
-    covote, alignment = [], []
+    covote, lonely, alignment = [], [], []
     for p, power in enumerate(POWERS):
         expected = _power_expectation(record, power, placed)  # (3,)
         before = power_votes(was[None, :], record.iso3, power, record.eu)[0]
         shift = expected - (np.eye(3)[int(before)] if np.isfinite(before) else expected)
         covote.append(stats.covote[:, p : p + 1] * expected[None, :])
+        lonely.append(stats.lonely[:, p : p + 1] * expected[None, :])
         alignment.append(stats.alignment[:, p : p + 1] * shift[None, :])
     return np.concatenate(
         [
@@ -179,6 +208,7 @@ def features(
             np.log(np.clip(placed, FLOOR, 1.0)),
             np.log(np.clip(ordering, FLOOR, 1.0)),
             *covote,
+            *lonely,
             *alignment,
         ],
         axis=1,
@@ -239,7 +269,10 @@ def combination_toml(combination: Combination, fit: dict, provenance: list[str])
         *(f"{key} = {_toml(value)}" for key, value in fit.items()),
         "",
         "[intercept]",
-        *(f"{c} = {value!r}" for c, value in zip(CLASSES, combination.intercept, strict=True)),
+        *(
+            f"{c} = {float(value)!r}"
+            for c, value in zip(CLASSES, combination.intercept, strict=True)
+        ),
         "",
     ]
     for k, c in enumerate(CLASSES):

@@ -1,0 +1,101 @@
+"""The backtest on one real case (ES-11/7 from the record before its date; its K = 3 fit is the
+`kworld` fixture's, cached), the forecast combination's file, and the report on the run."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.errors import BlocsimError
+from sim.fit import backtest
+from sim.fit.combination import (
+    FEATURES,
+    combination_toml,
+    fit_combination,
+    read_combination,
+)
+from sim.fit.texts import ukraine_vote_ids
+from sim.outputs.report import write_report
+
+ES11_7 = "A/RES/ES-11/7"
+
+
+@pytest.fixture(scope="module")
+def es11_7(data, kworld):
+    """ES-11/7 backtested (kworld first: its fit is the one this case's positions use)."""
+    chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
+    return backtest.run_backtest(data, chosen)
+
+
+def test_sessions_begin_in_september_and_2025_is_its_own():
+    assert backtest.session_of(date(2017, 3, 1)) == "2016"
+    assert backtest.session_of(date(2024, 10, 29)) == "2024"
+    assert backtest.session_of(date(2025, 2, 24)) == "2025"
+    assert backtest.set_of("2023") == "selection" and backtest.set_of("2024") == "evaluation"
+
+
+def test_a_2025_text_is_predicted_from_the_record_before_its_date(data):
+    case = next(c for c in backtest.backtest_cases(data, ("2025",)) if c.vote_id == ES11_7)
+    assert case.cutoff == pd.Timestamp("2025-02-24") and case.session == "2025"
+    assert case.positions_cutoff == pd.Timestamp("2025-02-01")
+
+
+def test_the_case_rows_hold_the_record_and_each_predictor(data, es11_7):
+    rows = es11_7.rows
+    assert len(rows) == 193 and es11_7.features.shape == (193, len(FEATURES))
+    counts = rows["observed"].value_counts()
+    assert (counts["Y"], counts["N"], counts["A"], counts["X"]) == (93, 18, 65, 17)
+    # no title-like before it: the Ukraine text closest to its tally, whose votes persist
+    like = rows["like"].iloc[0]
+    assert like in ukraine_vote_ids(data) and like != ES11_7
+    assert (
+        rows["persistence"].to_numpy()
+        == data.votes_on(like).reindex(rows["iso3"]).fillna("X").to_numpy()
+    ).all()
+    for column in ("ordering", "k3"):
+        sums = rows[[f"{column}_{c}" for c in "YAN"]].sum(axis=1)
+        assert np.allclose(sums, 1.0)
+    assert set(rows["persistence_filled"]) <= {"Y", "A", "N"}
+
+
+def test_the_backtest_is_deterministic(data, es11_7):
+    chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
+    again = backtest.run_backtest(data, chosen)
+    pd.testing.assert_frame_equal(again.rows, es11_7.rows)
+
+
+def test_the_combination_file_round_trips_and_applies(es11_7, tmp_path):
+    voted = (es11_7.rows["observed"] != "X").to_numpy()
+    observed = es11_7.rows.loc[voted, "observed"].map({"Y": 0, "A": 1, "N": 2}).to_numpy()
+    combination = fit_combination(es11_7.features[voted], observed)
+    path = tmp_path / "forecast.toml"
+    path.write_text(combination_toml(combination, {"rows": int(voted.sum())}, []))
+    read = read_combination(path)
+    assert np.allclose(read.coefficients, combination.coefficients)
+    assert np.allclose(read.intercept, combination.intercept)
+    placement = np.full((193, 4), 0.25)
+    p = read.probabilities(es11_7.features, placement)
+    assert np.allclose(p.sum(axis=1), 1.0) and np.allclose(p[:, 3], 0.25)
+    path.write_text("[intercept]\nY = 1\n")
+    with pytest.raises(BlocsimError, match="not a forecast combination file"):
+        read_combination(path)
+
+
+def test_the_run_directory_is_scored_and_reported(data, es11_7, tmp_path):
+    voted = (es11_7.rows["observed"] != "X").to_numpy()
+    observed = es11_7.rows.loc[voted, "observed"].map({"Y": 0, "A": 1, "N": 2}).to_numpy()
+    combination = fit_combination(es11_7.features[voted], observed)
+    chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
+    found = backtest.run_backtest(data, chosen, combination)
+    out = tmp_path / "backtest"
+    scores = backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
+    assert set(scores["predictor"]) == set(backtest.PREDICTORS)
+    persistence = scores[(scores["session"] == "2025") & (scores["predictor"] == "always Yes")]
+    assert persistence["accuracy"].iloc[0] == round(93 / 176, 4)
+    with pytest.raises(BlocsimError, match="never overwrites"):
+        backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
+    report = write_report(out)
+    assert (report / "reliability.png").is_file() and (report / "backtest_scores.png").is_file()
