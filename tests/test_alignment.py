@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 
+from sim.cli import main
 from sim.data.alignment import alignment_table, alignment_with, power_votes, version_pairs
 
 ISO3 = ("USA", "AAA", "BBB", "CCC", "DDD", "FRA", "DEU")
@@ -71,3 +74,12 @@ def test_real_record_weights_are_shrunk_and_finite(data):
     # the EU's own members follow the EU's changes far more than the average member
     eu = data.members.loc[data.members["eu"] == 1, "iso3"]
     assert table.set_index("iso3").loc[eu, "eu_weight"].mean() > 0
+
+
+def test_data_followers_prints_the_weight_beside_its_counts(data, capsys):
+    assert main(["data", "followers", "--until", "2025-06-30", "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("iso3")
+    weights = alignment_table(data, pd.Timestamp("2025-07-01")).set_index("iso3")
+    assert {"us_changes", "us_followed", "us_alignment"} <= set(table.columns)
+    assert (table["us_followed"] == weights.loc[table.index, "usa_follows"]).all()
+    assert np.allclose(table["us_alignment"], weights.loc[table.index, "usa_weight"])

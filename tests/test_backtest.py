@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.cli import main
 from sim.errors import BlocsimError
 from sim.fit import backtest
 from sim.fit.combination import (
@@ -99,3 +100,16 @@ def test_the_run_directory_is_scored_and_reported(data, es11_7, tmp_path):
         backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
     report = write_report(out)
     assert (report / "reliability.png").is_file() and (report / "backtest_scores.png").is_file()
+
+
+def test_the_commands_refuse_a_missing_combination_and_an_existing_file(capsys, tmp_path):
+    missing = tmp_path / "none.toml"
+    assert main(["validate", "--backtest", "--forecast", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"blocsim: {missing}: no forecast combination: run `blocsim calibrate --forecast` first"
+    )
+    existing = tmp_path / "forecast.toml"
+    existing.write_text("# mine\n")
+    assert main(["calibrate", "--forecast", "--out", str(existing)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert existing.read_text() == "# mine\n"

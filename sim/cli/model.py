@@ -101,7 +101,10 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         "predict each member's vote on a text from its date and tally, or on every text of a "
         "session (--texts); the votes are the most likely joint assignment that adds up to the "
         "tally exactly, so a member's vote can differ from its single most probable one (the p_ "
-        "columns). Positions come from the roll calls strictly before the text's date",
+        "columns). Positions come from the roll calls strictly before the text's date; a GA "
+        "text's p_ columns are the forecast combination's (calibration/forecast.toml: the "
+        "earlier version's votes, the placement, the 1-D ordering, co-voting and alignment "
+        "with the US, Russia, China and the EU; docs/calibration.md)",
     )
     predict.add_argument("--date", metavar="DATE", help="the day of the vote")
     predict.add_argument("--tally", metavar="Y-N-A", help="the recorded tally, e.g. 93-18-65")
