@@ -149,7 +149,7 @@ def _calibrate_forecast(out: Path, data) -> None:
     log_loss = float(-np.mean(np.log(p[np.arange(len(p)), observed])))
     fit = {
         "method": "multinomial logistic regression (scikit-learn), L2 C = 1 on standardised "
-        "features",
+        "features (the alignment weights in their own units)",
         "sessions": list(backtest.SELECTION),
         "roll_calls": int(found.rows["vote_id"].nunique()),
         "rows": int(voted.sum()),

@@ -3,10 +3,12 @@
 Each member's Y/A/N probabilities on a text (given that it votes) are a multinomial logistic
 regression on features of the member and the text, all from the record before the cut-off:
 - its vote on the text's earlier version, one-hot: Y, A, N, X (did not vote), none (no like);
-- the K = 3 placement's log-probabilities of Y, A, N among votes (`predict_text`);
+- the K = 3 placement's log-probabilities of Y, A, N among votes (`predict_text`), and again
+  where the text has a like (where the placement has its direction and evidence);
 - the 1-D ordering's log-probabilities: members ordered by their recency-weighted mean vote
   (Y 0, A 1, N 2) on the Ukraine texts (for a Ukraine text) or on the last two years' roll calls
-  (any other), oriented by the like's votes, cut to the tally like the placement is;
+  (any other), oriented by the like's votes, cut to the tally like the placement is, and again
+  where the text has no like;
 - per power (US, Russia, China, the EU's most common vote), for each vote c: the member's
   co-voting with the power over the last year, and over the last two years' roll calls where
   the power voted against two thirds of the members voting (who sides with it when it stands
@@ -49,6 +51,8 @@ FEATURES = (
     *EARLIER,
     *(f"k3_log_{c}" for c in CLASSES),
     *(f"ordering_log_{c}" for c in CLASSES),
+    *(f"k3_log_{c}_with_like" for c in CLASSES),
+    *(f"ordering_log_{c}_without_like" for c in CLASSES),
     *(f"covote_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
     *(f"lonely_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
     *(f"alignment_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
@@ -202,11 +206,18 @@ def features(
         covote.append(stats.covote[:, p : p + 1] * expected[None, :])
         lonely.append(stats.lonely[:, p : p + 1] * expected[None, :])
         alignment.append(stats.alignment[:, p : p + 1] * shift[None, :])
+    placed_log, ordering_log = (
+        np.log(np.clip(placed, FLOOR, 1.0)),
+        np.log(np.clip(ordering, FLOOR, 1.0)),
+    )
+    with_like = float(like_votes is not None)
     return np.concatenate(
         [
             earlier,
-            np.log(np.clip(placed, FLOOR, 1.0)),
-            np.log(np.clip(ordering, FLOOR, 1.0)),
+            placed_log,
+            ordering_log,
+            placed_log * with_like,
+            ordering_log * (1.0 - with_like),
             *covote,
             *lonely,
             *alignment,
@@ -244,19 +255,24 @@ class Combination:
 
 
 def fit_combination(x: np.ndarray, observed: np.ndarray, strength: float = 1.0) -> Combination:
-    """Multinomial logistic regression by log-loss (scikit-learn, L2 penalty `1/strength` on
-    standardised features): x (rows, len(FEATURES)), observed (rows,) codes 0 Y, 1 A, 2 N."""
+    """Multinomial logistic regression by log-loss (scikit-learn, L2 penalty `1/strength`):
+    x (rows, len(FEATURES)), observed (rows,) codes 0 Y, 1 A, 2 N. Features are standardised
+    except the alignment weights, penalised in their own units (a weight of 1: following every
+    time beyond the average member), so that weights the record leaves near 0 cannot buy a
+    large coefficient."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x)
+    own_units = np.array([name.startswith("alignment_") for name in FEATURES])
+    mean = np.where(own_units, 0.0, scaler.mean_)
+    scale = np.where(own_units | (scaler.scale_ <= 0), 1.0, scaler.scale_)
     model = LogisticRegression(C=strength, max_iter=2000)
-    model.fit(scaler.transform(x), observed)
+    model.fit((x - mean) / scale, observed)
     if tuple(model.classes_) != (0, 1, 2):
         raise ValueError("the selection rows must hold every one of Y, A and N")
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     coefficients = model.coef_ / scale
-    intercept = model.intercept_ - coefficients @ scaler.mean_
+    intercept = model.intercept_ - coefficients @ mean
     return Combination(coefficients, intercept)
 
 

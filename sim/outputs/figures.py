@@ -832,6 +832,7 @@ def session_scores_figure(table: pd.DataFrame, source: str) -> Figure:
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].legend(fontsize=7, frameon=False)
     figure.suptitle("Backtest by session (shaded: evaluation)", fontsize=11)
+    figure.get_layout_engine().set(rect=(0, 0.03, 1, 0.97))  # room for the source line
     add_source(figure, source)
     return figure
 
@@ -853,6 +854,7 @@ def reliability_figure(table: pd.DataFrame, source: str) -> Figure:
         ax.set_ylabel("Observed frequency")
         ax.set_title(predictor, fontsize=10)
         ax.legend(fontsize=8, frameon=False)
+    figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))  # room for the source line
     add_source(figure, source)
     return figure
 
