@@ -14,7 +14,9 @@ Predictors, each as Y/A/N probabilities among members that vote or as a vote:
   persistence with absentees filled (a member absent on the earlier version takes its vote on
   the latest older version it voted on, else the earlier version's most common vote);
 - the 1-D ordering (`sim.fit.combination.ordering_probabilities`); static K = 3 (today's
-  `predict_text`); the combination (`sim.fit.combination`).
+  `predict_text`); the combination (`sim.fit.combination`), as probabilities (its most likely
+  Y/A/N) and as the exact-tally assignment `predict` makes from them (a voter it names absent
+  counts wrong).
 Votes are scored among the members that voted: accuracy and macro-F1 of the most likely Y/A/N,
 log-loss and Brier score of the probabilities (a vote predictor's are its vote with the
 probability 1 - e, e its error rate on the selection sessions: persistence at its best
@@ -49,7 +51,15 @@ from sim.fit.scoring import f1
 from sim.fit.texts import Record, closest_ukraine_text, predict_text, ukraine_vote_ids
 from sim.model.estimates import cached_ideal_points
 from sim.model.text_axis import TextSettings
-from sim.model.voting import NOT_VOTING, VOTE_CODES, YES, as_tally, tally_of, vote_indices
+from sim.model.voting import (
+    NOT_VOTING,
+    VOTE_CODES,
+    YES,
+    as_tally,
+    assign_to_tally,
+    tally_of,
+    vote_indices,
+)
 from sim.results import run_directory, write_manifest, write_table
 
 FIRST_SESSION = 2017  # the K = 3 fits start in 2015 and need a Ukraine text (Dec 2016 on)
@@ -57,9 +67,14 @@ SELECTION = tuple(str(year) for year in range(FIRST_SESSION, 2024))
 EVALUATION = ("2024", "2025")
 SESSION_START = (9, 1)  # month, day: the cut-off of a session's record
 LAST_DAY = date(2025, 9, 6)  # the end of the data's 79th session (the 80th is held out)
-CODE_PREDICTORS = ("always Yes", "persistence", "persistence, absentees filled")
+CODE_PREDICTORS = (
+    "always Yes",
+    "persistence",
+    "persistence, absentees filled",
+    "combination, exact tally",
+)
 PROBABILITY_PREDICTORS = ("1-D ordering", "static K = 3", "combination")
-PREDICTORS = CODE_PREDICTORS + PROBABILITY_PREDICTORS
+PREDICTORS = (*CODE_PREDICTORS[:3], *PROBABILITY_PREDICTORS, CODE_PREDICTORS[3])
 COLUMN = {
     "always Yes": "always_yes",
     "persistence": "persistence",
@@ -67,6 +82,7 @@ COLUMN = {
     "1-D ordering": "ordering",
     "static K = 3": "k3",
     "combination": "combination",
+    "combination, exact tally": "combination_tally",
 }
 
 
@@ -143,6 +159,8 @@ def run_backtest(
             mixed = combination.probabilities(x, placement)
             for k, code in enumerate(VOTE_CODES[:3]):
                 part[f"combination_{code}"] = mixed[:, k] / np.maximum(1 - mixed[:, 3], 1e-12)
+            tally = as_tally(tally_of(observed))
+            part["combination_tally"] = np.array(VOTE_CODES)[assign_to_tally(mixed, tally)]
         parts.append(part)
         matrices.append(x)
         if progress is not None:
@@ -259,6 +277,7 @@ def selection_errors(rows: pd.DataFrame) -> dict[str, float]:
     return {
         predictor: max(float(np.mean(predicted_codes(chosen, predictor) != observed)), 1e-3)
         for predictor in CODE_PREDICTORS
+        if COLUMN[predictor] in chosen.columns
     }
 
 
@@ -307,11 +326,13 @@ def _movers(rows: pd.DataFrame, predictor: str) -> dict:
 
 
 def session_table(rows: pd.DataFrame, errors: dict[str, float]) -> pd.DataFrame:
-    """One row per session (then selection and evaluation pooled) and predictor."""
+    """One row per session (then selection and evaluation pooled) and predictor: texts, those
+    with a like (an earlier version by title, or for a Ukraine text the closest Ukraine text),
+    then `scores`."""
     groups = [(session, rows[rows["session"] == session]) for session in rows["session"].unique()]
     groups += [(f"all {name}", rows[rows["set"] == name]) for name in ("selection", "evaluation")]
     present = tuple(
-        p for p in PREDICTORS if p in CODE_PREDICTORS or f"{COLUMN[p]}_Y" in rows.columns
+        p for p in PREDICTORS if COLUMN[p] in rows.columns or f"{COLUMN[p]}_Y" in rows.columns
     )
     table = []
     for session, part in groups:
@@ -325,7 +346,7 @@ def session_table(rows: pd.DataFrame, errors: dict[str, float]) -> pd.DataFrame:
                     "session": session,
                     "set": label,
                     "texts": part["vote_id"].nunique(),
-                    "with_earlier_version": part.loc[part["like"] != "", "vote_id"].nunique(),
+                    "with_like": part.loc[part["like"] != "", "vote_id"].nunique(),
                     "predictor": predictor,
                     **found,
                 }
