@@ -153,9 +153,10 @@ def run_backtest(
         if (observed != NOT_VOTING).sum() == 0:
             continue
         points = cached_ideal_points(data, case.positions_cutoff)
-        part, x = _case_rows(data, record, points, case, observed, case.vote_id in ukraine)
+        part, x, placement = _case_rows(
+            data, record, points, case, observed, case.vote_id in ukraine
+        )
         if combination is not None:
-            placement = part[[f"k3_{c}" for c in VOTE_CODES]].to_numpy()
             mixed = combination.probabilities(x, placement)
             for k, code in enumerate(VOTE_CODES[:3]):
                 part[f"combination_{code}"] = mixed[:, k] / np.maximum(1 - mixed[:, 3], 1e-12)
@@ -165,11 +166,12 @@ def run_backtest(
         matrices.append(x)
         if progress is not None:
             progress()
-    rows = pd.concat(parts, ignore_index=True)
-    return Backtest(rows.drop(columns=["k3_X"]), np.concatenate(matrices))
+    return Backtest(pd.concat(parts, ignore_index=True), np.concatenate(matrices))
 
 
-def _case_rows(data, record, points, case, observed, ukraine) -> tuple[pd.DataFrame, np.ndarray]:
+def _case_rows(data, record, points, case, observed, ukraine):
+    """One case's rows (the predictors' votes and Y/A/N probabilities among votes), the
+    combination's features and the placement's probabilities (N, 4) Y/A/N/X."""
     tally = as_tally(tally_of(observed))
     like = _like(data, record, case)
     if like is None and ukraine:
@@ -188,6 +190,7 @@ def _case_rows(data, record, points, case, observed, ukraine) -> tuple[pd.DataFr
         filled = _filled(record, like, earlier)
     us = record.iso3.index(US)
     changed = like_votes is not None and us_changed(earlier[us], observed[us])
+    placed_votes = among_votes(placed.probabilities)
     part = pd.DataFrame(
         {
             "session": case.session,
@@ -203,13 +206,10 @@ def _case_rows(data, record, points, case, observed, ukraine) -> tuple[pd.DataFr
             "persistence": np.array(VOTE_CODES)[earlier],
             "persistence_filled": np.array(VOTE_CODES)[filled],
             **{f"ordering_{c}": ordering[:, k] for k, c in enumerate(VOTE_CODES[:3])},
-            **{f"k3_{c}": placed.probabilities[:, k] for k, c in enumerate(VOTE_CODES)},
+            **{f"k3_{c}": placed_votes[:, k] for k, c in enumerate(VOTE_CODES[:3])},
         }
     )
-    placed_votes = among_votes(placed.probabilities)
-    for k, code in enumerate(VOTE_CODES[:3]):
-        part[f"k3_{code}"] = placed_votes[:, k]
-    return part, x
+    return part, x, placed.probabilities
 
 
 def _like(data: UNData, record: Record, case: Case) -> str | None:
