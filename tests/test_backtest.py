@@ -69,11 +69,11 @@ def test_the_backtest_is_deterministic(data, es11_7):
 
 
 def test_the_combination_file_round_trips_and_applies(es11_7, tmp_path):
-    voted = (es11_7.rows["observed"] != "X").to_numpy()
-    observed = es11_7.rows.loc[voted, "observed"].map({"Y": 0, "A": 1, "N": 2}).to_numpy()
-    combination = fit_combination(es11_7.features[voted], observed)
+    x, observed = backtest.voters(es11_7)
+    assert len(observed) == 93 + 18 + 65 and np.bincount(observed).tolist() == [93, 65, 18]
+    combination = fit_combination(x, observed)
     path = tmp_path / "forecast.toml"
-    path.write_text(combination_toml(combination, {"rows": int(voted.sum())}, []))
+    path.write_text(combination_toml(combination, {"rows": 176}, []))
     read = read_combination(path)
     assert np.allclose(read.coefficients, combination.coefficients)
     assert np.allclose(read.intercept, combination.intercept)
@@ -86,9 +86,7 @@ def test_the_combination_file_round_trips_and_applies(es11_7, tmp_path):
 
 
 def test_the_run_directory_is_scored_and_reported(data, es11_7, tmp_path):
-    voted = (es11_7.rows["observed"] != "X").to_numpy()
-    observed = es11_7.rows.loc[voted, "observed"].map({"Y": 0, "A": 1, "N": 2}).to_numpy()
-    combination = fit_combination(es11_7.features[voted], observed)
+    combination = fit_combination(*backtest.voters(es11_7))
     chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
     found = backtest.run_backtest(data, chosen, combination)
     out = tmp_path / "backtest"

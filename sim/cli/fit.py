@@ -3,8 +3,6 @@
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from sim.cli.common import (
     add_command,
     data_options,
@@ -137,30 +135,17 @@ def _calibrate_forecast(out: Path, data) -> None:
     from sim.files import write_atomic
     from sim.fit import backtest
     from sim.fit.calibrate import provenance_lines
-    from sim.fit.combination import combination_toml, fit_combination
+    from sim.fit.combination import combination_toml
 
-    chosen = backtest.backtest_cases(data, backtest.SELECTION)
-    with tqdm(total=len(chosen), desc="backtest (selection)", unit="text", leave=False) as bar:
-        found = backtest.run_backtest(data, chosen, progress=bar.update)
-    voted = (found.rows["observed"] != "X").to_numpy()
-    observed = found.rows.loc[voted, "observed"].map({"Y": 0, "A": 1, "N": 2}).to_numpy()
-    combination = fit_combination(found.features[voted], observed)
-    p = combination.among_votes(found.features[voted])
-    log_loss = float(-np.mean(np.log(p[np.arange(len(p)), observed])))
-    fit = {
-        "method": "multinomial logistic regression (scikit-learn), L2 C = 1 on standardised "
-        "features (the alignment weights in their own units)",
-        "sessions": list(backtest.SELECTION),
-        "roll_calls": int(found.rows["vote_id"].nunique()),
-        "rows": int(voted.sum()),
-        "log_loss_in_sample": round(log_loss, 4),
-    }
+    total = len(backtest.backtest_cases(data, backtest.SELECTION))
+    with tqdm(total=total, desc="backtest (selection)", unit="text", leave=False) as bar:
+        combination, fit = backtest.fit_on_selection(data, progress=bar.update)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, combination_toml(combination, fit, provenance_lines(data.fingerprint)))
     print(
         f"fitted on {fit['rows']} votes of {fit['roll_calls']} roll calls (sessions "
-        f"{fit['sessions'][0]}-{fit['sessions'][-1]}): in-sample log-loss {log_loss:.4f}; "
-        f"wrote {out}"
+        f"{fit['sessions'][0]}-{fit['sessions'][-1]}): in-sample log-loss "
+        f"{fit['log_loss_in_sample']:.4f}; wrote {out}"
     )
 
 

@@ -44,6 +44,7 @@ from sim.fit.combination import (
     Combination,
     among_votes,
     features,
+    fit_combination,
     ordering_probabilities,
 )
 from sim.fit.movers import count_movers, us_changed
@@ -237,6 +238,31 @@ def _filled(record: Record, like: str, earlier: np.ndarray) -> np.ndarray:
     common = np.bincount(cast, minlength=3).argmax() if cast.size else YES
     filled[filled == NOT_VOTING] = common
     return filled
+
+
+def voters(found: Backtest) -> tuple[np.ndarray, np.ndarray]:
+    """The features and the observed votes (0 Y, 1 A, 2 N) of the rows whose member voted."""
+    voted = (found.rows["observed"] != "X").to_numpy()
+    return found.features[voted], vote_indices(found.rows.loc[voted, "observed"])
+
+
+def fit_on_selection(
+    data: UNData, progress: Callable[[], None] | None = None
+) -> tuple[Combination, dict]:
+    """The combination fitted on the selection sessions' voters, and what it was fitted on
+    (the `[fit]` table of calibration/forecast.toml)."""
+    found = run_backtest(data, backtest_cases(data, SELECTION), progress=progress)
+    x, observed = voters(found)
+    combination = fit_combination(x, observed)
+    p = combination.among_votes(x)
+    return combination, {
+        "method": "multinomial logistic regression (scikit-learn), L2 C = 1 on standardised "
+        "features (the alignment weights in their own units)",
+        "sessions": list(SELECTION),
+        "roll_calls": int(found.rows["vote_id"].nunique()),
+        "rows": len(observed),
+        "log_loss_in_sample": round(float(-np.mean(np.log(p[np.arange(len(p)), observed]))), 4),
+    }
 
 
 # --- scores --------------------------------------------------------------------------------
