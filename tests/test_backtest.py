@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
+from sim.data.resolutions import Tally
 from sim.errors import BlocsimError
 from sim.fit import backtest
 from sim.fit.combination import (
@@ -17,8 +18,13 @@ from sim.fit.combination import (
     combination_toml,
     fit_combination,
     read_combination,
+    shipped_combination,
 )
-from sim.fit.texts import ukraine_vote_ids
+from sim.fit.session import Text, predict_texts
+from sim.fit.texts import Record, predict_text, ukraine_vote_ids
+from sim.model.estimates import cached_ideal_points, record_end
+from sim.model.text_axis import TextSettings
+from sim.model.voting import tally_of
 from sim.outputs.report import write_report
 
 ES11_7 = "A/RES/ES-11/7"
@@ -111,3 +117,19 @@ def test_the_commands_refuse_a_missing_combination_and_an_existing_file(capsys, 
     assert main(["calibrate", "--forecast", "--out", str(existing)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert existing.read_text() == "# mine\n"
+
+
+def test_predict_applies_the_shipped_combination(data, kworld):
+    """ES-11/7 from its date and tally: the combination re-shares each member's vote, keeps the
+    placement's chance of not voting, and the votes still add up to the tally."""
+    day, tally = date(2025, 2, 24), Tally(93, 18, 65, 17)
+    cutoff = record_end(data, pd.Timestamp(day)) + pd.Timedelta(days=1)  # as predict_texts
+    record = Record(data, cutoff, TextSettings())
+    points = cached_ideal_points(data, cutoff)
+    alone = predict_text(record, points, tally, day)
+    combined = predict_text(record, points, tally, day, combination=shipped_combination())
+    assert np.allclose(alone.probabilities[:, 3], combined.probabilities[:, 3])
+    assert not np.allclose(alone.probabilities[:, :3], combined.probabilities[:, :3])
+    assert tally_of(combined.codes).tolist() == [93, 65, 18, 17]
+    [(_, predicted)] = predict_texts(data, [Text("ES-11/7 again", day, tally)])
+    assert np.allclose(predicted.probabilities, combined.probabilities)
