@@ -16,6 +16,7 @@ from sim.cli.common import (
     load,
     parse_date,
 )
+from sim.data.alignment import alignment_table
 from sim.data.followers import (
     DEFAULT_MAJORITY,
     DEFAULT_SINCE,
@@ -81,7 +82,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "thirds, the GA's threshold for important questions, drops close votes where it had "
         "company, like ES-11/7, 93-18-65). "
         "For each member: the share of those roll calls it voted on (X is missing) where it "
-        "voted as the US did, before and after the turn, and the change."
+        "voted as the US did, before and after the turn, and the change. Beside it the "
+        "alignment weight with the US (sim.data.alignment, the one the forecast combination "
+        "uses): on the roll calls up to --until where the US changed its vote from the "
+        "text's earlier version, the times the member could move its way (us_changes) and "
+        "did (us_followed), and the recency-weighted rate shrunk toward everyone's, minus "
+        "everyone's (us_alignment: 0 = no evidence of following)."
     )
     follow.add_argument(
         "--since",
@@ -221,6 +227,13 @@ def _data_search(args: argparse.Namespace) -> None:
     emit(table, args.format)
 
 
+ALIGNMENT_COLUMNS = {
+    "usa_opportunities": "us_changes",
+    "usa_follows": "us_followed",
+    "usa_weight": "us_alignment",
+}
+
+
 def _data_followers(args: argparse.Namespace) -> None:
     since = parse_date(args.since, "--since")
     until = parse_date(args.until, "--until") if args.until else None
@@ -233,6 +246,11 @@ def _data_followers(args: argparse.Namespace) -> None:
         field = "--since" if since >= US_TURN else "--until"
         raise BlocsimError(error.args[0], field=field) from None
     table = followers(data, calls)
+    cutoff = pd.Timestamp(until) + pd.Timedelta(days=1) if until else None
+    weights = alignment_table(data, cutoff)[
+        ["iso3", "usa_opportunities", "usa_follows", "usa_weight"]
+    ]
+    table = table.merge(weights.rename(columns=ALIGNMENT_COLUMNS), on="iso3", how="left")
     if args.format != "table":
         emit(table, args.format)
         return

@@ -41,6 +41,14 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
         "(leave-one-out held out; slow: tens of minutes); writes calibration/spread.toml",
     )
     calibrate.add_argument(
+        "--forecast",
+        action="store_true",
+        help="fit the forecast combination (persistence, the K = 3 placement, the 1-D ordering, "
+        "co-voting and alignment with the US, Russia, China and the EU) by log-loss on the "
+        "backtest's selection sessions 2017-2023 (scikit-learn; minutes with cached fits); "
+        "writes calibration/forecast.toml, which predict applies",
+    )
+    calibrate.add_argument(
         "--data-until",
         metavar="DATE",
         help="use per-country votes up to and including DATE; before 2025-02-24 the fit sees "
@@ -63,9 +71,16 @@ def _calibrate(args: argparse.Namespace) -> None:
     from sim.fit.calibrate import calibration_problem, calibration_toml, fit, in_sample
 
     default = "calibration/spread.toml" if args.spread else "calibration/calibration.toml"
+    if args.forecast:
+        default = "calibration/forecast.toml"
     out = Path(args.out or default)
     if out.exists() and not args.force:
         raise BlocsimError("already exists; use --force to replace it", file=out)
+    if args.forecast:
+        if args.spread or args.data_until:
+            raise BlocsimError("takes neither --spread nor --data-until", field="--forecast")
+        _calibrate_forecast(out, load(args))
+        return
     if args.spread:
         if args.data_until:
             raise BlocsimError(
@@ -118,6 +133,26 @@ def _calibrate_spread(args: argparse.Namespace, out: Path) -> None:
     print(f"wrote {out}")
 
 
+def _calibrate_forecast(out: Path, data) -> None:
+    from tqdm import tqdm
+
+    from sim.files import write_atomic
+    from sim.fit import backtest
+    from sim.fit.calibrate import provenance_lines
+    from sim.fit.combination import combination_toml
+
+    total = len(backtest.backtest_cases(data, backtest.SELECTION))
+    with tqdm(total=total, desc="backtest (selection)", unit="text", leave=False) as bar:
+        combination, fit = backtest.fit_on_selection(data, progress=bar.update)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, combination_toml(combination, fit, provenance_lines(data.fingerprint)))
+    print(
+        f"fitted on {fit['rows']} votes of {fit['roll_calls']} roll calls (sessions "
+        f"{fit['sessions'][0]}-{fit['sessions'][-1]}): in-sample log-loss "
+        f"{fit['log_loss_in_sample']:.4f}; wrote {out}"
+    )
+
+
 def _add_validate_command(commands: argparse._SubParsersAction) -> None:
     validate = add_command(
         commands,
@@ -143,6 +178,24 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         "closer to its new vote on Y < A < N), those each predictor says moved, precision, recall "
         "and accuracy (docs/calibration.md). With --format csv each section follows a '# title' "
         "line; with json, one object keyed by title",
+    )
+    validate.add_argument(
+        "--backtest",
+        action="store_true",
+        help="rolling origin over every GA session 2017-2024 (each from the record before 1 "
+        "September of its year) and the 2025 texts (each from the record before its date): "
+        "always Yes, persistence, persistence with absentees filled, the 1-D ordering, static "
+        "K = 3 and the combination (calibration/forecast.toml), scored among voters (accuracy, "
+        "macro-F1, log-loss, Brier; movers with the US): per session, 2017-2023 selection, 2024 "
+        "and 2025 evaluation. Writes a run directory (--out) that `blocsim report` reads",
+    )
+    validate.add_argument(
+        "--forecast",
+        metavar="FILE",
+        help="with --backtest: the combination's file (default calibration/forecast.toml)",
+    )
+    validate.add_argument(
+        "--out", metavar="DIR", help="with --backtest: the run directory (default under results/)"
     )
     validate.add_argument(
         "--per-text", action="store_true", help="with --rolling: a row per roll call and predictor"
@@ -216,6 +269,9 @@ def _validate(args: argparse.Namespace) -> None:
     from sim.model.scenario import DEFAULT_CALIBRATION
 
     data = load(args)
+    if args.backtest:
+        _backtest(args, data)
+        return
     if args.ukraine:
         from sim.fit.ukraine_likes import ukraine_likes
 
@@ -245,3 +301,36 @@ def _validate(args: argparse.Namespace) -> None:
         return
     result = validate(data, Path(args.calibration) if args.calibration else DEFAULT_CALIBRATION)
     emit(result.errors if args.errors else result.table, args.format)
+
+
+def _backtest(args: argparse.Namespace, data) -> None:
+    from tqdm import tqdm
+
+    from sim.fit import backtest
+    from sim.fit.combination import FORECAST_FILE, read_combination
+    from sim.results import default_run_dir
+
+    path = Path(args.forecast) if args.forecast else FORECAST_FILE
+    if not path.is_file():
+        raise BlocsimError(
+            "no forecast combination: run `blocsim calibrate --forecast` first", file=path
+        )
+    combination = read_combination(path)
+    out = Path(args.out) if args.out else default_run_dir("backtest", 0, "backtest")
+    if out.exists():
+        raise BlocsimError("already exists; blocsim never overwrites a run", file=out)
+    sessions = backtest.SELECTION + backtest.EVALUATION
+    chosen = backtest.backtest_cases(data, sessions)
+    with tqdm(total=len(chosen), desc="backtest", unit="text", leave=False) as bar:
+        found = backtest.run_backtest(data, chosen, combination, progress=bar.update)
+    table = backtest.write_run(out, found, path, data.fingerprint)
+    shown = table.drop(columns=["set", "movers", "us_changed_texts"])
+    emit_sections(
+        {
+            f"{session} ({backtest.set_of(session) if session[0].isdigit() else 'pooled'})": part
+            for session, part in shown.groupby("session", sort=False)
+        },
+        args.format,
+    )
+    if args.format == "table":
+        print(f"\nwrote {out}")

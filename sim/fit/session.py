@@ -20,6 +20,7 @@ import pandas as pd
 from sim.data.loader import UNData, read_csv_table
 from sim.data.resolutions import Tally, symbol_forms
 from sim.errors import BlocsimError
+from sim.fit.combination import shipped_combination
 from sim.fit.forecast import forecast_text, interval_text, like_of, version_drifts
 from sim.fit.texts import Record, TextPrediction, predict_text
 from sim.model.estimates import cached_ideal_points, record_end
@@ -146,7 +147,14 @@ def predict_texts(
         points = fits[end]
         if text.tally is not None:
             prediction = predict_text(
-                record, points, text.tally, text.day, like, text.body, text.polarity
+                record,
+                points,
+                text.tally,
+                text.day,
+                like,
+                text.body,
+                text.polarity,
+                combination=shipped_combination(),
             )
         else:
             if end not in drifts:

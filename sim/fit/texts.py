@@ -36,8 +36,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from sim.data.alignment import eu_members
 from sim.data.loader import UNData
 from sim.data.resolutions import Tally
+from sim.fit.combination import Combination, features
 from sim.model.ideal_points import IdealPoints
 from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS
 from sim.model.text_axis import TextSettings, member_scores
@@ -98,10 +100,14 @@ class Placement:
     like: str | None
 
     def predict(
-        self, cut_points: CutPoints, tally: Tally, forecast: bool = False
+        self,
+        probabilities: np.ndarray,
+        cut_points: CutPoints,
+        tally: Tally,
+        forecast: bool = False,
     ) -> TextPrediction:
-        """The prediction under `cut_points`, its joint assignment cut to `tally`."""
-        probabilities = vote_probabilities(self.scores, self.absence, cut_points)
+        """The prediction of the members' `probabilities` (M, 4) under `cut_points`, its joint
+        assignment cut to `tally`."""
         codes = assign_to_tally(probabilities, tally)
         return TextPrediction(
             self.chamber, probabilities, codes, cut_points, self.like, tally, forecast
@@ -155,6 +161,8 @@ class Record:
             columns=list(self.iso3)
         )  # (roll calls, N), NaN where a member has no row (the Voeten years' absentees)
         self.kinds = _kinds(data)
+        self.titles = data.titles  # earlier versions, for the alignment weights
+        self.eu = eu_members(data)
         ukraine = self.votes.index[self.votes.index.isin(ukraine_vote_ids(data))]
         self.ukraine_splits = pd.DataFrame(
             {code: (self.votes.loc[ukraine] == code).sum(axis=1) for code in ("Y", "N", "A")}
@@ -231,10 +239,13 @@ def predict_text(
     polarity: str = "same",
     default_like: bool = True,
     as_of_like: bool = False,
+    combination: Combination | None = None,
 ) -> TextPrediction:
     """Each member's vote on a text of `tally` on `day`, like roll call `like` (without one: the
     Ukraine text before `day` closest to the tally if `default_like`, else the general axis).
-    `record` and `points` hold the roll calls before `day`."""
+    `record` and `points` hold the roll calls before `day`. With a `combination` (General
+    Assembly texts) each member's probabilities are the forecast combination's
+    (`sim.fit.combination`)."""
     if like is None and default_like:
         like = closest_ukraine_text(record, day, tally)
     placed = place_text(record, points, like, body, as_of_like)
@@ -245,7 +256,13 @@ def predict_text(
         polarity=polarity,
         discrimination=record.settings.sharpness,
     )
-    return placed.predict(cut_points, tally)
+    probabilities = vote_probabilities(placed.scores, placed.absence, cut_points)
+    if combination is not None and body == "GA":
+        votes = record.votes_on(like) if like is not None else None
+        ukraine = like is not None and like in record.ukraine_splits.index
+        x = features(record, votes, ukraine, probabilities, tally)
+        probabilities = combination.probabilities(x, probabilities)
+    return placed.predict(probabilities, cut_points, tally)
 
 
 def place_text(

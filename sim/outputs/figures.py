@@ -854,6 +854,52 @@ def followers_figure(table: pd.DataFrame, source: str, turn: str) -> Figure:
     return figure
 
 
+def session_scores_figure(table: pd.DataFrame, source: str) -> Figure:
+    """Backtest scores by session, one panel per score, one line per predictor; evaluation
+    sessions shaded. table: session, set, predictor, accuracy, macro_f1, log_loss, brier."""
+    scores = ("accuracy", "macro_f1", "log_loss", "brier")
+    figure = Figure(figsize=(10, 6.5), layout="constrained")
+    axes = figure.subplots(2, 2).ravel()
+    sessions = list(dict.fromkeys(table["session"]))
+    x = {session: k for k, session in enumerate(sessions)}
+    evaluation = [x[s] for s in table.loc[table["set"] == "evaluation", "session"].unique()]
+    for ax, score in zip(axes, scores, strict=True):
+        for predictor, rows in table.groupby("predictor", sort=False):
+            ax.plot([x[s] for s in rows["session"]], rows[score], marker="o", label=predictor)
+        for k in evaluation:
+            ax.axvspan(k - 0.5, k + 0.5, color="0.9", zorder=0)
+        ax.set_xticks(range(len(sessions)), sessions, fontsize=8)
+        ax.set_title(score.replace("_", " "), fontsize=10)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].legend(fontsize=7, frameon=False)
+    figure.suptitle("Backtest by session (shaded: evaluation)", fontsize=11)
+    figure.get_layout_engine().set(rect=(0, 0.03, 1, 0.97))  # room for the source line
+    add_source(figure, source)
+    return figure
+
+
+def reliability_figure(table: pd.DataFrame, source: str) -> Figure:
+    """Reliability diagram: observed frequency against mean forecast per bin, one panel per
+    predictor, one line per set. table: predictor, set, bin, forecast, observed, count."""
+    predictors = list(dict.fromkeys(table["predictor"]))
+    figure = Figure(figsize=(4.5 * len(predictors), 4.5), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(predictors)))
+    for ax, predictor in zip(axes, predictors, strict=True):
+        ax.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1)
+        rows = table[table["predictor"] == predictor]
+        for name, part in rows.groupby("set", sort=True):
+            ax.plot(part["forecast"], part["observed"], marker="o", label=name)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("Forecast probability")
+        ax.set_ylabel("Observed frequency")
+        ax.set_title(predictor, fontsize=10)
+        ax.legend(fontsize=8, frameon=False)
+    figure.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))  # room for the source line
+    add_source(figure, source)
+    return figure
+
+
 def sensitivity_figure(table: pd.DataFrame, source: str) -> Figure:
     """First-order and total Sobol indices of each parameter, with their 95 % intervals, one
     panel per outcome. table: outcome, label, index_name (S1/ST), value, ci_low, ci_high."""

@@ -972,7 +972,49 @@ def _outcome_words(outcome: str) -> str:
     return OUTCOME_WORDS.get(outcome, outcome)
 
 
-BUILDERS: dict[str, Callable[[Path, Report], None]] = {"run": _build_run, "sweep": _build_sweep}
+# --- backtest --------------------------------------------------------------------------------
+
+BACKTEST_SCORES = ("accuracy", "macro_f1", "log_loss", "brier")
+
+
+def _build_backtest(directory: Path, report: Report) -> None:
+    """`blocsim validate --backtest`'s directory: per-session scores, a reliability diagram."""
+    scores = _read(directory, "scores.csv")
+    reliability = _read(directory, "reliability.csv")
+    sessions = scores[~scores["session"].astype(str).str.startswith("all ")]
+    sessions = sessions.assign(session=sessions["session"].astype(str))
+    shown = sessions[["session", "set", "predictor", *BACKTEST_SCORES]]
+    report.sections.append(
+        Section(
+            "Scores by session",
+            "Each roll call predicted from the record before its session (the 2025 texts: "
+            "before their own date), from its date and tally; scores among the members that "
+            "voted, pooled over a session's texts. Sessions 2017-2023 are selection (the "
+            "combination was fitted on them), 2024 and 2025 evaluation.",
+            report.figure(
+                "backtest_scores", figures.session_scores_figure(shown, report.source), shown
+            ),
+            [report.table("backtest_scores", scores, "Backtest scores by session and predictor")],
+        )
+    )
+    report.sections.append(
+        Section(
+            "Reliability",
+            "Every Y/A/N probability among voters, binned by tenths: the mean forecast against "
+            "how often that vote was cast; on the diagonal, a forecast of p comes true p of the "
+            "time. Selection and evaluation apart.",
+            report.figure(
+                "reliability", figures.reliability_figure(reliability, report.source), reliability
+            ),
+        )
+    )
+
+
+BUILDERS: dict[str, Callable[[Path, Report], None]] = {
+    "run": _build_run,
+    "sweep": _build_sweep,
+    "backtest": _build_backtest,
+}
 
 
 # --- report.md -------------------------------------------------------------------------------

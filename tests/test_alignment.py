@@ -1,0 +1,85 @@
+"""Alignment weights on hand-built roll calls: who followed a power that changed its vote."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+
+from sim.cli import main
+from sim.data.alignment import alignment_table, alignment_with, power_votes, version_pairs
+
+ISO3 = ("USA", "AAA", "BBB", "CCC", "DDD", "FRA", "DEU")
+EU = ["FRA", "DEU"]
+
+
+def record(years: int) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """A text voted each year; the US voted Y, then N from the second year on. AAA follows
+    the US every time, BBB never moves, CCC is absent, DDD already votes N."""
+    rows, dates, titles = {}, {}, []
+    for year in range(years):
+        vote_id = f"R/{year}"
+        us = "Y" if year == 0 else "N"
+        aaa = us
+        rows[vote_id] = [us, aaa, "Y", "X", "N", "Y", "Y"]
+        dates[vote_id] = pd.Timestamp(2020 + year, 12, 1)
+        titles.append({"vote_id": vote_id, "title": "A text", "date": dates[vote_id]})
+    votes = pd.DataFrame.from_dict(rows, orient="index", columns=list(ISO3))
+    return votes, pd.Series(dates), pd.DataFrame(titles)
+
+
+def test_a_follower_gains_weight_the_others_none_and_the_counts_say_why():
+    votes, dates, titles = record(2)
+    pairs = version_pairs(votes, dates, titles)
+    assert pairs.vote_ids == ("R/1",)
+    found = alignment_with("USA", pairs, ISO3, pd.Timestamp("2022-01-01"), EU)
+    assert found.changes == 1
+    # AAA and BBB could move the US's way (voted Y before, the US went to N); CCC did not vote;
+    # DDD stood at N already; the US is not its own follower
+    assert found.opportunities.tolist() == [0, 1, 1, 0, 0, 1, 1]
+    assert found.follows.tolist() == [0, 1, 0, 0, 0, 0, 0]
+    assert found.weight[1] > 0 > found.weight[2]
+    assert found.weight[3] == found.weight[4] == 0.0  # no evidence: no weight
+
+
+def test_no_change_of_the_power_is_no_evidence():
+    votes, dates, titles = record(3)  # Y, N, N: only the second text is a change
+    pairs = version_pairs(votes, dates, titles)
+    assert pairs.vote_ids == ("R/1", "R/2")
+    assert alignment_with("USA", pairs, ISO3, pd.Timestamp("2024-01-01"), EU).changes == 1
+    assert alignment_with("EU", pairs, ISO3, pd.Timestamp("2024-01-01"), EU).changes == 0
+
+
+def test_a_pair_after_the_cutoff_is_not_used():
+    votes, dates, titles = record(2)
+    pairs = version_pairs(votes, dates, titles)
+    found = alignment_with("USA", pairs, ISO3, pd.Timestamp("2021-12-01"), EU)
+    assert found.changes == 0 and not found.weight.any()
+
+
+def test_the_eu_votes_as_most_of_its_members_and_a_tie_is_no_vote():
+    table = np.array([[0, 2, 2], [0, 0, 2], [0, np.nan, np.nan]], float)
+    iso3 = ("USA", "FRA", "DEU")
+    assert power_votes(table, iso3, "USA", ["FRA", "DEU"]).tolist() == [0, 0, 0]
+    eu = power_votes(table, iso3, "EU", ["FRA", "DEU"])
+    assert eu[0] == 2 and np.isnan(eu[1]) and np.isnan(eu[2])
+
+
+def test_real_record_weights_are_shrunk_and_finite(data):
+    table = alignment_table(data, pd.Timestamp("2025-09-06"))
+    assert len(table) == 193
+    weights = table["usa_weight"].to_numpy()
+    assert np.isfinite(weights).all() and (np.abs(weights) < 1).all()
+    # the EU's own members follow the EU's changes far more than the average member
+    eu = data.members.loc[data.members["eu"] == 1, "iso3"]
+    assert table.set_index("iso3").loc[eu, "eu_weight"].mean() > 0
+
+
+def test_data_followers_prints_the_weight_beside_its_counts(data, capsys):
+    assert main(["data", "followers", "--until", "2025-06-30", "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("iso3")
+    weights = alignment_table(data, pd.Timestamp("2025-07-01")).set_index("iso3")
+    assert {"us_changes", "us_followed", "us_alignment"} <= set(table.columns)
+    assert (table["us_followed"] == weights.loc[table.index, "usa_follows"]).all()
+    assert np.allclose(table["us_alignment"], weights.loc[table.index, "usa_weight"])

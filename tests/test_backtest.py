@@ -1,0 +1,135 @@
+"""The backtest on one real case (ES-11/7 from the record before its date; its K = 3 fit is the
+`kworld` fixture's, cached), the forecast combination's file, and the report on the run."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.data.resolutions import Tally
+from sim.errors import BlocsimError
+from sim.fit import backtest
+from sim.fit.combination import (
+    FEATURES,
+    combination_toml,
+    fit_combination,
+    read_combination,
+    shipped_combination,
+)
+from sim.fit.session import Text, predict_texts
+from sim.fit.texts import Record, predict_text, ukraine_vote_ids
+from sim.model.estimates import cached_ideal_points, record_end
+from sim.model.text_axis import TextSettings
+from sim.model.voting import tally_of
+from sim.outputs.report import write_report
+
+ES11_7 = "A/RES/ES-11/7"
+
+
+@pytest.fixture(scope="module")
+def es11_7(data, kworld):
+    """ES-11/7 backtested (kworld first: its fit is the one this case's positions use)."""
+    chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
+    return backtest.run_backtest(data, chosen)
+
+
+def test_sessions_begin_in_september_and_2025_is_its_own():
+    assert backtest.session_of(date(2017, 3, 1)) == "2016"
+    assert backtest.session_of(date(2024, 10, 29)) == "2024"
+    assert backtest.session_of(date(2025, 2, 24)) == "2025"
+    assert backtest.set_of("2023") == "selection" and backtest.set_of("2024") == "evaluation"
+
+
+def test_a_2025_text_is_predicted_from_the_record_before_its_date(data):
+    case = next(c for c in backtest.backtest_cases(data, ("2025",)) if c.vote_id == ES11_7)
+    assert case.cutoff == pd.Timestamp("2025-02-24") and case.session == "2025"
+    assert case.positions_cutoff == pd.Timestamp("2025-02-01")
+
+
+def test_the_case_rows_hold_the_record_and_each_predictor(data, es11_7):
+    rows = es11_7.rows
+    assert len(rows) == 193 and es11_7.features.shape == (193, len(FEATURES))
+    counts = rows["observed"].value_counts()
+    assert (counts["Y"], counts["N"], counts["A"], counts["X"]) == (93, 18, 65, 17)
+    # no title-like before it: the Ukraine text closest to its tally, whose votes persist
+    like = rows["like"].iloc[0]
+    assert like in ukraine_vote_ids(data) and like != ES11_7
+    assert (
+        rows["persistence"].to_numpy()
+        == data.votes_on(like).reindex(rows["iso3"]).fillna("X").to_numpy()
+    ).all()
+    for column in ("ordering", "k3"):
+        sums = rows[[f"{column}_{c}" for c in "YAN"]].sum(axis=1)
+        assert np.allclose(sums, 1.0)
+    assert set(rows["persistence_filled"]) <= {"Y", "A", "N"}
+
+
+def test_the_backtest_is_deterministic(data, es11_7):
+    chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
+    again = backtest.run_backtest(data, chosen)
+    pd.testing.assert_frame_equal(again.rows, es11_7.rows)
+
+
+def test_the_combination_file_round_trips_and_applies(es11_7, tmp_path):
+    x, observed = backtest.voters(es11_7)
+    assert len(observed) == 93 + 18 + 65 and np.bincount(observed).tolist() == [93, 65, 18]
+    combination = fit_combination(x, observed)
+    path = tmp_path / "forecast.toml"
+    path.write_text(combination_toml(combination, {"rows": 176}, []))
+    read = read_combination(path)
+    assert np.allclose(read.coefficients, combination.coefficients)
+    assert np.allclose(read.intercept, combination.intercept)
+    placement = np.full((193, 4), 0.25)
+    p = read.probabilities(es11_7.features, placement)
+    assert np.allclose(p.sum(axis=1), 1.0) and np.allclose(p[:, 3], 0.25)
+    path.write_text("[intercept]\nY = 1\n")
+    with pytest.raises(BlocsimError, match="not a forecast combination file"):
+        read_combination(path)
+
+
+def test_the_run_directory_is_scored_and_reported(data, es11_7, tmp_path):
+    combination = fit_combination(*backtest.voters(es11_7))
+    chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
+    found = backtest.run_backtest(data, chosen, combination)
+    out = tmp_path / "backtest"
+    scores = backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
+    assert set(scores["predictor"]) == set(backtest.PREDICTORS)
+    persistence = scores[(scores["session"] == "2025") & (scores["predictor"] == "always Yes")]
+    assert persistence["accuracy"].iloc[0] == round(93 / 176, 4)
+    with pytest.raises(BlocsimError, match="never overwrites"):
+        backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
+    report = write_report(out)
+    assert (report / "reliability.png").is_file() and (report / "backtest_scores.png").is_file()
+
+
+def test_the_commands_refuse_a_missing_combination_and_an_existing_file(capsys, tmp_path):
+    missing = tmp_path / "none.toml"
+    assert main(["validate", "--backtest", "--forecast", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"blocsim: {missing}: no forecast combination: run `blocsim calibrate --forecast` first"
+    )
+    existing = tmp_path / "forecast.toml"
+    existing.write_text("# mine\n")
+    assert main(["calibrate", "--forecast", "--out", str(existing)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert existing.read_text() == "# mine\n"
+
+
+def test_predict_applies_the_shipped_combination(data, kworld):
+    """ES-11/7 from its date and tally: the combination re-shares each member's vote, keeps the
+    placement's chance of not voting, and the votes still add up to the tally."""
+    day, tally = date(2025, 2, 24), Tally(93, 18, 65, 17)
+    cutoff = record_end(data, pd.Timestamp(day)) + pd.Timedelta(days=1)  # as predict_texts
+    record = Record(data, cutoff, TextSettings())
+    points = cached_ideal_points(data, cutoff)
+    alone = predict_text(record, points, tally, day)
+    combined = predict_text(record, points, tally, day, combination=shipped_combination())
+    assert np.allclose(alone.probabilities[:, 3], combined.probabilities[:, 3])
+    assert not np.allclose(alone.probabilities[:, :3], combined.probabilities[:, :3])
+    assert tally_of(combined.codes).tolist() == [93, 65, 18, 17]
+    [(_, predicted)] = predict_texts(data, [Text("ES-11/7 again", day, tally)])
+    assert np.allclose(predicted.probabilities, combined.probabilities)
