@@ -130,6 +130,6 @@ def test_predict_applies_the_shipped_combination(data, kworld):
     combined = predict_text(record, points, tally, day, combination=shipped_combination())
     assert np.allclose(alone.probabilities[:, 3], combined.probabilities[:, 3])
     assert not np.allclose(alone.probabilities[:, :3], combined.probabilities[:, :3])
-    assert tally_of(combined.codes).tolist() == [93, 65, 18, 17]
+    assert tally_of(combined.in_tally).tolist() == [93, 65, 18, 17]
     [(_, predicted)] = predict_texts(data, [Text("ES-11/7 again", day, tally)])
     assert np.allclose(predicted.probabilities, combined.probabilities)
