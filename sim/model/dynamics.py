@@ -89,14 +89,26 @@ def parting_step(
     parting = np.broadcast_to(np.asarray(parting, dtype=dtype), (runs,))
     if credibility is None:
         credibility = np.ones(size, dtype)
-    credibility = np.broadcast_to(np.asarray(credibility, dtype=dtype), (runs, size))
+    credibility = np.asarray(credibility, dtype=dtype)
     kept = stubbornness[..., None, :]
     here = np.swapaxes(positions, -1, -2)  # (R, K, N)
     listened = here + pairs.stood_for
-    listened += pairs.followed(here, parting, credibility)
+    if credibility.ndim == 1 and not np.any(parting):
+        # g = 1: the ties' term is linear in the moves, one product with W_ij c_j
+        listened += _followed_linearly(positions - start, influence * credibility)
+    else:
+        credibility = np.broadcast_to(credibility, (runs, size))
+        listened += pairs.followed(here, parting, credibility)
     listened *= 1 - kept
     listened += kept * np.swapaxes(anchors, -1, -2)
     return np.swapaxes(listened, -1, -2)
+
+
+def _followed_linearly(moved: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """sum_j V_ij (y_j - y_i) for the moves y (R, N, K) -> (R, K, N), V = W_ij c_j."""
+    heard = listened_by_dimension(moved, weights)
+    heard -= np.swapaxes(moved, -1, -2) * weights.sum(axis=1)
+    return heard
 
 
 def tie_factors(
@@ -152,7 +164,8 @@ class FJState:
     docstring (0 and 0: Friedkin-Johnsen), floats or (R,) one per run; at_start: the
     positions at step 0 and credibility each member's c_j ((N,), or (R, N) when turn_cost is
     per run), kept only when one of the rules is on; pairs: the ties prepared for the parting
-    rule (`TiePairs`), rebuilt when a shock edits W.
+    rule (`TiePairs`), rebuilt when a shock edits W; moving: the rule has left
+    Friedkin-Johnsen's rounding once, and is computed exactly from then on.
     """
 
     positions: np.ndarray
@@ -165,6 +178,7 @@ class FJState:
     at_start: np.ndarray | None = None
     credibility: np.ndarray | None = None
     pairs: TiePairs | None = field(default=None, repr=False, compare=False)
+    moving: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def start(
@@ -217,12 +231,20 @@ class FJState:
         return np.array([self.index[code] for code in codes], dtype=np.intp)
 
     def step(self) -> None:
-        """Advance every run by one synchronous step (Friedkin-Johnsen, or the parting rule)."""
-        if self.at_start is None or self._follows_friedkin_johnsen():
+        """Advance every run by one synchronous step (Friedkin-Johnsen, or the parting rule).
+
+        Where every member of every run is fully stubborn, either rule gives the anchors
+        exactly ((1 - 1) x + 1 a = a): they are taken without the arithmetic.
+        """
+        if np.all(self.stubbornness == 1):
+            self.positions = self.anchors.copy(order="K")
+            return
+        if self.at_start is None or (not self.moving and self._follows_friedkin_johnsen()):
             self.positions = fj_step(
                 self.positions, self.anchors, self.stubbornness, self.influence
             )
             return
+        self.moving = True  # the exact rule from now on, without the check above
         if self.pairs is None or not self.pairs.fits(self.influence):
             self.pairs = TiePairs.of(self.influence, self.at_start, self.pairs)
         self.positions = parting_step(

@@ -1,73 +1,19 @@
-"""The ties of W prepared for the parting rule (`sim.model.dynamics`), and its compiled kernel.
+"""The ties of W prepared for the parting rule (`sim.model.dynamics`), kept between steps.
 
 The rule's per-tie term, sum_j W_ij c_j g_ij (y_j - y_i), is summed pair by pair: ties i <- j
 and j <- i share a distance, so g is computed once per pair a < b of members with a tie either
-way. Two numba loops run over pairs with the runs innermost, on member-major (N, K, R) arrays,
-so every load and store is contiguous and the loops vectorise: the first writes -(parting
-max(0, d - d0))^2 per pair and run, numpy's SIMD `exp` turns it into g, and the second adds
-each pair's weighted move to both members. Runs go in chunks whose arrays stay in cache.
-numba is a hard requirement (pyproject): the kernels compile once and are cached on disk.
+way, by the compiled loops of `sim.model.tie_kernels` on member-major (N, K, R) arrays, runs in
+chunks whose arrays stay in cache. That module (and numba) is imported on the first parting
+step only: a Friedkin-Johnsen sweep does not pay for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 RUN_CHUNK = 128  # runs per chunk: the (P, chunk) factors and the members' rows stay in cache
-
-
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def _exponents(now, start, first, second, parting, out):  # pragma: no cover
-    """out[p] = -(parting max(0, |x_b - x_a| - |x0_b - x0_a|))^2 per run, x = `now`,
-    x0 = `start` (N, K, R), parting (R,), pair p = (first[p], second[p])."""
-    dimensions, runs = now.shape[1], now.shape[2]
-    zero = now.dtype.type(0)
-    squared_now = np.empty(runs, now.dtype)
-    squared_then = np.empty(runs, now.dtype)
-    for p in range(first.shape[0]):
-        a, b = first[p], second[p]
-        squared_now[:] = zero
-        squared_then[:] = zero
-        for k in range(dimensions):
-            now_a, now_b, then_a, then_b = now[a, k], now[b, k], start[a, k], start[b, k]
-            for r in range(runs):
-                apart = now_b[r] - now_a[r]
-                squared_now[r] += apart * apart
-                apart_then = then_b[r] - then_a[r]
-                squared_then[r] += apart_then * apart_then
-        row = out[p]
-        for r in range(runs):
-            parted = max(np.sqrt(squared_now[r]) - np.sqrt(squared_then[r]), zero) * parting[r]
-            row[r] = -(parted * parted)
-
-
-@numba.njit(cache=True, nogil=True)
-def _heard(moved, first, second, toward_second, toward_first, credibility, factors, out):
-    """out[a] += W_ab c_b g_ab (y_b - y_a) and out[b] += W_ba c_a g_ab (y_a - y_b) for every
-    pair, y = `moved` (N, K, R), credibility (N, R), factors g (P, R)."""  # pragma: no cover
-    dimensions, runs = moved.shape[1], moved.shape[2]
-    change = np.empty(runs, moved.dtype)
-    heard_by_a = np.empty(runs, moved.dtype)
-    heard_by_b = np.empty(runs, moved.dtype)
-    for p in range(first.shape[0]):
-        a, b = first[p], second[p]
-        to_b, to_a, factor = toward_second[p], toward_first[p], factors[p]
-        credible_a, credible_b = credibility[a], credibility[b]
-        for r in range(runs):
-            heard_by_a[r] = to_b * credible_b[r] * factor[r]
-        for r in range(runs):
-            heard_by_b[r] = to_a * credible_a[r] * factor[r]
-        for k in range(dimensions):
-            moved_a, moved_b, out_a, out_b = moved[a, k], moved[b, k], out[a, k], out[b, k]
-            for r in range(runs):
-                change[r] = moved_b[r] - moved_a[r]
-            for r in range(runs):
-                out_a[r] += heard_by_a[r] * change[r]
-            for r in range(runs):
-                out_b[r] -= heard_by_b[r] * change[r]
 
 
 @dataclass(frozen=True)
@@ -131,6 +77,8 @@ class TiePairs:
 
         parting (R,) per run; credibility (R, N) c_j per run.
         """
+        from sim.model.tie_kernels import exponents, heard_by_pairs
+
         runs = here.shape[0]
         dtype = here.dtype
         total = np.empty_like(here)
@@ -142,12 +90,12 @@ class TiePairs:
             chunk = np.ascontiguousarray(parting[runs_here], dtype=dtype)
             if np.any(chunk):
                 factors = np.empty((len(self.first), len(chunk)), dtype)
-                _exponents(now, start, self.first, self.second, chunk, factors)
+                exponents(now, start, self.first, self.second, chunk, factors)
                 np.exp(factors, out=factors)
             else:  # Friedkin-Johnsen's ties, each partner discredited or not
                 factors = np.ones((len(self.first), len(chunk)), dtype)
             heard = np.zeros_like(now)
-            _heard(
+            heard_by_pairs(
                 moved,
                 self.first,
                 self.second,

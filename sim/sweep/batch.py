@@ -176,12 +176,17 @@ def _simulate(
     counts, adopted, codes = [], [], []
     if record:
         observe(0)
+    moved = False  # every run starts at rest: nothing moves before the first shock
     for step in range(setup.last_step):
         for shock in shocks.get(step, ()):
             shock.apply(state)
-        state.step()
-        if record:
+            moved = True
+        if moved:
+            state.step()
+        if record and moved:
             observe(step + 1)
+        elif record:  # at rest: the same positions, the same expected counts
+            trajectory[:, :, step + 1] = trajectory[:, :, step]
         for slot in slots:
             if slot.step == step + 1:
                 on_text = slot.draft.cut_points.on_text(state.positions[:, slot.columns])

@@ -1,0 +1,62 @@
+"""The parting rule's two compiled loops over pairs of tied members (`sim.model.ties`).
+
+Runs are innermost, on member-major (N, K, R) arrays, so every load and store is contiguous
+and the loops vectorise: `exponents` writes -(parting max(0, d - d0))^2 per pair and run,
+numpy's SIMD `exp` turns it into g (a libm exp inside the loop would not vectorise), and
+`heard_by_pairs` adds each pair's weighted move to both members. numba is a hard requirement
+(pyproject); the loops compile once and are cached on disk beside this file.
+"""
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def exponents(now, start, first, second, parting, out):  # pragma: no cover
+    """out[p] = -(parting max(0, |x_b - x_a| - |x0_b - x0_a|))^2 per run, x = `now`,
+    x0 = `start` (N, K, R), parting (R,), pair p = (first[p], second[p])."""
+    dimensions, runs = now.shape[1], now.shape[2]
+    zero = now.dtype.type(0)
+    squared_now = np.empty(runs, now.dtype)
+    squared_then = np.empty(runs, now.dtype)
+    for p in range(first.shape[0]):
+        a, b = first[p], second[p]
+        squared_now[:] = zero
+        squared_then[:] = zero
+        for k in range(dimensions):
+            now_a, now_b, then_a, then_b = now[a, k], now[b, k], start[a, k], start[b, k]
+            for r in range(runs):
+                apart = now_b[r] - now_a[r]
+                squared_now[r] += apart * apart
+                apart_then = then_b[r] - then_a[r]
+                squared_then[r] += apart_then * apart_then
+        row = out[p]
+        for r in range(runs):
+            parted = max(np.sqrt(squared_now[r]) - np.sqrt(squared_then[r]), zero) * parting[r]
+            row[r] = -(parted * parted)
+
+
+@numba.njit(cache=True, nogil=True)
+def heard_by_pairs(moved, first, second, toward_second, toward_first, credibility, factors, out):
+    """out[a] += W_ab c_b g_ab (y_b - y_a) and out[b] += W_ba c_a g_ab (y_a - y_b) for every
+    pair, y = `moved` (N, K, R), credibility (N, R), factors g (P, R)."""  # pragma: no cover
+    dimensions, runs = moved.shape[1], moved.shape[2]
+    change = np.empty(runs, moved.dtype)
+    heard_by_a = np.empty(runs, moved.dtype)
+    heard_by_b = np.empty(runs, moved.dtype)
+    for p in range(first.shape[0]):
+        a, b = first[p], second[p]
+        to_b, to_a, factor = toward_second[p], toward_first[p], factors[p]
+        credible_a, credible_b = credibility[a], credibility[b]
+        for r in range(runs):
+            heard_by_a[r] = to_b * credible_b[r] * factor[r]
+        for r in range(runs):
+            heard_by_b[r] = to_a * credible_a[r] * factor[r]
+        for k in range(dimensions):
+            moved_a, moved_b, out_a, out_b = moved[a, k], moved[b, k], out[a, k], out[b, k]
+            for r in range(runs):
+                change[r] = moved_b[r] - moved_a[r]
+            for r in range(runs):
+                out_a[r] += heard_by_a[r] * change[r]
+            for r in range(runs):
+                out_b[r] -= heard_by_b[r] * change[r]
