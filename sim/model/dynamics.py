@@ -331,24 +331,53 @@ class Shift:
 
     Its position and anchor both move, as in `MoveToward`; ``hold``: if given, its new
     stubbornness. "The US turn" as any direction in position space, not only toward a member.
+    Each entry of ``by`` is a scalar or an (R,) array, one per run.
     """
 
     member: str
-    by: tuple[float, ...]
+    by: tuple[float | np.ndarray, ...]
     hold: float | None = None
 
     def apply(self, state: FJState) -> None:
         (i,) = state.columns([self.member], self)
-        dimensions = state.positions.shape[-1]
+        runs, _, dimensions = state.positions.shape
         if len(self.by) > dimensions:
             raise BlocsimError(
                 f"shift of {self.member} by {len(self.by)} values, but positions have "
                 f"{dimensions} dimension(s)",
                 field="by",
             )
-        by = np.zeros(dimensions, dtype=state.positions.dtype)
-        by[: len(self.by)] = self.by
+        by = np.zeros((runs, dimensions), dtype=state.positions.dtype)
+        for k, value in enumerate(self.by):
+            by[:, k] = value
         _move_to(state, i, state.positions[:, i] + by, self.hold)
+
+
+@dataclass(frozen=True)
+class OnRuns:
+    """``shock`` for the runs where ``runs`` (R,) is True only, as when a sweep's runs turn on
+    different dates: the other runs keep their positions, anchors, stubbornness and
+    credibility exactly (a shock that edits W, shared by all runs, cannot be restricted)."""
+
+    shock: Shock
+    runs: np.ndarray
+
+    def apply(self, state: FJState) -> None:
+        if isinstance(self.shock, CutTie | AddTie | WeakenCohesion):
+            raise BlocsimError("a shock that edits the ties acts on every run", field="date")
+        others = ~self.runs
+        runs, size, _ = state.positions.shape
+        state.stubbornness = np.array(np.broadcast_to(state.stubbornness, (runs, size)))
+        if state.credibility is not None:  # one c_j per run from now on
+            state.credibility = np.array(np.broadcast_to(state.credibility, (runs, size)))
+        kept = [
+            (array, array[others].copy())
+            for array in (state.positions, state.anchors, state.stubbornness, state.credibility)
+            if array is not None
+        ]
+        self.shock.apply(state)
+        for array, values in kept:
+            array[others] = values
 
 
 def _move_to(state: FJState, column: int, moved: np.ndarray, hold: float | None) -> None:
