@@ -1,7 +1,8 @@
 """The parting rule's two compiled loops over pairs of tied members (`sim.model.ties`).
 
 Runs are innermost, on member-major (N, K, R) arrays, so every load and store is contiguous
-and the loops vectorise: `exponents` writes -(parting max(0, d - d0))^2 per pair and run,
+and the loops vectorise: `exponents` writes -(parting max(0, d - d0))^2 per pair and run (d0,
+fixed, is computed once per block),
 numpy's SIMD `exp` turns it into g (a libm exp inside the loop would not vectorise), and
 `heard_by_pairs` adds each pair's weighted move to both members. numba is a hard requirement
 (pyproject); the loops compile once and are cached on disk beside this file.
@@ -12,27 +13,24 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def exponents(now, start, first, second, parting, out):  # pragma: no cover
-    """out[p] = -(parting max(0, |x_b - x_a| - |x0_b - x0_a|))^2 per run, x = `now`,
-    x0 = `start` (N, K, R), parting (R,), pair p = (first[p], second[p])."""
+def exponents(now, apart_then, first, second, parting, out):  # pragma: no cover
+    """out[p] = -(parting max(0, |x_b - x_a| - d0))^2 per run, x = `now` (N, K, R), d0 =
+    `apart_then[p]` (the pair's distance at step 0, (P, R)), parting (R,), pair p = (first[p],
+    second[p])."""
     dimensions, runs = now.shape[1], now.shape[2]
     zero = now.dtype.type(0)
-    squared_now = np.empty(runs, now.dtype)
-    squared_then = np.empty(runs, now.dtype)
+    squared = np.empty(runs, now.dtype)
     for p in range(first.shape[0]):
         a, b = first[p], second[p]
-        squared_now[:] = zero
-        squared_then[:] = zero
+        squared[:] = zero
         for k in range(dimensions):
-            now_a, now_b, then_a, then_b = now[a, k], now[b, k], start[a, k], start[b, k]
+            now_a, now_b = now[a, k], now[b, k]
             for r in range(runs):
                 apart = now_b[r] - now_a[r]
-                squared_now[r] += apart * apart
-                apart_then = then_b[r] - then_a[r]
-                squared_then[r] += apart_then * apart_then
-        row = out[p]
+                squared[r] += apart * apart
+        row, then = out[p], apart_then[p]
         for r in range(runs):
-            parted = max(np.sqrt(squared_now[r]) - np.sqrt(squared_then[r]), zero) * parting[r]
+            parted = max(np.sqrt(squared[r]) - then[r], zero) * parting[r]
             row[r] = -(parted * parted)
 
 

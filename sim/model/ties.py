@@ -21,8 +21,9 @@ class TiePairs:
     """The ties of W prepared for the parting rule over one state's runs, kept between steps.
 
     What depends only on W and the start is computed once: the pairs a < b with a tie either
-    way and their weights W_ab, W_ba, the start member-major, and sum_j W_ij (theta0_j -
-    theta0_i); `fits` says when a shock has changed W and the pairs must be rebuilt.
+    way and their weights W_ab, W_ba, the start member-major, each pair's distance at step 0,
+    and sum_j W_ij (theta0_j - theta0_i); `fits` says when a shock has changed W and the pairs
+    must be rebuilt.
     """
 
     influence: np.ndarray  # (N, N) the W they were built for (a copy)
@@ -32,14 +33,15 @@ class TiePairs:
     toward_second: np.ndarray  # (P,) W_ab: how much a listens to b
     toward_first: np.ndarray  # (P,) W_ba
     start_by_member: tuple[np.ndarray, ...]  # (N, K, chunk) the start, member-major, by chunk
+    apart_then: tuple[np.ndarray, ...]  # (P, chunk) |theta0_b - theta0_a| per run, by chunk
     stood_for: np.ndarray  # (R, K, N) sum_j W_ij (theta0_j - theta0_i)
 
     @classmethod
     def of(
         cls, influence: np.ndarray, start: np.ndarray, reuse: TiePairs | None = None
     ) -> TiePairs:
-        """Pairs for W and the start (R, N, K); `reuse`: pairs of the same start, whose
-        member-major copy is kept (a shock reweighted W)."""
+        """Pairs for W and the start (R, N, K); `reuse`: pairs of the same start and ties,
+        whose start-dependent arrays are kept (a shock reweighted W)."""
         from sim.model.dynamics import listened_by_dimension
 
         dtype = start.dtype
@@ -48,12 +50,20 @@ class TiePairs:
         low, high = np.minimum(listeners, sources), np.maximum(listeners, sources)
         first, second = np.divmod(np.unique(low * size + high), size)
         then = np.swapaxes(start, -1, -2)  # (R, K, N)
-        if reuse is not None and reuse.start is start:
-            start_by_member = reuse.start_by_member
+        if (
+            reuse is not None
+            and reuse.start is start
+            and np.array_equal(reuse.influence != 0, influence != 0)
+        ):
+            start_by_member, apart_then = reuse.start_by_member, reuse.apart_then
         else:
             runs = len(start)
             start_by_member = tuple(
                 member_major(then[low : low + RUN_CHUNK]) for low in range(0, runs, RUN_CHUNK)
+            )
+            apart_then = tuple(
+                np.sqrt(np.sum(np.square(chunk[second] - chunk[first]), axis=1))
+                for chunk in start_by_member
             )
         return cls(
             influence=influence.copy(),
@@ -63,6 +73,7 @@ class TiePairs:
             toward_second=influence[first, second].astype(dtype),
             toward_first=influence[second, first].astype(dtype),
             start_by_member=start_by_member,
+            apart_then=apart_then,
             stood_for=listened_by_dimension(start, influence) - then,
         )
 
@@ -82,7 +93,8 @@ class TiePairs:
         runs = here.shape[0]
         dtype = here.dtype
         total = np.empty_like(here)
-        for low, start in zip(range(0, runs, RUN_CHUNK), self.start_by_member, strict=True):
+        chunks = zip(range(0, runs, RUN_CHUNK), self.start_by_member, self.apart_then, strict=True)
+        for low, start, apart_then in chunks:
             runs_here = slice(low, low + RUN_CHUNK)
             now = member_major(here[runs_here])  # (N, K, chunk)
             moved = now - start
@@ -90,7 +102,7 @@ class TiePairs:
             chunk = np.ascontiguousarray(parting[runs_here], dtype=dtype)
             if np.any(chunk):
                 factors = np.empty((len(self.first), len(chunk)), dtype)
-                exponents(now, start, self.first, self.second, chunk, factors)
+                exponents(now, apart_then, self.first, self.second, chunk, factors)
                 np.exp(factors, out=factors)
             else:  # Friedkin-Johnsen's ties, each partner discredited or not
                 factors = np.ones((len(self.first), len(chunk)), dtype)
