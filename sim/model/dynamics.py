@@ -93,21 +93,27 @@ def parting_step(
     kept = stubbornness[..., None, :]
     here = np.swapaxes(positions, -1, -2)  # (R, K, N)
     listened = here + pairs.stood_for
-    if credibility.ndim == 1 and not np.any(parting):
-        # g = 1: the ties' term is linear in the moves, one product with W_ij c_j
-        listened += _followed_linearly(positions - start, influence * credibility)
-    else:
+    listened += _followed_linearly(positions - start, influence, credibility)
+    if np.any(parting):
         credibility = np.broadcast_to(credibility, (runs, size))
-        listened += pairs.followed(here, parting, credibility)
+        listened += pairs.parted(here, parting, credibility)
     listened *= 1 - kept
     listened += kept * np.swapaxes(anchors, -1, -2)
     return np.swapaxes(listened, -1, -2)
 
 
-def _followed_linearly(moved: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """sum_j V_ij (y_j - y_i) for the moves y (R, N, K) -> (R, K, N), V = W_ij c_j."""
-    heard = listened_by_dimension(moved, weights)
-    heard -= np.swapaxes(moved, -1, -2) * weights.sum(axis=1)
+def _followed_linearly(
+    moved: np.ndarray, influence: np.ndarray, credibility: np.ndarray
+) -> np.ndarray:
+    """sum_j W_ij c_j (y_j - y_i) for the moves y (R, N, K) -> (R, K, N), c (N,) or (R, N):
+    the ties' term where g = 1, as two matrix products."""
+    if credibility.ndim == 1:  # shared by the runs: one product with W_ij c_j
+        weights = influence * credibility
+        heard = listened_by_dimension(moved, weights)
+        heard -= np.swapaxes(moved, -1, -2) * weights.sum(axis=1)
+        return heard
+    heard = listened_by_dimension(moved * credibility[..., None], influence)
+    heard -= np.swapaxes(moved, -1, -2) * (credibility @ influence.T)[..., None, :]
     return heard
 
 
@@ -286,12 +292,15 @@ class FJState:
 
 
 def _per_run(value: float | np.ndarray, runs: int, dtype: np.dtype) -> float | np.ndarray:
-    """A rule's value: a float, or an (R,) array in the state's dtype (one per run)."""
+    """A rule's value: a float, or an (R,) array in the state's dtype (one per run); one value
+    for every run is kept as a float (the cheaper shapes of the step)."""
     if np.ndim(value) == 0:
         return float(value)
     value = np.asarray(value, dtype=dtype)
     if value.shape != (runs,):
         raise ValueError(f"a per-run rule value {value.shape} is not ({runs},)")
+    if np.all(value == value[0]):
+        return float(value[0])
     return value
 
 

@@ -81,39 +81,41 @@ class TiePairs:
         """Built for this W (a shock may have edited it in place)?"""
         return np.array_equal(influence, self.influence)
 
-    def followed(
-        self, here: np.ndarray, parting: np.ndarray, credibility: np.ndarray
-    ) -> np.ndarray:
-        """sum_j W_ij c_j g_ij (y_j - y_i) for the positions `here` (R, K, N) -> (R, K, N).
+    def parted(self, here: np.ndarray, parting: np.ndarray, credibility: np.ndarray) -> np.ndarray:
+        """sum_j W_ij c_j (g_ij - 1) (y_j - y_i) for the positions `here` (R, K, N) -> (R, K, N):
+        what parting takes from Friedkin-Johnsen's ties (`sim.model.dynamics` adds the rest,
+        g = 1, as matrix products). parting (R,) per run; credibility (R, N) c_j per run.
 
-        parting (R,) per run; credibility (R, N) c_j per run.
+        Only the pairs that have parted in some run of a chunk are summed: a pair whose g is
+        within eps / 8 of 1 in every run (1 to rounding, eps of the dtype) adds nothing, as in
+        `FJState._follows_friedkin_johnsen`.
         """
         from sim.model.tie_kernels import exponents, heard_by_pairs
 
         runs = here.shape[0]
         dtype = here.dtype
-        total = np.empty_like(here)
+        negligible = dtype.type(np.finfo(dtype).eps / 8)  # g within it of 1: 1 to rounding
+        total = np.zeros_like(here)
         chunks = zip(range(0, runs, RUN_CHUNK), self.start_by_member, self.apart_then, strict=True)
         for low, start, apart_then in chunks:
             runs_here = slice(low, low + RUN_CHUNK)
-            now = member_major(here[runs_here])  # (N, K, chunk)
-            moved = now - start
-            credible = np.ascontiguousarray(credibility[runs_here].T, dtype=dtype)  # (N, chunk)
             chunk = np.ascontiguousarray(parting[runs_here], dtype=dtype)
-            if np.any(chunk):
-                factors = np.empty((len(self.first), len(chunk)), dtype)
-                exponents(now, apart_then, self.first, self.second, chunk, factors)
-                np.exp(factors, out=factors)
-            else:  # Friedkin-Johnsen's ties, each partner discredited or not
-                factors = np.ones((len(self.first), len(chunk)), dtype)
+            if not np.any(chunk):
+                continue
+            now = member_major(here[runs_here])  # (N, K, chunk)
+            factors = np.empty((len(self.first), len(chunk)), dtype)
+            apart = exponents(now, apart_then, self.first, self.second, chunk, negligible, factors)
+            if not apart.any():
+                continue
+            factors = np.exp(factors[apart])  # g of the parted pairs; the kernel adds g - 1
             heard = np.zeros_like(now)
             heard_by_pairs(
-                moved,
-                self.first,
-                self.second,
-                self.toward_second,
-                self.toward_first,
-                credible,
+                now - start,
+                self.first[apart],
+                self.second[apart],
+                self.toward_second[apart],
+                self.toward_first[apart],
+                np.ascontiguousarray(credibility[runs_here].T, dtype=dtype),  # (N, chunk)
                 factors,
                 heard,
             )
