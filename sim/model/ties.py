@@ -1,10 +1,12 @@
 """The ties of W prepared for the parting rule (`sim.model.dynamics`), kept between steps.
 
-The rule's per-tie term, sum_j W_ij c_j g_ij (y_j - y_i), is summed pair by pair: ties i <- j
-and j <- i share a distance, so g is computed once per pair a < b of members with a tie either
-way, by the compiled loops of `sim.model.tie_kernels` on member-major (N, K, R) arrays, runs in
-chunks whose arrays stay in cache. That module (and numba) is imported on the first parting
-step only: a Friedkin-Johnsen sweep does not pay for it.
+The rule's per-tie term, sum_j W_ij c_j g_ij (y_j - y_i), is Friedkin-Johnsen's (g = 1, matrix
+products in `sim.model.dynamics`) plus what g - 1 takes from it, summed here pair by pair: ties
+i <- j and j <- i share a distance, so g is computed once per pair a < b of members with a tie
+either way, by the compiled loops of `sim.model.tie_kernels` on member-major (N, K, R) arrays,
+runs in chunks whose arrays stay in cache, and only the pairs that have parted beyond rounding
+add to the sum. That module (and numba) is imported on the first parting step only: a
+Friedkin-Johnsen sweep does not pay for it.
 """
 
 from __future__ import annotations
