@@ -6,8 +6,9 @@ network, 11,472 ties in 5,993 pairs) and a moving float32 block of `--runs` runs
 - the machine's measured rates on one thread: float32 matrix products at the FJ step's shape
   (FLOP/s) and a large array copy (bytes/s);
 - per rule (Friedkin-Johnsen; parting = 0 with a turn cost, one matrix product; the parting
-  rule, the pair kernel of sim/model/tie_kernels.py), the CPU time of one `FJState.step`, the
-  arithmetic it needs and the floor: max(FLOP / FLOP/s, bytes / bandwidth);
+  rule, that product and the pair kernel of sim/model/tie_kernels.py over every pair), the CPU
+  time of one `FJState.step`, the arithmetic it needs and the floor: max(FLOP / FLOP/s,
+  bytes / bandwidth);
 - per rule, the block phase: CPU time of `simulate_block` for one block of the mission's sweep
   at that rule (stubbornness 0.05; 1.0 for the static rule), as runs per CPU second.
 
@@ -112,8 +113,8 @@ def main() -> None:
         arithmetic = {
             "static (stubbornness 1)": (0, 2 * args.runs * size * dimensions * 4),
             "Friedkin-Johnsen": (fj_flop, state_bytes),
-            "turn cost only (linear)": (2 * fj_flop, 2 * state_bytes),
-            "parting + turn cost": (parting_flop, parting_bytes),
+            "turn cost only (linear)": (fj_flop, state_bytes),
+            "parting + turn cost": (fj_flop + parting_flop, parting_bytes),
         }
         fj = steps["Friedkin-Johnsen"]
         print(f"\nstep of a moving {args.runs}-run float32 block, K = {dimensions}, {count} pairs")

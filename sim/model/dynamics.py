@@ -92,8 +92,13 @@ def parting_step(
     credibility = np.asarray(credibility, dtype=dtype)
     kept = stubbornness[..., None, :]
     here = np.swapaxes(positions, -1, -2)  # (R, K, N)
-    listened = here + pairs.stood_for
-    listened += _followed_linearly(positions - start, influence, credibility)
+    if credibility.ndim == 1:  # shared by the runs: one product, as Friedkin-Johnsen
+        matrix, offset = pairs.followed(credibility)
+        listened = listened_by_dimension(positions, matrix)
+        listened += offset
+    else:
+        listened = here + pairs.stood_for
+        listened += _followed_linearly(positions - start, influence, credibility)
     if np.any(parting):
         credibility = np.broadcast_to(credibility, (runs, size))
         listened += pairs.parted(here, parting, credibility)
@@ -105,13 +110,8 @@ def parting_step(
 def _followed_linearly(
     moved: np.ndarray, influence: np.ndarray, credibility: np.ndarray
 ) -> np.ndarray:
-    """sum_j W_ij c_j (y_j - y_i) for the moves y (R, N, K) -> (R, K, N), c (N,) or (R, N):
+    """sum_j W_ij c_j (y_j - y_i) for the moves y (R, N, K) -> (R, K, N), c (R, N) per run:
     the ties' term where g = 1, as two matrix products."""
-    if credibility.ndim == 1:  # shared by the runs: one product with W_ij c_j
-        weights = influence * credibility
-        heard = listened_by_dimension(moved, weights)
-        heard -= np.swapaxes(moved, -1, -2) * weights.sum(axis=1)
-        return heard
     heard = listened_by_dimension(moved * credibility[..., None], influence)
     heard -= np.swapaxes(moved, -1, -2) * (credibility @ influence.T)[..., None, :]
     return heard

@@ -11,7 +11,7 @@ Friedkin-Johnsen sweep does not pay for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -37,6 +37,7 @@ class TiePairs:
     start_by_member: tuple[np.ndarray, ...]  # (N, K, chunk) the start, member-major, by chunk
     apart_then: tuple[np.ndarray, ...]  # (P, chunk) |theta0_b - theta0_a| per run, by chunk
     stood_for: np.ndarray  # (R, K, N) sum_j W_ij (theta0_j - theta0_i)
+    linear: dict = field(default_factory=dict, repr=False)  # `followed` by c_j, see there
 
     @classmethod
     def of(
@@ -78,6 +79,21 @@ class TiePairs:
             apart_then=apart_then,
             stood_for=listened_by_dimension(start, influence) - then,
         )
+
+    def followed(self, credibility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(M, (W - M) theta0) for c (N,) shared by the runs, M = W_ij c_j + diag(1 -
+        sum_j W_ij c_j): with g = 1 the rule's x_i + sum_j W_ij (theta0_j - theta0_i) + sum_j
+        W_ij c_j (y_j - y_i) is M theta + (W - M) theta0, one product a step as for
+        Friedkin-Johnsen. Kept for each c met (a turn changes it once)."""
+        from sim.model.dynamics import listened_by_dimension
+
+        key = credibility.tobytes()
+        if key not in self.linear:
+            weights = self.influence * credibility
+            matrix = weights + np.diag(1 - weights.sum(axis=1))
+            offset = listened_by_dimension(self.start, self.influence - matrix)
+            self.linear[key] = (matrix.astype(self.start.dtype), offset)
+        return self.linear[key]
 
     def fits(self, influence: np.ndarray) -> bool:
         """Built for this W (a shock may have edited it in place)?"""
