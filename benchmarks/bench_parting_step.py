@@ -1,6 +1,6 @@
 """What one step of the parting rule costs a 1000-run float32 block, against Friedkin-Johnsen,
-and against the parting kernel of another revision (`--before FILE`, e.g. the first version:
-`git show c50482f:sim/model/dynamics.py > /tmp/dynamics_before.py`).
+and against the parting kernel of another revision in the same process (`--before FILE`, e.g.
+the numpy kernel before numba: `git show 657c6f0:sim/model/dynamics.py > /tmp/dynamics_before.py`).
 
 The world of benchmarks/bench_sweep_parting.toml (the real influence network at the 2025
 cut-off: 11,472 ties, 5,993 pairs of tied members; parting 2, turn_cost 0.3), each run's
@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from sim.data.loader import load_data
 from sim.model.agenda import scenario_timeline
-from sim.model.dynamics import FJState, Shift, rest_anchors
+from sim.model.dynamics import FJState, rest_anchors
 from sim.model.scenario import load_scenario
 
 SCENARIO = Path(__file__).resolve().parent / "bench_sweep_parting.toml"
@@ -42,8 +42,9 @@ def best_cpu_seconds(step, repeats: int, number: int) -> float:
     return best
 
 
-def moving_state(runs: int, dimensions: int) -> FJState:
-    """The benchmark world's float32 state of `runs` runs, shifted and stepped twice."""
+def moving_state(runs: int, dimensions: int, dynamics=None) -> FJState:
+    """The benchmark world's float32 state of `runs` runs, shifted and stepped twice;
+    `dynamics`: another revision's module to build it with (default: this one's)."""
     data = load_data()
     world, _ = scenario_timeline(load_scenario(SCENARIO, data.members), data)
     rng = np.random.default_rng(0)
@@ -55,7 +56,8 @@ def moving_state(runs: int, dimensions: int) -> FJState:
     influence = world.influence().astype(np.float32)
     anchors = rest_anchors(start, stubbornness, influence)
     parameters = world.parameters
-    state = FJState.start(
+    kernel = dynamics or sys.modules[FJState.__module__]
+    state = kernel.FJState.start(
         start,
         anchors,
         stubbornness,
@@ -64,7 +66,7 @@ def moving_state(runs: int, dimensions: int) -> FJState:
         parameters.parting,
         parameters.turn_cost,
     )
-    Shift("USA", (0.5,) * dimensions, hold=0.9).apply(state)
+    kernel.Shift("USA", (0.5,) * dimensions, hold=0.9).apply(state)
     state.step()
     state.step()
     return state
@@ -95,12 +97,9 @@ def main() -> None:
                 f"Friedkin-Johnsen {plain * 1e3:.2f} ms ({parting / plain:.0f}x)"
             )
             if before is not None:
-                arguments = (state.positions, state.anchors, state.stubbornness, state.influence)
-                rule = (state.at_start, state.parting, state.credibility)
-                old = best_cpu_seconds(
-                    lambda a=arguments, r=rule: before.parting_step(*a, *r), 2, 1
-                )
-                line += f"; {args.before.name}: {old * 1e3:.0f} ms ({old / parting:.0f}x slower)"
+                old_state = moving_state(args.runs, dimensions, before)
+                old = best_cpu_seconds(old_state.step, args.repeats, args.number)
+                line += f"; {args.before.name}: {old * 1e3:.1f} ms ({old / parting:.1f}x slower)"
             print(line)
 
 

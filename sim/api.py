@@ -1,16 +1,20 @@
 """blocsim as a plain function of its parameters, for exploratory modelling and notebooks.
 
-`run_model(**params)` runs the US turn of `scenarios/us_realignment_sobol.toml` (the world of
-the 2000-2024 roll calls, ES-11/7's text voted on 24 Feb 2025 and again a year later) at the
-given parameter values, on the sweep's batched kernel (`sim.sweep.batch`), and returns a flat
-dict of scalar outcomes: what the EMA Workbench wraps as a model.
+`run_model(**params)` runs the US turn of `scenarios/us_realignment_sobol.toml` (the three-axis
+world of calibration/spread.toml, the US turn as the 2025 record measures it, ES-11/7's text
+voted on 24 Feb 2025 and again a year later) at the given parameter values, on the sweep's
+batched kernel (`sim.sweep.batch`), and returns a flat dict of scalar outcomes: what the EMA
+Workbench wraps as a model.
 
     >>> from sim.api import run_model
-    >>> run_model(turn_fraction=0.4, replicates=50)["a_res_es_11_7_yes"]
+    >>> run_model(turn_ukraine=0.0, stubbornness=0.05, replicates=50)["a_res_es_11_7_yes"]
 
     >>> from ema_workbench import Model, RealParameter, ScalarOutcome
     >>> model = Model("blocsim", function=run_model)
-    >>> model.uncertainties = [RealParameter("turn_fraction", 0.2, 1.0)]
+    >>> model.uncertainties = [
+    ...     RealParameter("turn_ukraine", 0.0, 3.92),
+    ...     RealParameter("stubbornness", 0.014, 1.0),
+    ... ]
     >>> model.outcomes = [ScalarOutcome(name) for name in outcome_names()]
 
 The world, the texts' cut-points and the chambers are built once per process (the slow part,
@@ -39,28 +43,37 @@ from sim.sweep.inputs import BlockTasks, sweep_setup
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "us_realignment_sobol.toml"
 # Each keyword of run_model and the scenario field it sets (see docs/sweeps.md).
 PARAMETERS = {
-    "turn_fraction": "shocks[0].fraction",
+    "turn_general": "shocks[0].by[0]",
+    "turn_ukraine": "shocks[0].by[1]",
+    "turn_third": "shocks[0].by[2]",
     "turn_date_offset_days": "shocks[0].date",
     "stubbornness": "parameters.stubbornness",
-    "eu_stubbornness": "parameters.stubbornness_by_group.eu",
+    "parting": "parameters.parting",
+    "turn_cost": "parameters.turn_cost",
 }
 COUNTS = {"Y": "yes", "A": "abstain", "N": "no", "X": "not_voting"}
 
 
 def run_model(
-    turn_fraction: float | None = None,
+    turn_general: float | None = None,
+    turn_ukraine: float | None = None,
+    turn_third: float | None = None,
     turn_date_offset_days: int = 0,
     stubbornness: float | None = None,
-    eu_stubbornness: float | None = None,
+    parting: float | None = None,
+    turn_cost: float | None = None,
     seed: int | None = None,
     replicates: int = 1,
 ) -> dict[str, float]:
-    """Outcomes of `replicates` runs at these parameter values (None: the calibrated value).
+    """Outcomes of `replicates` runs at these parameter values (None: the scenario's value).
 
-    - `turn_fraction`: the share of the way from its position to Russia's that the US moves.
+    - `turn_general`, `turn_ukraine`, `turn_third`: the US move on each axis of the world
+      (default: the move the 2025 record measures, +1.56, +1.96, -4.81; 0 = no move).
     - `turn_date_offset_days`: days after 20 Jan 2025 (negative: before) that it turns.
-    - `stubbornness`, `eu_stubbornness`: every member's and the EU members' weight on their
-      own anchor.
+    - `stubbornness`: every member's weight on its own anchor (default 1: nobody follows,
+      the held-out winner; the EU keeps 1 whatever the value).
+    - `parting`, `turn_cost`: how the turn spreads when members follow (default 0, 0:
+      Friedkin-Johnsen; `sim.model.dynamics`).
     - `seed`: the root seed of the runs' draws (default: the scenario's).
 
     Returns, for each text (named as a slug, e.g. `a_res_es_11_7`): `<text>_yes`, `_no`,
@@ -69,10 +82,13 @@ def run_model(
     """
     model = _model()
     values = {
-        "turn_fraction": turn_fraction,
+        "turn_general": turn_general,
+        "turn_ukraine": turn_ukraine,
+        "turn_third": turn_third,
         "turn_date_offset_days": turn_date_offset_days,
         "stubbornness": stubbornness,
-        "eu_stubbornness": eu_stubbornness,
+        "parting": parting,
+        "turn_cost": turn_cost,
     }
     scenario = _with_values(model.scenario, values, seed, replicates)
     plan = plan_sweep(_read(scenario, model.data))
@@ -96,7 +112,7 @@ def outcome_names() -> list[str]:
 
 
 def calibrated_values() -> dict[str, float]:
-    """The parameters' defaults: the calibrated values the scenario starts from."""
+    """The parameters' defaults: the scenario's values (the turn as measured, no spread)."""
     return _calibrated(_model().scenario)
 
 
@@ -138,11 +154,15 @@ def _with_values(scenario: Scenario, values: dict, seed: int | None, replicates:
 
 
 def _calibrated(scenario: Scenario) -> dict[str, float]:
+    general, ukraine, third = scenario.shocks[0].shock.by
     return {
-        "turn_fraction": float(scenario.shocks[0].shock.fraction),
+        "turn_general": float(general),
+        "turn_ukraine": float(ukraine),
+        "turn_third": float(third),
         "turn_date_offset_days": 0,
         "stubbornness": scenario.parameters.stubbornness,
-        "eu_stubbornness": scenario.parameters.stubbornness_by_group["eu"],
+        "parting": scenario.parameters.parting,
+        "turn_cost": scenario.parameters.turn_cost,
     }
 
 

@@ -422,3 +422,45 @@ def test_a_state_at_rest_steps_as_friedkin_johnsen_to_rounding(influence, member
     Shift("USA", (0.5,)).apply(state)
     state.step()
     assert state.pairs is not None
+
+
+def test_per_run_rules_are_each_run_s_own_rule(influence, members) -> None:
+    """parting and turn_cost one per run (as a sampled sweep packs its points) give each run
+    the numbers of a state of that run alone, with its own scalar rules."""
+    start, stubbornness = starting_point(3, seed=11, dimensions=3)
+    anchors = rest_anchors(start, stubbornness, influence)
+    parting, turn_cost = np.array([0.0, 0.7, 3.0]), np.array([0.4, 0.0, 0.25])
+    shocks = {1: [Shift("USA", (0.8, -0.5, 1.0), hold=0.9)], 4: [CutTie("USA", "GBR")]}
+    together = run_dynamics(
+        start, anchors, stubbornness, influence, 8, shocks, members, None, parting, turn_cost
+    )
+    for run in range(3):
+        alone = run_dynamics(
+            start[run : run + 1],
+            anchors[run : run + 1],
+            stubbornness[run],
+            influence,
+            8,
+            shocks,
+            members,
+            None,
+            parting[run],
+            turn_cost[run],
+        )
+        np.testing.assert_allclose(together[run], alone[0], rtol=0, atol=1e-12)
+
+
+def test_without_parting_the_ties_term_is_one_product(influence) -> None:
+    """parting = 0 with c_j shared by the runs takes the linear form (one matrix product);
+    the same c_j given per run takes the pair kernel: the same numbers."""
+    start, stubbornness = starting_point(4, seed=12, dimensions=3)
+    positions = start + np.random.default_rng(5).normal(0, 0.3, start.shape)
+    anchors = np.random.default_rng(6).uniform(-2, 2, start.shape)
+    credibility = np.random.default_rng(7).uniform(0.5, 1.0, N)
+    arguments = (positions, anchors, stubbornness, influence, start, 0.0)
+    np.testing.assert_allclose(
+        parting_step(*arguments, credibility),
+        parting_step(*arguments, np.tile(credibility, (4, 1))),
+        rtol=0,
+        atol=1e-12,
+    )

@@ -24,11 +24,20 @@ from sim.sweep.sensitivity import analyze_sweep
 BIN = Path(sys.executable).parent
 
 ROOT = Path(__file__).resolve().parent.parent
-# The world, the US turn and the two votes of the shipped Sobol scenario; here the US turn's
-# size and date vary with France's turn on 1 June 2025, after ES-11/7's vote (so it cannot
-# change that vote): Sobol must tell them apart.
-WORLD = (ROOT / "scenarios" / "us_realignment_sobol.toml").read_text().split("[sweep]")[0]
+# The world, the US turn and the two votes of the shipped Sobol scenario, where members follow
+# (stubbornness 0.05); here the US turn's size on the ukraine axis and its date vary with
+# France's turn on 1 June 2025, after ES-11/7's vote (so it cannot change that vote): Sobol
+# must tell them apart.
+WORLD = (
+    (ROOT / "scenarios" / "us_realignment_sobol.toml")
+    .read_text()
+    .split("[sweep]")[0]
+    .replace("../calibration/", f"{ROOT / 'calibration'}/")  # the copy lives elsewhere
+)
 SWEEP = """
+[parameters]
+stubbornness = 0.05
+
 [[shocks]]
 date = "2025-06-01"
 kind = "move_toward"
@@ -43,7 +52,7 @@ replicates = 64
 trajectory = false
 sensitivity_members = ["USA"]
 parameters = [
-    {{ name = "shocks[0].fraction", range = [0.0, 1.0] }},
+    {{ name = "shocks[0].by[1]", range = [0.0, 3.92] }},
     {{ name = "shocks[1].fraction", range = [0.0, 1.0] }},
     {{ name = "shocks[0].date", range = [2025-01-02, 2025-02-10] }},
 ]
@@ -117,11 +126,10 @@ def test_sobol_indices_rank_the_turn_above_a_shock_after_the_vote(saltelli_sweep
     assert len(yes) == 6
     assert (yes["ci_low"] <= yes["value"]).all() and (yes["value"] <= yes["ci_high"]).all()
     # France turns on 1 June, after the vote: it moves no vote, the US turn's size does.
-    assert yes.loc[("shocks[0].fraction", "ST"), "value"] > 0.5
+    assert yes.loc[("shocks[0].by[1]", "ST"), "value"] > 0.5
     assert yes.loc[("shocks[1].fraction", "ST"), "value"] < 0.2
     assert (
-        yes.loc[("shocks[1].fraction", "ST"), "value"]
-        < yes.loc[("shocks[0].fraction", "S1"), "value"]
+        yes.loc[("shocks[1].fraction", "ST"), "value"] < yes.loc[("shocks[0].by[1]", "S1"), "value"]
     )
     later = table[(table.vote == LATER) & (table.outcome == "yes")].set_index(
         ["parameter", "index_name"]
@@ -143,7 +151,7 @@ def test_outcomes_are_means_over_each_points_replicates(saltelli_sweep):
     jansen = 0.5 * np.mean((a - ab_turn) ** 2) / np.var(np.r_[blocks[:, 0], blocks[:, -1]])
     table = analyze_sweep(saltelli_sweep).table
     found = table.query(
-        "vote == 'A/RES/ES-11/7' and outcome == 'yes' and parameter == 'shocks[0].fraction' "
+        "vote == 'A/RES/ES-11/7' and outcome == 'yes' and parameter == 'shocks[0].by[1]' "
         "and index_name == 'ST'"
     )["value"].item()
     assert found == pytest.approx(jansen, rel=1e-6)
@@ -157,7 +165,7 @@ def test_given_data_indices_for_a_latin_hypercube(folder, data):
     assert "p_yes[ISR]" in set(table.outcome)
     yes = table[(table.vote == "A/RES/ES-11/7") & (table.outcome == "yes")]
     first_order = yes.set_index("parameter")["value"]
-    assert first_order["shocks[0].fraction"] > 0.5 > first_order["shocks[1].fraction"]
+    assert first_order["shocks[0].by[1]"] > 0.5 > first_order["shocks[1].fraction"]
 
 
 def test_cli_analyze_prints_json_and_errors_in_one_line(saltelli_sweep, folder, capsys):
@@ -193,7 +201,7 @@ def test_report_of_a_saltelli_sweep_shows_the_indices(saltelli_sweep):
     assert set(drawn["vote"]) == {"A/RES/ES-11/7"}  # the question's text
     assert set(drawn["index_name"]) == {"S1", "ST"}
     latex = (report / "sensitivity_indices.tex").read_text()
-    assert "S1 [95% CI]" in latex and "the size of USA's turn toward RUS" in latex
+    assert "S1 [95% CI]" in latex and "the move along axis 2 of USA's shift" in latex
     svg = (report / "sensitivity.svg").read_text()
     assert 'id="sensitivity-S1' in svg and 'id="sensitivity-ST' in svg
     assert "## Which parameter matters" in (report / "report.md").read_text()

@@ -517,40 +517,48 @@ def parting_sweep_scenario(folder, data, sweep_template):
     return load_scenario(write(folder, text, "parting.toml"), data.members)
 
 
-def test_parting_and_turn_cost_reach_every_block_grouped(parting_sweep_scenario, data):
-    """Per-block scalars, like the tie weights: points that differ in them never share a block,
-    and each block's task carries its points' values."""
+def test_parting_and_turn_cost_reach_every_run(parting_sweep_scenario, data):
+    """Per-run values, like stubbornness: points that differ in them share blocks, and each
+    block's task carries every run's own values, point by point."""
     plan = plan_sweep(read_sweep(parting_sweep_scenario, data.members))
     _, tasks = sweep_setup(parting_sweep_scenario, data, plan)
     seen = set()
     for block in plan.blocks:
         rows = plan.points.loc[block.points, ["parameters.parting", "parameters.turn_cost"]]
-        assert len(rows.drop_duplicates()) == 1
         task = tasks.task(block)
-        assert (task.parting, task.turn_cost) == tuple(rows.iloc[0])
-        seen.add((task.parting, task.turn_cost))
+        expected = np.repeat(rows.to_numpy(), block.runs, axis=0)
+        np.testing.assert_array_equal(np.column_stack([task.parting, task.turn_cost]), expected)
+        seen |= set(rows.itertuples(index=False, name=None))
     assert seen == {(0.0, 0.0), (0.0, 0.5), (3.0, 0.0), (3.0, 0.5)}
+    assert any(len(block.points) > 1 for block in plan.blocks)
 
 
 @pytest.mark.parametrize("design", ["latin_hypercube", "saltelli"])
-def test_sampled_designs_vary_parting_and_turn_cost(folder, data, sweep_template, design):
+def test_sampled_designs_share_blocks_whatever_the_turn(folder, data, sweep_template, design):
+    """The turn's date and size, parting and turn_cost differ from point to point in a sampled
+    design: they are per run, so its points fill whole blocks (SALib's order kept)."""
     base = sweep_template.split("[sweep]")[0].format(sc_date="2025-02-24")
     text = (
         f'{base}[sweep]\ndesign = "{design}"\npoints = 8\nreplicates = 2\n'
         '[[sweep.parameters]]\nname = "parameters.parting"\nrange = [0.0, 4.0]\n'
         '[[sweep.parameters]]\nname = "parameters.turn_cost"\nrange = [0.1, 0.9]\n'
+        '[[sweep.parameters]]\nname = "shocks[0].date"\nrange = [2025-01-01, 2025-04-01]\n'
     )
     scenario = load_scenario(write(folder, text, f"{design}.toml"), data.members)
     plan = plan_sweep(read_sweep(scenario, data.members))
-    assert len(plan.points) == (8 if design == "latin_hypercube" else 8 * 4)
+    assert len(plan.points) == (8 if design == "latin_hypercube" else 8 * 5)
     parting, cost = plan.points["parameters.parting"], plan.points["parameters.turn_cost"]
     assert parting.between(0, 4).all() and cost.between(0.1, 0.9).all()
     assert parting.nunique() > 1 and cost.nunique() > 1
+    assert len(plan.blocks) == 1
     _, tasks = sweep_setup(scenario, data, plan)
-    for block in plan.blocks:  # LHS groups them; Saltelli keeps SALib's order, a point a block
-        task = tasks.task(block)
-        values = plan.points.loc[block.points, ["parameters.parting", "parameters.turn_cost"]]
-        assert [(task.parting, task.turn_cost)] == list(values.drop_duplicates().itertuples(False))
+    task = tasks.task(plan.blocks[0])
+    np.testing.assert_array_equal(task.parting, np.repeat(parting.to_numpy(), 2))
+    turned = np.zeros(plan.blocks[0].size, int)  # each run turns once, on its point's date
+    for shocks in task.shocks.values():
+        for shock in shocks:
+            turned += shock.runs
+    assert (turned == 1).all() and len(task.shocks) > 1
 
 
 def test_a_parting_sweep_gives_the_same_tables_on_two_workers(folder, parting_sweep_scenario, data):
@@ -744,3 +752,31 @@ def test_dask_cluster_gives_the_same_tables(folder, small_sweep_scenario, data, 
             worker.wait(timeout=30)
         scheduler.terminate()
         scheduler.wait(timeout=30)
+
+
+def test_runs_that_turn_on_different_dates_move_as_in_blocks_of_their_own(
+    folder, data, sweep_template
+):
+    """A block whose runs turn on different dates (and part ways by different rules) holds
+    each run at rest until its own turn: every point's expected counts are those of the point
+    run alone (no position noise: every run of a point is the same run)."""
+    base = sweep_template.split("[sweep]")[0].format(sc_date="2025-02-24")
+    sweep = (
+        '[sweep]\ndesign = "grid"\nreplicates = 2\nposition_noise = 0.0\nblock_size = {size}\n'
+        '[[sweep.parameters]]\nname = "shocks[0].date"\n'
+        "values = [2025-01-06, 2025-02-03, 2025-03-31]\n"
+        '[[sweep.parameters]]\nname = "parameters.parting"\nvalues = [0.0, 2.0]\n'
+        '[[sweep.parameters]]\nname = "parameters.stubbornness"\nvalues = [0.3]\n'
+    )
+    trajectories = []
+    for size in (1000, 2):
+        path = write(folder, base + sweep.format(size=size), f"dated-{size}.toml")
+        scenario = load_scenario(path, data.members)
+        plan = plan_sweep(read_sweep(scenario, data.members))
+        assert len(plan.blocks) == (1 if size == 1000 else 6)
+        setup, tasks = sweep_setup(scenario, data, plan)
+        blocks = [simulate_block(setup, tasks.task(block))[1] for block in plan.blocks]
+        trajectories.append(np.concatenate([arrays["trajectory"] for arrays in blocks]))
+    packed, alone = trajectories
+    np.testing.assert_allclose(packed, alone, rtol=0, atol=1e-3)
+    assert not np.allclose(packed[0], packed[2], atol=0.1)  # the dates do differ

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-from scipy import sparse
 
 from sim.errors import BlocsimError
+from sim.model.ties import TiePairs
 
 
 def fj_step(
@@ -50,13 +50,13 @@ def fj_step(
     dtype. Fastest with arrays laid out as `FJState` keeps them (`dimension_major`).
     """
     kept = stubbornness[..., None, :]  # (R, 1, N) or (1, N): the same on every dimension
-    listened = _listened_by_dimension(positions, influence)  # (..., K, N)
+    listened = listened_by_dimension(positions, influence)  # (..., K, N)
     listened *= 1 - kept  # this form keeps a fully stubborn member exactly still
     listened += kept * np.swapaxes(anchors, -1, -2)
     return np.swapaxes(listened, -1, -2)
 
 
-def _listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.ndarray:
+def listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.ndarray:
     """sum_j W_ij theta_jk for every run and dimension: positions (..., N, K) -> (..., K, N).
 
     One matrix product for all runs and dimensions, as an (R K, N) matrix: a view, without a
@@ -71,25 +71,50 @@ def parting_step(
     stubbornness: np.ndarray,
     influence: np.ndarray,
     start: np.ndarray,
-    parting: float,
+    parting: float | np.ndarray,
     credibility: np.ndarray | None = None,
     pairs: TiePairs | None = None,
 ) -> np.ndarray:
     """One synchronous step of the rule of the module docstring: the shapes of `fj_step` plus
-    `start` (R, N, K), the positions at step 0, and `credibility` (N,) c_j (None: all 1).
+    `start` (R, N, K), the positions at step 0, `parting` (a scalar, or (R,): one per run) and
+    `credibility` c_j, (N,) or (R, N) per run (None: all 1).
 
-    `pairs`: the ties prepared for this influence, start and credibility (`TiePairs.of`),
-    which `FJState` keeps from step to step; built here when not given.
+    `pairs`: the ties prepared for this influence and start (`TiePairs.of`), which `FJState`
+    keeps from step to step; built here when not given.
     """
     if pairs is None:
-        pairs = TiePairs.of(influence, start, credibility)
+        pairs = TiePairs.of(influence, start)
+    runs, size, _ = positions.shape
+    dtype = positions.dtype
+    parting = np.broadcast_to(np.asarray(parting, dtype=dtype), (runs,))
+    if credibility is None:
+        credibility = np.ones(size, dtype)
+    credibility = np.asarray(credibility, dtype=dtype)
     kept = stubbornness[..., None, :]
     here = np.swapaxes(positions, -1, -2)  # (R, K, N)
-    listened = here + pairs.stood_for
-    listened += pairs.followed(here - pairs.then, parting)
+    if credibility.ndim == 1:  # shared by the runs: one product, as Friedkin-Johnsen
+        matrix, offset = pairs.followed(credibility)
+        listened = listened_by_dimension(positions, matrix)
+        listened += offset
+    else:
+        listened = here + pairs.stood_for
+        listened += _followed_linearly(positions - start, influence, credibility)
+    if np.any(parting):
+        credibility = np.broadcast_to(credibility, (runs, size))
+        listened += pairs.parted(here, parting, credibility)
     listened *= 1 - kept
     listened += kept * np.swapaxes(anchors, -1, -2)
     return np.swapaxes(listened, -1, -2)
+
+
+def _followed_linearly(
+    moved: np.ndarray, influence: np.ndarray, credibility: np.ndarray
+) -> np.ndarray:
+    """sum_j W_ij c_j (y_j - y_i) for the moves y (R, N, K) -> (R, K, N), c (R, N) per run:
+    the ties' term where g = 1, as two matrix products."""
+    heard = listened_by_dimension(moved * credibility[..., None], influence)
+    heard -= np.swapaxes(moved, -1, -2) * (credibility @ influence.T)[..., None, :]
+    return heard
 
 
 def tie_factors(
@@ -113,117 +138,6 @@ def _distance(apart: np.ndarray, axis: int) -> np.ndarray:
     return np.sqrt(np.sum(apart * apart, axis=axis))
 
 
-PAIR_CHUNK = 1 << 17  # values per array in one chunk of pairs: it stays in a core's cache
-
-
-@dataclass(frozen=True)
-class TiePairs:
-    """The ties of W prepared for the parting rule over one state's runs, kept between steps.
-
-    Ties i <- j and j <- i share a distance, so g is computed once per pair a < b of members
-    with a tie either way: (y_b - y_a) g_ab is heard by a with weight W_ab c_b and by b with
-    weight -W_ba c_a, one sparse product (`heard`, (N, P)) for all runs. Per-pair arrays are
-    pair-major, (P, K, R), so a gather copies whole rows. What depends only on W, the start
-    and the credibility (the step-0 differences, sum_j W_ij (theta0_j - theta0_i)) is
-    computed once; `fits` says when a shock has changed W or c and the pairs must be rebuilt.
-    """
-
-    influence: np.ndarray  # (N, N) the W they were built for (a copy)
-    credibility: np.ndarray | None  # (N,) the c they were built for (a copy)
-    start: np.ndarray  # (R, N, K) the positions at step 0 (the state's own array)
-    first: np.ndarray  # (P,) a
-    second: np.ndarray  # (P,) b > a
-    apart_then: np.ndarray  # (P, K, R) theta0_b - theta0_a
-    stood_for: np.ndarray  # (R, K, N) sum_j W_ij (theta0_j - theta0_i)
-    heard: sparse.csr_array  # (N, P)
-
-    @classmethod
-    def of(
-        cls,
-        influence: np.ndarray,
-        start: np.ndarray,
-        credibility: np.ndarray | None = None,
-        reuse: TiePairs | None = None,
-    ) -> TiePairs:
-        """Pairs for W, the start (R, N, K) and c; `reuse`: pairs of the same start whose W
-        had the same ties, whose step-0 differences are kept (a shock reweighted W)."""
-        dtype = start.dtype
-        size = len(influence)
-        pattern = influence != 0
-        if (
-            reuse is not None
-            and reuse.start is start
-            and np.array_equal(reuse.influence != 0, pattern)
-        ):
-            first, second, apart_then = reuse.first, reuse.second, reuse.apart_then
-        else:
-            listeners, sources = np.nonzero(pattern & ~np.eye(size, dtype=bool))
-            low, high = np.minimum(listeners, sources), np.maximum(listeners, sources)
-            first, second = np.divmod(np.unique(low * size + high), size)
-            by_member = _member_major(np.swapaxes(start, -1, -2))  # (N, K, R)
-            apart_then = by_member[second] - by_member[first]
-        credible = np.ones(size, dtype) if credibility is None else credibility.astype(dtype)
-        column = np.arange(len(first))
-        weights = np.concatenate(
-            [
-                influence[first, second] * credible[second],
-                -influence[second, first] * credible[first],
-            ]
-        ).astype(dtype)
-        heard = sparse.csr_array(
-            (weights, (np.concatenate([first, second]), np.concatenate([column, column]))),
-            shape=(size, len(first)),
-        )
-        heard.eliminate_zeros()
-        then = np.swapaxes(start, -1, -2)
-        return cls(
-            influence=influence.copy(),
-            credibility=None if credibility is None else credibility.copy(),
-            start=start,
-            first=first,
-            second=second,
-            apart_then=apart_then,
-            stood_for=_listened_by_dimension(start, influence) - then,
-            heard=heard,
-        )
-
-    @property
-    def then(self) -> np.ndarray:
-        """The positions at step 0 dimension by dimension, (R, K, N)."""
-        return np.swapaxes(self.start, -1, -2)
-
-    def fits(self, influence: np.ndarray, credibility: np.ndarray | None) -> bool:
-        """Built for this W and c (a shock may have edited either in place)?"""
-        same_credibility = (credibility is None) == (self.credibility is None) and (
-            credibility is None or np.array_equal(credibility, self.credibility)
-        )
-        return same_credibility and np.array_equal(influence, self.influence)
-
-    def followed(self, moved: np.ndarray, parting: float) -> np.ndarray:
-        """sum_j W_ij c_j g_ij (y_j - y_i) for the moves y (R, K, N) since step 0 -> (R, K, N).
-
-        Pairs go in chunks small enough to stay in cache through the chain of in-place steps.
-        """
-        runs, dimensions, size = moved.shape
-        by_member = _member_major(moved)  # (N, K, R)
-        heard = np.empty((len(self.first), dimensions, runs), dtype=moved.dtype)
-        chunk = max(1, PAIR_CHUNK // (dimensions * runs))
-        for low in range(0, len(self.first), chunk):
-            pairs = slice(low, low + chunk)
-            apart_then = self.apart_then[pairs]
-            change = np.take(by_member, self.second[pairs], axis=0)  # y_b - y_a
-            change -= np.take(by_member, self.first[pairs], axis=0)
-            factors = tie_factors(apart_then + change, apart_then, parting, axis=1)
-            np.multiply(change, factors[:, None, :], out=heard[pairs])
-        total = self.heard @ heard.reshape(len(self.first), dimensions * runs)  # (N, K R)
-        return total.reshape(size, dimensions, runs).transpose(2, 1, 0)
-
-
-def _member_major(by_dimension: np.ndarray) -> np.ndarray:
-    """(R, K, N) -> a (N, K, R) copy: each member's values for every run side by side."""
-    return np.ascontiguousarray(by_dimension.transpose(2, 1, 0))
-
-
 def dimension_major(array: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarray:
     """A copy of (..., N, K) `array` whose N values of each dimension lie side by side in
     memory, as `fj_step` returns them: the kernel's product and its elementwise steps then
@@ -242,7 +156,7 @@ def rest_anchors(
     rest.
     """
     kept = stubbornness[..., None, :]
-    listened = _listened_by_dimension(positions, influence)  # (..., K, N)
+    listened = listened_by_dimension(positions, influence)  # (..., K, N)
     return np.swapaxes((np.swapaxes(positions, -1, -2) - (1 - kept) * listened) / kept, -1, -2)
 
 
@@ -253,9 +167,11 @@ class FJState:
     positions, anchors: (R, N, K); stubbornness: (R, N) or (N,) (a scalar in ``start``), the
     same on every dimension; influence: (N, N) row-stochastic, shared by all runs and
     dimensions; index: ISO3 -> column. parting and turn_cost: the rules of the module
-    docstring (0 and 0: Friedkin-Johnsen); at_start: the positions at step 0 and credibility
-    (N,) each member's c_j, kept only when one of the rules is on; pairs: the ties prepared
-    for the parting rule (`TiePairs`), rebuilt when a shock edits W or c.
+    docstring (0 and 0: Friedkin-Johnsen), floats or (R,) one per run; at_start: the
+    positions at step 0 and credibility each member's c_j ((N,), or (R, N) when turn_cost is
+    per run), kept only when one of the rules is on; pairs: the ties prepared for the parting
+    rule (`TiePairs`), rebuilt when a shock edits W; moving: the rule has left
+    Friedkin-Johnsen's rounding once, and is computed exactly from then on.
     """
 
     positions: np.ndarray
@@ -263,11 +179,12 @@ class FJState:
     stubbornness: np.ndarray
     influence: np.ndarray
     index: Mapping[str, int] = field(default_factory=dict)
-    parting: float = 0.0
-    turn_cost: float = 0.0
+    parting: float | np.ndarray = 0.0
+    turn_cost: float | np.ndarray = 0.0
     at_start: np.ndarray | None = None
     credibility: np.ndarray | None = None
     pairs: TiePairs | None = field(default=None, repr=False, compare=False)
+    moving: bool = field(default=False, repr=False, compare=False)
 
     @classmethod
     def start(
@@ -277,12 +194,13 @@ class FJState:
         stubbornness: np.ndarray,
         influence: np.ndarray,
         members: Sequence[str] = (),
-        parting: float = 0.0,
-        turn_cost: float = 0.0,
+        parting: float | np.ndarray = 0.0,
+        turn_cost: float | np.ndarray = 0.0,
     ) -> FJState:
         """Own copies of the inputs in the dtype of ``positions``, so shocks never edit them.
 
-        positions (R, N, K), or (N, K) for a single run; anchors broadcast to them.
+        positions (R, N, K), or (N, K) for a single run; anchors broadcast to them; parting
+        and turn_cost a scalar, or (R,) one per run (the credibility is then (R, N)).
         """
         positions = np.array(positions, ndmin=3)
         dtype = positions.dtype if positions.dtype.kind == "f" else np.dtype(np.float64)
@@ -296,12 +214,13 @@ class FJState:
             stubbornness=stubbornness,
             influence=np.array(influence, dtype=dtype),
             index={iso3: i for i, iso3 in enumerate(members)},
-            parting=float(parting),
-            turn_cost=float(turn_cost),
+            parting=_per_run(parting, runs, dtype),
+            turn_cost=_per_run(turn_cost, runs, dtype),
         )
-        if parting or turn_cost:
+        if np.any(state.parting) or np.any(state.turn_cost):
             state.at_start = state.positions.copy()
-            state.credibility = np.ones(size, dtype=dtype)
+            shape = (runs, size) if np.ndim(state.turn_cost) else (size,)
+            state.credibility = np.ones(shape, dtype=dtype)
         if state.stubbornness.shape not in {(size,), (runs, size)}:
             raise ValueError(f"stubbornness {state.stubbornness.shape} is not (N,) or (R, N)")
         if state.influence.shape != (size, size):
@@ -318,14 +237,22 @@ class FJState:
         return np.array([self.index[code] for code in codes], dtype=np.intp)
 
     def step(self) -> None:
-        """Advance every run by one synchronous step (Friedkin-Johnsen, or the parting rule)."""
-        if self.at_start is None or self._follows_friedkin_johnsen():
+        """Advance every run by one synchronous step (Friedkin-Johnsen, or the parting rule).
+
+        Where every member of every run is fully stubborn, either rule gives the anchors
+        exactly ((1 - 1) x + 1 a = a): they are taken without the arithmetic.
+        """
+        if np.all(self.stubbornness == 1):
+            self.positions = self.anchors.copy(order="K")
+            return
+        if self.at_start is None or (not self.moving and self._follows_friedkin_johnsen()):
             self.positions = fj_step(
                 self.positions, self.anchors, self.stubbornness, self.influence
             )
             return
-        if self.pairs is None or not self.pairs.fits(self.influence, self.credibility):
-            self.pairs = TiePairs.of(self.influence, self.at_start, self.credibility, self.pairs)
+        self.moving = True  # the exact rule from now on, without the check above
+        if self.pairs is None or not self.pairs.fits(self.influence):
+            self.pairs = TiePairs.of(self.influence, self.at_start, self.pairs)
         self.positions = parting_step(
             self.positions,
             self.anchors,
@@ -348,19 +275,33 @@ class FJState:
         """
         if np.any(self.credibility != 1):
             return False
-        if not self.parting:
+        parting = float(np.max(self.parting))
+        if not parting:
             return True
         dimensions = self.positions.shape[-1]
         reach = math.sqrt(np.finfo(self.positions.dtype).eps / 8) / (
-            2 * math.sqrt(dimensions) * self.parting
+            2 * math.sqrt(dimensions) * parting
         )
         return bool(np.max(np.abs(self.positions - self.at_start)) <= reach)
 
     def discredit(self, column: int) -> None:
         """The member at `column` was moved by a shock: from now on it is followed
         1 - turn_cost as much (the turn costs it influence)."""
-        if self.turn_cost:
-            self.credibility[column] = 1.0 - self.turn_cost
+        if np.any(self.turn_cost):
+            self.credibility[..., column] = 1.0 - self.turn_cost
+
+
+def _per_run(value: float | np.ndarray, runs: int, dtype: np.dtype) -> float | np.ndarray:
+    """A rule's value: a float, or an (R,) array in the state's dtype (one per run); one value
+    for every run is kept as a float (the cheaper shapes of the step)."""
+    if np.ndim(value) == 0:
+        return float(value)
+    value = np.asarray(value, dtype=dtype)
+    if value.shape != (runs,):
+        raise ValueError(f"a per-run rule value {value.shape} is not ({runs},)")
+    if np.all(value == value[0]):
+        return float(value[0])
+    return value
 
 
 class Shock(Protocol):
@@ -399,24 +340,53 @@ class Shift:
 
     Its position and anchor both move, as in `MoveToward`; ``hold``: if given, its new
     stubbornness. "The US turn" as any direction in position space, not only toward a member.
+    Each entry of ``by`` is a scalar or an (R,) array, one per run.
     """
 
     member: str
-    by: tuple[float, ...]
+    by: tuple[float | np.ndarray, ...]
     hold: float | None = None
 
     def apply(self, state: FJState) -> None:
         (i,) = state.columns([self.member], self)
-        dimensions = state.positions.shape[-1]
+        runs, _, dimensions = state.positions.shape
         if len(self.by) > dimensions:
             raise BlocsimError(
                 f"shift of {self.member} by {len(self.by)} values, but positions have "
                 f"{dimensions} dimension(s)",
                 field="by",
             )
-        by = np.zeros(dimensions, dtype=state.positions.dtype)
-        by[: len(self.by)] = self.by
+        by = np.zeros((runs, dimensions), dtype=state.positions.dtype)
+        for k, value in enumerate(self.by):
+            by[:, k] = value
         _move_to(state, i, state.positions[:, i] + by, self.hold)
+
+
+@dataclass(frozen=True)
+class OnRuns:
+    """``shock`` for the runs where ``runs`` (R,) is True only, as when a sweep's runs turn on
+    different dates: the other runs keep their positions, anchors, stubbornness and
+    credibility exactly (a shock that edits W, shared by all runs, cannot be restricted)."""
+
+    shock: Shock
+    runs: np.ndarray
+
+    def apply(self, state: FJState) -> None:
+        if isinstance(self.shock, CutTie | AddTie | WeakenCohesion):
+            raise BlocsimError("a shock that edits the ties acts on every run", field="date")
+        others = ~self.runs
+        runs, size, _ = state.positions.shape
+        state.stubbornness = np.array(np.broadcast_to(state.stubbornness, (runs, size)))
+        if state.credibility is not None:  # one c_j per run from now on
+            state.credibility = np.array(np.broadcast_to(state.credibility, (runs, size)))
+        kept = [
+            (array, array[others].copy())
+            for array in (state.positions, state.anchors, state.stubbornness, state.credibility)
+            if array is not None
+        ]
+        self.shock.apply(state)
+        for array, values in kept:
+            array[others] = values
 
 
 def _move_to(state: FJState, column: int, moved: np.ndarray, hold: float | None) -> None:

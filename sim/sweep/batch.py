@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sim.model.dynamics import FJState, rest_anchors
+from sim.model.dynamics import FJState, OnRuns, rest_anchors
 from sim.model.voting import VOTE_CODES, YES, Chamber, CutPoints, Draft, vote_resolution
 from sim.sweep.design import Block
 
@@ -74,8 +74,8 @@ class BlockTask:
     influence: np.ndarray  # (N, N)
     shocks: dict[int, list]  # by step; per-run fields hold (R,) arrays
     baseline_shocks: dict[int, list] | None
-    parting: float = 0.0  # the same for every run of the block
-    turn_cost: float = 0.0
+    parting: float | np.ndarray = 0.0  # the same for every run of the block, or (R,)
+    turn_cost: float | np.ndarray = 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,12 +176,21 @@ def _simulate(
     counts, adopted, codes = [], [], []
     if record:
         observe(0)
+    resting = _first_shocks(shocks, runs)  # every run is at rest until its first shock
+    moved = False
     for step in range(setup.last_step):
         for shock in shocks.get(step, ()):
             shock.apply(state)
-        state.step()
-        if record:
+            moved = True
+        if moved:
+            state.step()
+            still = resting > step
+            if still.any():  # runs whose turn is still to come: held exactly where they rest
+                state.positions[still] = start[still]
+        if record and moved:
             observe(step + 1)
+        elif record:  # at rest: the same positions, the same expected counts
+            trajectory[:, :, step + 1] = trajectory[:, :, step]
         for slot in slots:
             if slot.step == step + 1:
                 on_text = slot.draft.cut_points.on_text(state.positions[:, slot.columns])
@@ -198,6 +207,15 @@ def _simulate(
     if record:
         arrays["trajectory"] = _quantiles(trajectory, block)
     return arrays, codes
+
+
+def _first_shocks(shocks: Mapping[int, list], runs: int) -> np.ndarray:
+    """(R,) the step of each run's first shock (`OnRuns` shocks reach some runs only)."""
+    first = np.full(runs, np.iinfo(np.int64).max)
+    for step in sorted(shocks, reverse=True):
+        for shock in shocks[step]:
+            first[shock.runs if isinstance(shock, OnRuns) else slice(None)] = step
+    return first
 
 
 def _per_point(per_run: np.ndarray, block: Block) -> np.ndarray:

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -60,10 +61,17 @@ SWEEP_KEYS = {
 }
 # Shock fields a block may carry one value per run for; other fields (and dates) must be the
 # same for every run of a block, so points that differ in them go to different blocks.
-PER_RUN_FIELDS = {MoveToward: {"fraction", "hold"}, Shift: {"hold"}, SetStubbornness: {"value"}}
+# The dates of these kinds may differ too (`sim.model.dynamics.OnRuns`), and so may the rules
+# that let members part ways: a sampled design's points then share blocks.
+PER_RUN_FIELDS = {
+    MoveToward: {"fraction", "hold", "date"},
+    Shift: {"hold", "date", "by"},
+    SetStubbornness: {"value", "date"},
+}
+PER_RUN_PARAMETERS = ("stubbornness", "parting", "turn_cost")
 SHOCK_FIELDS = {
     MoveToward: {"fraction", "hold"},
-    Shift: {"hold"},
+    Shift: {"hold", "by"},  # by as shocks[i].by[k]: one axis of the shift
     SetStubbornness: {"value"},
     AddTie: {"share"},
     WeakenCohesion: {"factor"},
@@ -91,6 +99,7 @@ class SweptParameter:
     shock: int | None  # index into the scenario's [[shocks]], None for [parameters]
     attribute: str  # the shock's field, or the dotted parameter name
     per_run: bool  # may differ between the runs of one block
+    axis: int | None = None  # shocks[i].by[k]: the axis k of a shift
 
     @property
     def is_date(self) -> bool:
@@ -286,7 +295,7 @@ def _swept_parameter(
         raise reader.fail(field, "must be a table ([[sweep.parameters]])")
     reader.known_keys(entry, {"name", "values", "range", "steps"}, field)
     name = reader.required(entry, "name", f"{field}.name", str)
-    shock, attribute, per_run, is_date = _target(reader, name, f"{field}.name", scenario)
+    shock, attribute, per_run, is_date, axis = _target(reader, name, f"{field}.name", scenario)
     kind = date if is_date else float
     if ("values" in entry) == ("range" in entry):
         raise reader.fail(field, "give exactly one of 'values' or 'range'")
@@ -317,11 +326,11 @@ def _swept_parameter(
     where = f"{field}.values" if values is not None else f"{field}.range"
     for value in checked:
         _check_value(reader, where, scenario, shock, attribute, value)
-    return SweptParameter(name, values, low, high, steps, shock, attribute, per_run)
+    return SweptParameter(name, values, low, high, steps, shock, attribute, per_run, axis)
 
 
 def _target(reader, name: str, field: str, scenario: Scenario) -> tuple:
-    """(shock index, attribute, per run?, is a date?) of a swept name."""
+    """(shock index, attribute, per run?, is a date?, shift axis) of a swept name."""
     if name.startswith("parameters."):
         attribute = name.removeprefix("parameters.")
         if attribute == "step_days":
@@ -334,20 +343,29 @@ def _target(reader, name: str, field: str, scenario: Scenario) -> tuple:
             scenario.parameters.with_values({attribute: 0.5})
         except KeyError:
             raise reader.fail(field, f"unknown parameter '{attribute}'") from None
-        return None, attribute, attribute.startswith("stubbornness"), False
+        per_run = attribute.startswith(PER_RUN_PARAMETERS)
+        return None, attribute, per_run, False, None
     head, dot, attribute = name.partition("].")
     if not (head.startswith("shocks[") and dot and head[7:].isdigit()):
         raise reader.fail(field, f"'{name}' is neither parameters.<name> nor shocks[<i>].<field>")
     index = int(head[7:])
     if index >= len(scenario.shocks):
         raise reader.fail(field, f"the scenario has {len(scenario.shocks)} [[shocks]]")
-    kind = type(scenario.shocks[index].shock)
+    shock = scenario.shocks[index].shock
+    kind = type(shock)
+    per_run = PER_RUN_FIELDS.get(kind, set())
     if attribute == "date":
-        return index, attribute, False, True
-    if attribute not in SHOCK_FIELDS[kind]:
-        allowed = ", ".join(sorted({"date", *SHOCK_FIELDS[kind]}))
+        return index, attribute, "date" in per_run, True, None
+    axis = re.fullmatch(r"by\[(\d+)\]", attribute)
+    if kind is Shift and axis:
+        if int(axis.group(1)) >= len(shock.by):
+            raise reader.fail(field, f"the shift moves along {len(shock.by)} axes (by[0] ...)")
+        return index, "by", True, False, int(axis.group(1))
+    if attribute not in SHOCK_FIELDS[kind] or attribute == "by":
+        allowed = ", ".join(sorted({"date", *SHOCK_FIELDS[kind]} - {"by"}))
+        allowed += ", by[<axis>]" if kind is Shift else ""
         raise reader.fail(field, f"a {kind.__name__} shock can vary: {allowed}")
-    return index, attribute, attribute in PER_RUN_FIELDS.get(kind, set()), False
+    return index, attribute, attribute in per_run, False, None
 
 
 def _value(reader, value: object, field: str, kind: type) -> date | float:
@@ -373,7 +391,7 @@ def _check_value(
                 field, f"{value} is before the scenario starts ({scenario.data_until})"
             )
         return
-    low, high = {"fraction": (-1, 2), "factor": (0, 10)}.get(attribute, (0, 1))
+    low, high = {"fraction": (-1, 2), "factor": (0, 10), "by": (-100, 100)}.get(attribute, (0, 1))
     if not low <= value <= high:
         raise reader.fail(field, f"{attribute} must be between {low} and {high}")
 

@@ -25,6 +25,7 @@ from sim.model.agenda import (
     seats,
     shocks_by_step,
 )
+from sim.model.dynamics import OnRuns
 from sim.model.parameters import group_mask
 from sim.model.scenario import Scenario, TimedShock, load_historical_shocks
 from sim.model.voting import absence_probability
@@ -68,7 +69,7 @@ class BlockTasks:
             self._network(values),
             shocks,
             baseline,
-            *self._parting(values),
+            *self._parting(values, block.runs),
         )
 
     def _parameter_values(self, values: dict, name: str, count: int) -> np.ndarray:
@@ -102,35 +103,50 @@ class BlockTasks:
             self._influence = {key: self.world.influence(weights)}  # blocks come grouped
         return self._influence[key]
 
-    def _parting(self, values: dict) -> tuple[float, float]:
-        """The block's parting and turn_cost: one value for all its runs (points that differ in
-        them are grouped into different blocks, as for the tie weights)."""
-        rule = {
-            p.attribute: float(values[p.name][0])
-            for p in self.spec.parameters
-            if p.shock is None and p.attribute in PARTING_PARAMETERS
-        }
-        chosen = self.scenario.parameters.with_values(rule)
-        return chosen.parting, chosen.turn_cost
+    def _parting(self, values: dict, runs: int) -> tuple[float | np.ndarray, ...]:
+        """The block's parting and turn_cost: one value for all its runs, or (R,) per run when
+        the sweep varies it (the points of a sampled design share blocks)."""
+        base = self.scenario.parameters
+        rule = []
+        for name in PARTING_PARAMETERS:
+            swept = [p for p in self.spec.parameters if p.shock is None and p.attribute == name]
+            if swept:
+                rule.append(np.repeat(np.asarray(values[swept[0].name], dtype=float), runs))
+            else:
+                rule.append(getattr(base, name))
+        return tuple(rule)
 
     def _shocks(self, block: Block, values: dict, drop: Sequence[int], history: bool) -> dict:
         own = list(self.scenario.shocks)
+        dates: dict[int, np.ndarray] = {}  # a shock whose date differs between the runs
         for p in self.spec.parameters:
             if p.shock is None:
                 continue
             timed = own[p.shock]
+            per_run = np.repeat(np.asarray(values[p.name], dtype=object), block.runs)
             if p.is_date:
-                own[p.shock] = TimedShock(values[p.name][0], timed.shock)
-            else:  # a per-run field holds one value per run: (R,)
-                value = (
-                    np.repeat(np.asarray(values[p.name], dtype=float), block.runs)
-                    if p.per_run
-                    else float(values[p.name][0])
-                )
-                own[p.shock] = TimedShock(
-                    timed.date, dataclasses.replace(timed.shock, **{p.attribute: value})
-                )
-        kept = [shock for i, shock in enumerate(own) if i not in drop]
+                if len(set(values[p.name])) == 1:
+                    own[p.shock] = TimedShock(values[p.name][0], timed.shock)
+                else:
+                    dates[p.shock] = per_run
+                continue
+            value = per_run.astype(float) if p.per_run else float(values[p.name][0])
+            if p.axis is not None:  # shocks[i].by[k]: one axis of a shift
+                by = list(timed.shock.by)
+                by[p.axis] = value
+                changed = {"by": tuple(by)}
+            else:
+                changed = {p.attribute: value}
+            own[p.shock] = TimedShock(timed.date, dataclasses.replace(timed.shock, **changed))
+        kept = []
+        for i, timed in enumerate(own):
+            if i in drop:
+                continue
+            if i not in dates:
+                kept.append(timed)
+                continue
+            for day in sorted(set(dates[i])):  # the runs that turn on each date
+                kept.append(TimedShock(day, OnRuns(timed.shock, dates[i] == day)))
         timed_shocks = [*self.history, *kept] if history else kept
         return shocks_by_step(timed_shocks, self.timeline.start, self.timeline.step_days)
 

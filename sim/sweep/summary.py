@@ -251,6 +251,7 @@ def shock_words(shock: Mapping) -> str:
     who = shock.get("bloc") or ", ".join(shock.get("members", ())) or "its members"
     words = {
         "move_toward": f"{member}'s turn toward {shock.get('target')}",
+        "shift": f"{member}'s shift",
         "add_tie": f"{member}'s new tie to {shock.get('neighbour')}",
         "cut_tie": f"{member}'s cut tie to {shock.get('neighbour')}",
         "set_stubbornness": f"the stubbornness set for {who}",
@@ -285,9 +286,11 @@ def parameter_words(name: str, shocks: Sequence[Mapping] = (), again: bool = Fal
     >>> parameter_words("shocks[0].date", [{"kind": "move_toward", "member": "USA", ...}])
     "the date of USA's turn toward RUS (shocks[0].date)"
     """
-    found = re.fullmatch(r"shocks\[(\d+)\]\.(\w+)", name)
+    found = re.fullmatch(r"shocks\[(\d+)\]\.(\w+)(?:\[(\d+)\])?", name)
     if found:
         index, attribute = int(found[1]), found[2]
+        if found[3] is not None:  # shocks[i].by[k]: one axis of a shift
+            attribute = f"move along axis {int(found[3]) + 1}"
         shock = shocks[index] if index < len(shocks) else {}
         if again:
             words = f"its {attribute}"

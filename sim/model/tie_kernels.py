@@ -1,0 +1,70 @@
+"""The parting rule's two compiled loops over pairs of tied members (`sim.model.ties`).
+
+Runs are innermost, on member-major (N, K, R) arrays, so every load and store is contiguous
+and the loops vectorise: `exponents` writes -(parting max(0, d - d0))^2 per pair and run (d0,
+fixed, is computed once per block) and says which pairs have parted, numpy's SIMD `exp`
+turns it into g (a libm exp inside the loop would not vectorise), and `heard_by_pairs` adds
+what g - 1 takes from each parted pair's weighted move to both members. numba is a hard requirement
+(pyproject); the loops compile once and are cached on disk beside this file.
+"""
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def exponents(now, apart_then, first, second, parting, negligible, out):  # pragma: no cover
+    """out[p] = -(parting max(0, |x_b - x_a| - d0))^2 per run, x = `now` (N, K, R), d0 =
+    `apart_then[p]` (the pair's distance at step 0, (P, R)), parting (R,), pair p = (first[p],
+    second[p]); returns (P,) whether the pair has parted in some run: an exponent below
+    -`negligible` (above it, g is 1 to rounding)."""
+    dimensions, runs = now.shape[1], now.shape[2]
+    zero = now.dtype.type(0)
+    squared = np.empty(runs, now.dtype)
+    parted_pairs = np.zeros(first.shape[0], np.bool_)
+    for p in range(first.shape[0]):
+        a, b = first[p], second[p]
+        squared[:] = zero
+        for k in range(dimensions):
+            now_a, now_b = now[a, k], now[b, k]
+            for r in range(runs):
+                apart = now_b[r] - now_a[r]
+                squared[r] += apart * apart
+        row, then = out[p], apart_then[p]
+        for r in range(runs):
+            parted = max(np.sqrt(squared[r]) - then[r], zero) * parting[r]
+            row[r] = -(parted * parted)
+        count = 0
+        for r in range(runs):
+            count += row[r] < -negligible
+        parted_pairs[p] = count > 0
+    return parted_pairs
+
+
+@numba.njit(cache=True, nogil=True)
+def heard_by_pairs(
+    moved, first, second, toward_second, toward_first, credibility, factors, out
+):  # pragma: no cover
+    """out[a] += W_ab c_b (g_ab - 1) (y_b - y_a) and out[b] += W_ba c_a (g_ab - 1) (y_a - y_b)
+    for every pair p, y = `moved` (N, K, R), credibility (N, R), factors g (P, R)."""
+    dimensions, runs = moved.shape[1], moved.shape[2]
+    one = moved.dtype.type(1)
+    change = np.empty(runs, moved.dtype)
+    heard_by_a = np.empty(runs, moved.dtype)
+    heard_by_b = np.empty(runs, moved.dtype)
+    for p in range(first.shape[0]):
+        a, b = first[p], second[p]
+        to_b, to_a, factor = toward_second[p], toward_first[p], factors[p]
+        credible_a, credible_b = credibility[a], credibility[b]
+        for r in range(runs):
+            heard_by_a[r] = to_b * credible_b[r] * (factor[r] - one)
+        for r in range(runs):
+            heard_by_b[r] = to_a * credible_a[r] * (factor[r] - one)
+        for k in range(dimensions):
+            moved_a, moved_b, out_a, out_b = moved[a, k], moved[b, k], out[a, k], out[b, k]
+            for r in range(runs):
+                change[r] = moved_b[r] - moved_a[r]
+            for r in range(runs):
+                out_a[r] += heard_by_a[r] * change[r]
+            for r in range(runs):
+                out_b[r] -= heard_by_b[r] * change[r]

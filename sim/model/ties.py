@@ -1,0 +1,146 @@
+"""The ties of W prepared for the parting rule (`sim.model.dynamics`), kept between steps.
+
+The rule's per-tie term, sum_j W_ij c_j g_ij (y_j - y_i), is Friedkin-Johnsen's (g = 1, matrix
+products in `sim.model.dynamics`) plus what g - 1 takes from it, summed here pair by pair: ties
+i <- j and j <- i share a distance, so g is computed once per pair a < b of members with a tie
+either way, by the compiled loops of `sim.model.tie_kernels` on member-major (N, K, R) arrays,
+runs in chunks whose arrays stay in cache, and only the pairs that have parted beyond rounding
+add to the sum. That module (and numba) is imported on the first parting step only: a
+Friedkin-Johnsen sweep does not pay for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+RUN_CHUNK = 128  # runs per chunk: the (P, chunk) factors and the members' rows stay in cache
+
+
+@dataclass(frozen=True)
+class TiePairs:
+    """The ties of W prepared for the parting rule over one state's runs, kept between steps.
+
+    What depends only on W and the start is computed once: the pairs a < b with a tie either
+    way and their weights W_ab, W_ba, the start member-major, each pair's distance at step 0,
+    and sum_j W_ij (theta0_j - theta0_i); `fits` says when a shock has changed W and the pairs
+    must be rebuilt.
+    """
+
+    influence: np.ndarray  # (N, N) the W they were built for (a copy)
+    start: np.ndarray  # (R, N, K) the positions at step 0 (the state's own array)
+    first: np.ndarray  # (P,) a
+    second: np.ndarray  # (P,) b > a
+    toward_second: np.ndarray  # (P,) W_ab: how much a listens to b
+    toward_first: np.ndarray  # (P,) W_ba
+    start_by_member: tuple[np.ndarray, ...]  # (N, K, chunk) the start, member-major, by chunk
+    apart_then: tuple[np.ndarray, ...]  # (P, chunk) |theta0_b - theta0_a| per run, by chunk
+    stood_for: np.ndarray  # (R, K, N) sum_j W_ij (theta0_j - theta0_i)
+    linear: dict = field(default_factory=dict, repr=False)  # `followed` by c_j, see there
+
+    @classmethod
+    def of(
+        cls, influence: np.ndarray, start: np.ndarray, reuse: TiePairs | None = None
+    ) -> TiePairs:
+        """Pairs for W and the start (R, N, K); `reuse`: pairs of the same start and ties,
+        whose start-dependent arrays are kept (a shock reweighted W)."""
+        from sim.model.dynamics import listened_by_dimension
+
+        dtype = start.dtype
+        size = len(influence)
+        listeners, sources = np.nonzero((influence != 0) & ~np.eye(size, dtype=bool))
+        low, high = np.minimum(listeners, sources), np.maximum(listeners, sources)
+        first, second = np.divmod(np.unique(low * size + high), size)
+        then = np.swapaxes(start, -1, -2)  # (R, K, N)
+        if (
+            reuse is not None
+            and reuse.start is start
+            and np.array_equal(reuse.influence != 0, influence != 0)
+        ):
+            start_by_member, apart_then = reuse.start_by_member, reuse.apart_then
+        else:
+            runs = len(start)
+            start_by_member = tuple(
+                member_major(then[low : low + RUN_CHUNK]) for low in range(0, runs, RUN_CHUNK)
+            )
+            apart_then = tuple(
+                np.sqrt(np.sum(np.square(chunk[second] - chunk[first]), axis=1))
+                for chunk in start_by_member
+            )
+        return cls(
+            influence=influence.copy(),
+            start=start,
+            first=first,
+            second=second,
+            toward_second=influence[first, second].astype(dtype),
+            toward_first=influence[second, first].astype(dtype),
+            start_by_member=start_by_member,
+            apart_then=apart_then,
+            stood_for=listened_by_dimension(start, influence) - then,
+        )
+
+    def followed(self, credibility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(M, (W - M) theta0) for c (N,) shared by the runs, M = W_ij c_j + diag(1 -
+        sum_j W_ij c_j): with g = 1 the rule's x_i + sum_j W_ij (theta0_j - theta0_i) + sum_j
+        W_ij c_j (y_j - y_i) is M theta + (W - M) theta0, one product a step as for
+        Friedkin-Johnsen. Kept for each c met (a turn changes it once)."""
+        from sim.model.dynamics import listened_by_dimension
+
+        key = credibility.tobytes()
+        if key not in self.linear:
+            weights = self.influence * credibility
+            matrix = weights + np.diag(1 - weights.sum(axis=1))
+            offset = listened_by_dimension(self.start, self.influence - matrix)
+            self.linear[key] = (matrix.astype(self.start.dtype), offset)
+        return self.linear[key]
+
+    def fits(self, influence: np.ndarray) -> bool:
+        """Built for this W (a shock may have edited it in place)?"""
+        return np.array_equal(influence, self.influence)
+
+    def parted(self, here: np.ndarray, parting: np.ndarray, credibility: np.ndarray) -> np.ndarray:
+        """sum_j W_ij c_j (g_ij - 1) (y_j - y_i) for the positions `here` (R, K, N) -> (R, K, N):
+        what parting takes from Friedkin-Johnsen's ties (`sim.model.dynamics` adds the rest,
+        g = 1, as matrix products). parting (R,) per run; credibility (R, N) c_j per run.
+
+        Only the pairs that have parted in some run of a chunk are summed: a pair whose g is
+        within eps / 8 of 1 in every run (1 to rounding, eps of the dtype) adds nothing, as in
+        `FJState._follows_friedkin_johnsen`.
+        """
+        from sim.model.tie_kernels import exponents, heard_by_pairs
+
+        runs = here.shape[0]
+        dtype = here.dtype
+        negligible = dtype.type(np.finfo(dtype).eps / 8)  # g within it of 1: 1 to rounding
+        total = np.zeros_like(here)
+        chunks = zip(range(0, runs, RUN_CHUNK), self.start_by_member, self.apart_then, strict=True)
+        for low, start, apart_then in chunks:
+            runs_here = slice(low, low + RUN_CHUNK)
+            chunk = np.ascontiguousarray(parting[runs_here], dtype=dtype)
+            if not np.any(chunk):
+                continue
+            now = member_major(here[runs_here])  # (N, K, chunk)
+            factors = np.empty((len(self.first), len(chunk)), dtype)
+            apart = exponents(now, apart_then, self.first, self.second, chunk, negligible, factors)
+            if not apart.any():
+                continue
+            factors = np.exp(factors[apart])  # g of the parted pairs; the kernel adds g - 1
+            heard = np.zeros_like(now)
+            heard_by_pairs(
+                now - start,
+                self.first[apart],
+                self.second[apart],
+                self.toward_second[apart],
+                self.toward_first[apart],
+                np.ascontiguousarray(credibility[runs_here].T, dtype=dtype),  # (N, chunk)
+                factors,
+                heard,
+            )
+            total[runs_here] = heard.transpose(2, 1, 0)
+        return total
+
+
+def member_major(by_dimension: np.ndarray) -> np.ndarray:
+    """(R, K, N) -> a (N, K, R) copy: each member's values for every run side by side."""
+    return np.ascontiguousarray(by_dimension.transpose(2, 1, 0))
