@@ -24,8 +24,8 @@ from sim.fit.spread import (
     log_likelihoods,
     target_probabilities,
 )
-from sim.fit.spread_file import read_spread
 from sim.fit.texts import Record, predict_text
+from sim.fit.world_file import read_spread
 from sim.model.dynamics import Shift
 from sim.model.estimates import cached_ideal_points
 from sim.model.scenario import load_historical_shocks

@@ -272,14 +272,17 @@ class SpreadCalibration:
 
 
 def calibrate_spread(
-    problem: SpreadProblem, progress: Callable[[str], None] | None = None
+    problem: SpreadProblem,
+    progress: Callable[[str], None] | None = None,
+    dates: tuple[date, ...] = TURN_DATES,
 ) -> SpreadCalibration:
-    """Fit every model of `MODELS`, then hold each roll call out of each."""
+    """Fit every model of `MODELS` (the moving ones profiled over `dates`), then hold each
+    roll call out of each."""
     say = progress or (lambda _: None)
     fits, held = {}, {}
     for model in MODELS:
         say(f"fitting {model}")
-        fits[model] = fit_model(problem, model)
+        fits[model] = fit_model(problem, model, dates)
     for model in MODELS:
         held[model] = held_out(problem, fits[model], lambda vote, m=model: say(f"{m}: {vote}"))
     return SpreadCalibration(problem, fits, held)
