@@ -11,6 +11,12 @@ earlier version (`sim.fit.spread_problem`: never the target's own votes). Each a
 prior centred on 0 (sd `prior_sd`): a member follows only as far as the 2025 record shows it,
 and the sd is chosen by held-out log-loss (leave one roll call out, `select_prior_sd`).
 
+A move of every member alike is seen by no vote (each target's cut-points, fitted to its
+tally, absorb it), so the weights are relative to the Assembly: their mean over the members
+other than the US is held at 0. (Without it, the cut-points fitted to the tallies rather than
+by likelihood let the common level drift with the prior's sd: on synthetic votes every weight
+rose by ~1 at sd 1.)
+
 The turn is the static model's (the US alone, `sim.fit.spread`): the weights say how far each
 member followed the move the US's own votes measure. (Fitted jointly, turn and weights trade
 off: a turn of four times the size, followed by a third of the Assembly, fits a general 2025
@@ -39,7 +45,8 @@ _STEP = 1e-4  # finite-difference step of the Newton updates
 _MAX_MOVE = 0.5  # largest change of a weight in one Newton step
 
 
-FORMS = ("one", "by axis")  # one weight per member, or one per member and axis
+ONE, BY_AXIS = "one", "by axis"  # one weight per member, or one per member and axis
+FORMS = (ONE, BY_AXIS)
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class Alignment:
 
     @property
     def form(self) -> str:
-        return FORMS[0] if self.weights.shape[1] == 1 else FORMS[1]
+        return ONE if self.weights.shape[1] == 1 else BY_AXIS
 
     def moves(self) -> np.ndarray:
         """(N, K) each member's move at the turn."""
@@ -68,12 +75,12 @@ class Alignment:
 def features(target: Target, turn: np.ndarray, form: str) -> np.ndarray:
     """(P,) how a member's score on the target changes per unit of each of its weights."""
     by_axis = turn * target.direction
-    return np.array([by_axis.sum()]) if form == FORMS[0] else by_axis
+    return np.array([by_axis.sum()]) if form == ONE else by_axis
 
 
 def scores_on(target: Target, problem: SpreadProblem, fitted_turn: np.ndarray, weights):
     """(N,) members' places on a target when each moved by its weights (N, P) times the turn."""
-    form = FORMS[0] if weights.shape[1] == 1 else FORMS[1]
+    form = ONE if weights.shape[1] == 1 else BY_AXIS
     return target.scores(problem.positions) + weights @ features(target, fitted_turn, form)
 
 
@@ -92,7 +99,7 @@ def fit_alignment(
     problem: SpreadProblem,
     turn: np.ndarray,
     prior_sd: float,
-    form: str = FORMS[0],
+    form: str = ONE,
     start: Alignment | None = None,
     tolerance: float = 1e-5,
     max_iterations: int = 1000,
@@ -100,7 +107,7 @@ def fit_alignment(
     """MAP weights at `prior_sd` for the US turn `turn` (K,), as the static model measures it
     (from `start`'s weights, a warm start, else zeros)."""
     us = problem.us
-    n, size = len(problem.iso3), 1 if form == FORMS[0] else len(turn)
+    n, size = len(problem.iso3), 1 if form == ONE else len(turn)
     weights = np.zeros((n, size)) if start is None else start.weights.copy()
     weights[us] = 1.0
     others = np.arange(n) != us
@@ -111,6 +118,7 @@ def fit_alignment(
         step, _ = _newton(problem, cuts, turn, weights, prior_sd)
         step[~others] = 0.0
         step = _backtracked(problem, cuts, turn, weights, step, prior_sd)
+        step[others] -= (weights[others] + step[others]).mean(axis=0)  # keep the mean at 0
         weights += step
         converged = bool(np.abs(step).max() < tolerance)
     cuts = _cuts(problem, turn, weights)
@@ -118,16 +126,12 @@ def fit_alignment(
     covariance = np.linalg.inv(-curvature)
     weights_se = np.sqrt(np.clip(np.diagonal(covariance, axis1=1, axis2=2), 0.0, None)).copy()
     weights_se[us] = 0.0
-    log_likelihood = sum(
-        float(_log_p_by_member(t, scores_on(t, problem, turn, weights), c).sum())
-        for t, c in zip(problem.targets, cuts, strict=True)
-    )
     return Alignment(
         prior_sd,
         np.asarray(turn, dtype=float),
         weights,
         weights_se,
-        log_likelihood,
+        log_likelihood(problem, turn, weights),
         iterations,
         converged,
     )
@@ -182,7 +186,7 @@ def _newton(
     """Each member's Newton step (N, P) on its log-posterior, and its Hessian (N, P, P): the
     score's first and second derivatives by central differences, the weights entering linearly."""
     n, size = weights.shape
-    form = FORMS[0] if size == 1 else FORMS[1]
+    form = ONE if size == 1 else BY_AXIS
     h = _STEP
     gradient = -weights / prior_sd**2
     hessian = np.broadcast_to(-np.eye(size) / prior_sd**2, (n, size, size)).copy()
@@ -196,6 +200,16 @@ def _newton(
         hessian += second[:, None, None] * np.outer(x, x)
     step = -np.linalg.solve(hessian, gradient[..., None])[..., 0]
     return np.clip(step, -_MAX_MOVE, _MAX_MOVE), hessian
+
+
+def log_likelihood(problem: SpreadProblem, turn: np.ndarray, weights: np.ndarray) -> float:
+    """log P(every target's observed votes), cut-points fitted to the tallies, when each
+    member moved by its weights (N, P) times `turn` (K,)."""
+    cuts = _cuts(problem, turn, weights)
+    return sum(
+        float(_log_p_by_member(t, scores_on(t, problem, turn, weights), c).sum())
+        for t, c in zip(problem.targets, cuts, strict=True)
+    )
 
 
 def probabilities(target: Target, problem: SpreadProblem, fitted: Alignment) -> np.ndarray:

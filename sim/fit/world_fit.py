@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sim.data.followers import US_TURN
+from sim.fit import alignment as weights
 from sim.fit.alignment import MODEL as ALIGNMENT
-from sim.fit.alignment import AlignmentCalibration, select_prior_sd
+from sim.fit.alignment import AlignmentCalibration
 from sim.fit.spread import HeldOut, SpreadCalibration, calibrate_spread
 from sim.fit.spread_problem import SpreadProblem
 
@@ -48,5 +49,7 @@ def calibrate_world(
 ) -> WorldCalibration:
     """Fit and hold out every model, then the alignment weights on the static turn."""
     spread = calibrate_spread(problem, progress, dates=(US_TURN,))
-    alignment = select_prior_sd(problem, spread.fits["static"], progress=progress)
+    alignment = weights.select_prior_sd(
+        problem, spread.fits["static"], weights.FORMS, weights.PRIOR_SDS, progress
+    )
     return WorldCalibration(spread, alignment)

@@ -399,11 +399,16 @@ class Shift:
 
     Its position and anchor both move, as in `MoveToward`; ``hold``: if given, its new
     stubbornness. "The US turn" as any direction in position space, not only toward a member.
+
+    ``followers``: members that follow the move by their own alignment weights (one weight,
+    or one per axis), not through the network: each moves, position and anchor, by its
+    weights times ``by``, and keeps its stubbornness and its following.
     """
 
     member: str
     by: tuple[float, ...]
     hold: float | None = None
+    followers: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
     def apply(self, state: FJState) -> None:
         (i,) = state.columns([self.member], self)
@@ -417,6 +422,19 @@ class Shift:
         by = np.zeros(dimensions, dtype=state.positions.dtype)
         by[: len(self.by)] = self.by
         _move_to(state, i, state.positions[:, i] + by, self.hold)
+        if self.followers:
+            columns = state.columns([member for member, _ in self.followers], self)
+            moves = self.follower_moves(dimensions)
+            state.positions[:, columns] += moves
+            state.anchors[:, columns] += moves
+
+    def follower_moves(self, dimensions: int) -> np.ndarray:
+        """(F, K) each follower's move: its weights times the shift."""
+        by = np.zeros(dimensions)
+        by[: len(self.by)] = self.by
+        return np.array(
+            [np.broadcast_to(weights, (dimensions,)) * by for _, weights in self.followers]
+        )
 
 
 def _move_to(state: FJState, column: int, moved: np.ndarray, hold: float | None) -> None:
