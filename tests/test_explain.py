@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from sim.model.dynamics import CutTie, FJState, MoveToward, Shift, rest_anchors,
 from sim.model.explain import MAX_SHOCKS, Parts, decompose, explain, explain_table, record_run
 from sim.model.model import BlocModel
 from sim.model.parameters import load_parameters
-from sim.model.scenario import DEFAULT_CALIBRATION, load_scenario
+from sim.model.scenario import DEFAULT_CALIBRATION, load_alignment, load_scenario
 from sim.model.world import build_world
 
 STEPS = 20
@@ -35,9 +36,14 @@ RULES = {  # (parting, turn_cost)
 }
 
 
+ONE_AXIS = Path(__file__).resolve().parent / "one_axis.toml"  # the dimensions = 1 ablation
+
+
 @pytest.fixture(scope="module")
 def world(data):
-    return build_world(data, date(2025, 1, 1), load_parameters(DEFAULT_CALIBRATION))
+    """The one-axis ablation's world, where shocks spread through the ties: every kind of part
+    (direct, own, via a neighbour) is there to split."""
+    return build_world(data, date(2025, 1, 1), load_parameters(ONE_AXIS))
 
 
 def _start(world, parting: float = 0.0, turn_cost: float = 0.0) -> FJState:
@@ -288,3 +294,19 @@ def test_a_run_without_shocks_has_nothing_to_explain(tmp_path, capsys):
     assert pd.read_csv(out / "explain.csv").empty
     status, printed, _ = _explain(capsys, str(out), "ARG")
     assert status == 0 and printed == "ARG did not move: the run has no shocks.\n"
+
+
+def test_explain_names_the_alignment_weights_of_a_follower(data, tmp_path, capsys):
+    """In the one world a member moves because it follows the US turn by its own weights:
+    explain says so and names them."""
+    out = tmp_path / "story"
+    assert main(["run", "scenarios/us_realignment.toml", "--out", str(out)]) == 0
+    capsys.readouterr()
+    status, printed, _ = _explain(capsys, str(out), "ISR")
+    weights = load_alignment(DEFAULT_CALIBRATION, data.members)["ISR"]
+    named = ", ".join(
+        f"{w:+.2f} {axis}"
+        for w, axis in zip(weights, ("general", "ukraine", "third"), strict=False)
+    )
+    assert status == 0 and f"followed the USA turn, alignment weights {named}" in printed
+    assert "via " not in printed  # no tie carried any of it

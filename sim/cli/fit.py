@@ -160,7 +160,12 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         "tally alone, like the earlier Ukraine text closest to the tally (the rule of predict "
         "without --like) or like the latest; ES-11/7 as a check",
     )
-    validate.add_argument("--calibration", metavar="FILE", help="default: calibration/default.toml")
+    validate.add_argument(
+        "--calibration",
+        metavar="FILE",
+        help="a one-axis calibration (dimensions = 1, `calibrate --ties`) for the ES-11 cases; "
+        "default: fitted on the fly, as calibrate --ties would",
+    )
     data_options(validate)
 
 
