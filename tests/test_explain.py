@@ -298,10 +298,11 @@ def test_a_run_without_shocks_has_nothing_to_explain(tmp_path, capsys):
 
 def test_explain_names_the_alignment_weights_of_a_follower(data, tmp_path, capsys):
     """In the one world a member moves because it follows the US turn by its own weights:
-    explain says so and names them."""
+    explain says so and names them (and the run says its ES-11/7 is in sample)."""
     out = tmp_path / "story"
     assert main(["run", "scenarios/us_realignment.toml", "--out", str(out)]) == 0
-    capsys.readouterr()
+    run_output = capsys.readouterr().out  # ES-11/7 is in sample, and says so
+    assert "    in sample: default.toml is fitted on these votes" in run_output
     status, printed, _ = _explain(capsys, str(out), "ISR")
     weights = load_alignment(DEFAULT_CALIBRATION, data.members)["ISR"]
     named = ", ".join(

@@ -207,6 +207,14 @@ def load_alignment(
     return found
 
 
+def fitted_on(calibration: Path) -> frozenset[str]:
+    """The roll calls whose per-country votes a calibration file was fitted on (its
+    `[fit] targets`, or its one `target`): a run's result on them is in sample."""
+    fit = read_toml(calibration, "calibration file").table.get("fit", {})
+    targets = fit.get("targets", [fit["target"]] if "target" in fit else [])
+    return frozenset(str(t) for t in targets)
+
+
 def scenario_shocks(scenario: Scenario, members: pd.DataFrame) -> tuple[TimedShock, ...]:
     """Every shock a scenario applies: the calibrated history if it asks for it, then its own."""
     history = (
