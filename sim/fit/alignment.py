@@ -7,7 +7,8 @@ US's own weight is 1), so that on a target t placed like its earlier version its
     base_ti + a_i (turn . d_t),   base_ti = rest_i . d_t + offset_ti
 
 where d_t is the target's direction and offset_ti the evidence of member i's own vote on the
-earlier version (`sim.fit.spread_problem`: never the target's own votes). Each a_i has a normal
+earlier version (`sim.fit.spread_problem`: never the target's own votes). "By axis", member i
+has one weight per axis instead, a_ik times the turn's entry k: base_ti + sum_k a_ik turn_k d_tk. Each a_i has a normal
 prior centred on 0 (sd `prior_sd`): a member follows only as far as the 2025 record shows it,
 and the sd is chosen by held-out log-loss (leave one roll call out, `select_prior_sd`).
 
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.fit.calibrate import score
-from sim.fit.spread import HeldOut, ModelFit, _log_p, fit_model
+from sim.fit.spread import HeldOut, ModelFit, fit_model, observed_log_p
 from sim.fit.spread_problem import SpreadProblem, Target
 from sim.model.voting import CutPoints, assign_to_tally, fit_cut_points, vote_probabilities
 
@@ -78,10 +79,13 @@ def features(target: Target, turn: np.ndarray, form: str) -> np.ndarray:
     return np.array([by_axis.sum()]) if form == ONE else by_axis
 
 
-def scores_on(target: Target, problem: SpreadProblem, fitted_turn: np.ndarray, weights):
-    """(N,) members' places on a target when each moved by its weights (N, P) times the turn."""
-    form = ONE if weights.shape[1] == 1 else BY_AXIS
-    return target.scores(problem.positions) + weights @ features(target, fitted_turn, form)
+def scores_on(
+    target: Target, problem: SpreadProblem, turn: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """(..., N) members' places on a target when each moved by its weights (..., N, P) times
+    the turn."""
+    form = ONE if weights.shape[-1] == 1 else BY_AXIS
+    return target.scores(problem.positions) + weights @ features(target, turn, form)
 
 
 def _cut(target: Target, scores: np.ndarray, sharpness: float) -> CutPoints:
@@ -252,7 +256,7 @@ def held_out(
         )
         probs = probabilities(target, problem, refit)
         scores.append(score(assign_to_tally(probs, target.tally), target.observed, probs))
-        sums.append(_log_p(probs, target))
+        sums.append(observed_log_p(probs, target))
     return HeldOut(MODEL, tuple(t.vote_id for t in problem.targets), tuple(scores), tuple(sums))
 
 
