@@ -1,5 +1,9 @@
 """Calibration on 93-18-65: a few parameters fitted to A/RES/ES-11/7, with their uncertainty.
 
+This is the one-axis ablation (`blocsim calibrate --ties`, `dimensions = 1`): the world every
+shipped scenario runs is fitted by `sim.fit.world_fit` (`blocsim calibrate`), which carries the
+tie weights fitted here.
+
 The free parameters (`FREE`) are the weights of three tie types (alignment, patron, affinity),
 how stubborn members are (a baseline and the EU's own), the US turn of 20 January 2025 (how far
 Washington moves toward Moscow's position and how firmly it then holds) and the discrimination
