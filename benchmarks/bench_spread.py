@@ -3,7 +3,7 @@ model: one dynamics run to 5 Sep 2025 and 31 cut-point fits.
 
     .venv/bin/python benchmarks/bench_spread.py [--repeats 20]
 
-The problem is built first (from the caches `blocsim calibrate --spread` fills); the clock then
+The problem is built first (from the caches `blocsim calibrate` fills); the clock then
 times `log_likelihood` at a typical point of each model, the median of the repeats.
 """
 

@@ -1,10 +1,13 @@
-"""Calibration: the committed file reproduces its report, and the fit recovers known values."""
+"""The one-axis calibration (`blocsim calibrate --ties`, the `dimensions = 1` ablation): its
+file (tests/one_axis.toml, the former default) reproduces its report, and the fit recovers
+known values. The world fit that writes calibration/default.toml is tested in test_spread."""
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,13 +26,15 @@ from sim.fit.calibrate import (
     read_fit,
 )
 from sim.model.parameters import load_parameters
-from sim.model.scenario import DEFAULT_CALIBRATION, load_historical_shocks
+from sim.model.scenario import load_historical_shocks
 from sim.model.voting import draw_votes
+
+ONE_AXIS = Path(__file__).resolve().parent / "one_axis.toml"
 
 
 @pytest.fixture(scope="module")
 def stored():
-    with DEFAULT_CALIBRATION.open("rb") as handle:
+    with ONE_AXIS.open("rb") as handle:
         return tomllib.load(handle)
 
 
@@ -42,8 +47,8 @@ def test_default_calibration_loads_and_reproduces_its_report(data, stored, probl
     """Re-evaluate the stored parameters (no refit): objective, accuracy and tally agree."""
     values = read_fit(stored)
     model = model_at(values)
-    assert load_parameters(DEFAULT_CALIBRATION) == model.parameters
-    (turn,) = load_historical_shocks(DEFAULT_CALIBRATION, data.members)
+    assert load_parameters(ONE_AXIS) == model.parameters
+    (turn,) = load_historical_shocks(ONE_AXIS, data.members)
     assert (turn.shock.member, turn.shock.target) == ("USA", "RUS")
     assert turn.shock.fraction == pytest.approx(values["turn.fraction"])
     assert stored["fit"]["objective"] == "votes"
@@ -133,9 +138,9 @@ def test_tally_calibration_never_sees_the_target_votes(data):
 
 def test_calibrate_command_refuses_to_overwrite_and_writes_a_loadable_file(tmp_path, capsys):
     out = tmp_path / "fit.toml"
-    assert main(["calibrate", "--data-until", "2025-02-23", "--out", str(out)]) == 0
+    assert main(["calibrate", "--ties", "--data-until", "2025-02-23", "--out", str(out)]) == 0
     assert "hindcast" in capsys.readouterr().out
     parameters = load_parameters(out)
     assert parameters.ties.alignment > 0
-    assert main(["calibrate", "--data-until", "2025-02-23", "--out", str(out)]) == 2
+    assert main(["calibrate", "--ties", "--data-until", "2025-02-23", "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err

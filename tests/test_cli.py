@@ -150,7 +150,10 @@ def test_data_check_reports_what_the_directory_holds(capsys):
         (["data", "affinity", "USA", "XXX"], "field 'ISO3': unknown ISO3 code 'XXX'"),
         (["data", "tally", "ES-11/7", "--data-dir", "/nonexistent"], "data directory not found"),
         (["data", "tally", "ES-11/7", "--votes", "/nonexistent.csv"], "file not found"),
-        (["calibrate", "--data-until", "1990-01-01", "--out", "/nonexistent/c.toml"], "no roll"),
+        (
+            ["calibrate", "--ties", "--data-until", "1990-01-01", "--out", "/nonexistent/c.toml"],
+            "no roll",
+        ),
         (["report", "README.md"], "README.md: not a run directory (no manifest.json)"),
         (["report", "results/no-such-run"], "blocsim: results/no-such-run: no such directory"),
         (

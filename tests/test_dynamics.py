@@ -199,6 +199,24 @@ def test_a_shift_moves_a_member_exactly_by_its_vector(influence: np.ndarray, mem
     np.testing.assert_array_equal(state.positions[:, others], positions[:, others])
 
 
+def test_followers_of_a_shift_move_by_their_weights_times_it(influence, members) -> None:
+    """One weight scales the whole move, one per axis scales each entry; the followers keep
+    their stubbornness and credibility, the others do not move."""
+    positions, stubbornness = starting_point(2, seed=7, dimensions=3)
+    state = FJState.start(positions, positions, stubbornness, influence, members, turn_cost=0.5)
+    followers = (("ISR", (0.5,)), ("HUN", (0.2, 1.0, -1.0)))
+    Shift("USA", (0.8, 1.0, -2.0), hold=1.0, followers=followers).apply(state)
+    isr, hun, usa = (members.index(m) for m in ("ISR", "HUN", "USA"))
+    by = np.array([0.8, 1.0, -2.0])
+    np.testing.assert_allclose(state.positions[:, isr], positions[:, isr] + 0.5 * by)
+    np.testing.assert_allclose(state.positions[:, hun], positions[:, hun] + [0.16, 1.0, 2.0])
+    np.testing.assert_array_equal(state.anchors[:, [isr, hun]], state.positions[:, [isr, hun]])
+    np.testing.assert_array_equal(state.stubbornness[:, [isr, hun]], stubbornness[:, [isr, hun]])
+    assert state.credibility[usa] == 0.5 and state.credibility[[isr, hun]].tolist() == [1.0, 1.0]
+    others = ~np.isin(np.arange(N), [isr, hun, usa])
+    np.testing.assert_array_equal(state.positions[:, others], positions[:, others])
+
+
 def test_a_shift_longer_than_the_dimensions_is_refused(influence: np.ndarray, members) -> None:
     state = FJState.start(np.zeros((1, N, 2)), np.zeros((1, N, 2)), 0.5, influence, members)
     with pytest.raises(BlocsimError, match="by 3 values, but positions have 2 dimension"):

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from sim.model.dynamics import CutTie, FJState, MoveToward, Shift, rest_anchors,
 from sim.model.explain import MAX_SHOCKS, Parts, decompose, explain, explain_table, record_run
 from sim.model.model import BlocModel
 from sim.model.parameters import load_parameters
-from sim.model.scenario import DEFAULT_CALIBRATION, load_scenario
+from sim.model.scenario import DEFAULT_CALIBRATION, load_alignment, load_scenario
 from sim.model.world import build_world
 
 STEPS = 20
@@ -35,9 +36,14 @@ RULES = {  # (parting, turn_cost)
 }
 
 
+ONE_AXIS = Path(__file__).resolve().parent / "one_axis.toml"  # the dimensions = 1 ablation
+
+
 @pytest.fixture(scope="module")
 def world(data):
-    return build_world(data, date(2025, 1, 1), load_parameters(DEFAULT_CALIBRATION))
+    """The one-axis ablation's world, where shocks spread through the ties: every kind of part
+    (direct, own, via a neighbour) is there to split."""
+    return build_world(data, date(2025, 1, 1), load_parameters(ONE_AXIS))
 
 
 def _start(world, parting: float = 0.0, turn_cost: float = 0.0) -> FJState:
@@ -202,24 +208,40 @@ def _explain(capsys, *argv: str) -> tuple[int, str, str]:
     return status, out, err
 
 
-def test_explain_csv_adds_up_to_the_positions_of_the_run(run_dir):
-    table = pd.read_csv(run_dir / "explain.csv", keep_default_na=False)
-    positions = pd.read_csv(run_dir / "positions.csv")
+@pytest.fixture(scope="module")
+def spread_run(tmp_path_factory) -> Path:
+    """A run of scenarios/network_spread.toml (the counterfactual where the ties carry the US
+    turn): every kind of part is in its explain.csv. Treat it as read-only."""
+    out = tmp_path_factory.mktemp("spread") / "run"
+    assert main(["run", "scenarios/network_spread.toml", "--out", str(out)]) == 0
+    return out
+
+
+AXES = ("general", "ukraine", "third")
+
+
+def test_explain_csv_adds_up_to_the_positions_of_the_run(spread_run):
+    table = pd.read_csv(spread_run / "explain.csv", keep_default_na=False)
+    positions = pd.read_csv(spread_run / "positions.csv")
     moved = positions.drop(columns=["step", "date"]).iloc[-1] - positions.iloc[0]
-    summed = table.groupby("iso3")["ukraine"].sum()
-    assert len(summed) == 193
-    assert np.abs(summed - moved[summed.index]).max() < 1e-10
-    assert set(table.loc[table["iso3"] == "USA", "via"]) >= {"direct", "own", "FRA"}
+    for axis in AXES:
+        summed = table.groupby("iso3")[axis].sum()
+        assert len(summed) == 193
+        assert (
+            np.abs(summed - moved[[f"{iso3}.{axis}" for iso3 in summed.index]].values).max() < 1e-10
+        )
+    usa = set(table.loc[table["iso3"] == "USA", "via"])
+    assert usa >= {"direct", "own"} and len(usa) > 2  # the US listens to its ties too
 
 
-def test_explain_table_names_the_largest_parts(run_dir, capsys):
-    table = pd.read_csv(run_dir / "explain.csv", keep_default_na=False)
+def test_explain_table_names_the_largest_parts(spread_run, capsys):
+    table = pd.read_csv(spread_run / "explain.csv", keep_default_na=False)
     arg = table[table["iso3"] == "ARG"]
-    status, out, _ = _explain(capsys, str(run_dir), "arg")
+    status, out, _ = _explain(capsys, str(spread_run), "arg")
     assert status == 0
     lines = out.splitlines()
     assert lines[0].startswith(f"ARG moved {arg['toward'].sum():+.2f} toward USA by ")
-    assert "USA turns toward RUS" in lines[1]
+    assert "USA shifts" in lines[1]
     ties = arg[~arg["via"].isin(["own", "direct"])]
     largest = ties.loc[ties["toward"].abs().idxmax()]
     assert lines[2].split() == [f"{largest['toward']:+.3f}", "via", largest["via"]]
@@ -227,41 +249,41 @@ def test_explain_table_names_the_largest_parts(run_dir, capsys):
     assert lines[-1].endswith(f"via {len(ties) - 3} others")
 
 
-def test_explain_csv_and_json_give_the_same_parts(run_dir, capsys):
-    table = pd.read_csv(run_dir / "explain.csv", keep_default_na=False)
+def test_explain_csv_and_json_give_the_same_parts(spread_run, capsys):
+    table = pd.read_csv(spread_run / "explain.csv", keep_default_na=False)
     arg = table[table["iso3"] == "ARG"]
-    status, out, _ = _explain(capsys, str(run_dir), "ARG", "--format", "csv", "--top", "1")
+    status, out, _ = _explain(capsys, str(spread_run), "ARG", "--format", "csv", "--top", "1")
     assert status == 0
     parts = pd.read_csv(io.StringIO(out), keep_default_na=False)
     assert list(parts["part"]) == ["via", "own", "others"]
     assert parts["toward"].sum() == pytest.approx(arg["toward"].sum(), abs=1e-12)
-    status, out, _ = _explain(capsys, str(run_dir), "ARG", "--format", "json", "--top", "1")
+    status, out, _ = _explain(capsys, str(spread_run), "ARG", "--format", "json", "--top", "1")
     assert status == 0
     assert [row["via"] for row in json.loads(out)] == list(parts["via"])
-    status, out, _ = _explain(capsys, str(run_dir), "ARG", "--format", "csv", "--top", "0")
+    status, out, _ = _explain(capsys, str(spread_run), "ARG", "--format", "csv", "--top", "0")
     every = pd.read_csv(io.StringIO(out), keep_default_na=False)
     assert "others" not in set(every["part"])
     assert (every["part"] == "via").sum() == (~arg["via"].isin(["own", "direct"])).sum()
 
 
-def test_explain_errors_are_one_line(run_dir, tmp_path, capsys):
-    status, out, err = _explain(capsys, str(run_dir), "ZZZ")
+def test_explain_errors_are_one_line(spread_run, tmp_path, capsys):
+    status, out, err = _explain(capsys, str(spread_run), "ZZZ")
     assert status == 2 and out == "" and err.count("\n") == 1
     assert "field 'ISO3': no member ZZZ in this run" in err
     older = tmp_path / "older"
     older.mkdir()
-    shutil.copy(run_dir / "manifest.json", older)
+    shutil.copy(spread_run / "manifest.json", older)
     status, _, err = _explain(capsys, str(older), "ARG")
     assert status == 2 and err.count("\n") == 1 and "no explain.csv" in err
     status, _, err = _explain(capsys, str(tmp_path / "nowhere"), "ARG")
     assert status == 2 and "nowhere: no such directory" in err
-    status, _, err = _explain(capsys, str(run_dir), "ARG", "--top", "-1")
+    status, _, err = _explain(capsys, str(spread_run), "ARG", "--top", "-1")
     assert status == 2 and "field '--top': must be 0 or more" in err
 
 
 def test_a_run_of_too_many_shocks_is_run_but_not_explained(tmp_path, capsys):
     shifts = "".join(
-        f'[[shocks]]\ndate = "2025-01-{10 + k}"\nkind = "shift"\nmember = "{iso3}"\nby = [0.1]\n\n'
+        f'[[shocks]]\ndate = "2025-01-{10 + k}"\nkind = "shift"\nmember = "{iso3}"\nby = [0, 0.1, 0]\n\n'
         for k, iso3 in enumerate(
             ("BRA", "IND", "ZAF", "TUR", "IDN", "MEX", "SAU", "EGY", "NGA", "ARG", "CHL")
         )
@@ -288,3 +310,20 @@ def test_a_run_without_shocks_has_nothing_to_explain(tmp_path, capsys):
     assert pd.read_csv(out / "explain.csv").empty
     status, printed, _ = _explain(capsys, str(out), "ARG")
     assert status == 0 and printed == "ARG did not move: the run has no shocks.\n"
+
+
+def test_explain_names_the_alignment_weights_of_a_follower(data, tmp_path, capsys):
+    """In the one world a member moves because it follows the US turn by its own weights:
+    explain says so and names them (and the run says its ES-11/7 is in sample)."""
+    out = tmp_path / "story"
+    assert main(["run", "scenarios/us_realignment.toml", "--out", str(out)]) == 0
+    run_output = capsys.readouterr().out  # ES-11/7 is in sample, and says so
+    assert "    in sample: default.toml is fitted on these votes" in run_output
+    status, printed, _ = _explain(capsys, str(out), "ISR")
+    weights = load_alignment(DEFAULT_CALIBRATION, data.members)["ISR"]
+    named = ", ".join(
+        f"{w:+.2f} {axis}"
+        for w, axis in zip(weights, ("general", "ukraine", "third"), strict=False)
+    )
+    assert status == 0 and f"followed the USA turn, alignment weights {named}" in printed
+    assert "via " not in printed  # no tie carried any of it

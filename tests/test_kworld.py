@@ -6,6 +6,7 @@ numbers."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from sim.outputs.report import MOVERS_NAMED, key_states, write_report
 from sim.sweep.runner import run_sweep
 
 CUTOFF = date(2025, 1, 1)  # the `kworld` fixture's (conftest.py)
+ONE_AXIS = Path(__file__).resolve().parent / "one_axis.toml"  # the dimensions = 1 ablation
 PALESTINE = "A/RES/ES-10/24"  # a 2024 roll call of the data (18 Sep 2024), not on Ukraine
 NEW_TALLY = (100, 20, 50)
 
@@ -76,7 +78,7 @@ def test_a_three_dimensional_world_has_its_named_axes_and_knows_the_ukraine_one(
     assert kworld.ukraine_axis == 1
     np.testing.assert_array_equal(kworld.positions, kworld.points.position)
     assert kworld.absence.shape == (193,) and ((kworld.absence > 0) & (kworld.absence < 1)).all()
-    flat = build_world(data, CUTOFF, Parameters())
+    flat = build_world(data, CUTOFF, Parameters(dimensions=1))
     assert flat.ukraine_axis == 0 and flat.positions.shape == (193, 1)
     assert kworld.with_parameters(Parameters()).parameters.dimensions == 3  # positions stay
 
@@ -179,8 +181,9 @@ def test_an_unknown_like_is_one_line_naming_file_and_field(
     data, tmp_path, kworld, like, field, dimensions
 ):
     path = tmp_path / "unknown.toml"
+    calibration = f'calibration = "{ONE_AXIS}"\n' if dimensions == 1 else ""
     path.write_text(
-        f'data_until = "{CUTOFF}"\n[parameters]\ndimensions = {dimensions}\n'
+        f'data_until = "{CUTOFF}"\n{calibration}[parameters]\ndimensions = {dimensions}\n'
         f'[[votes]]\nname = "a vote"\ndate = "2025-03-01"\n{like}\n'
     )
     with pytest.raises(BlocsimError) as error:
@@ -203,8 +206,9 @@ def test_a_shift_gives_one_number_per_axis_of_the_world(data, tmp_path, kworld):
 
 
 def test_the_one_axis_world_keeps_its_numbers(data, tmp_path):
-    """`dimensions = 1`, said or not, gives the cut-points of before K = 3 worlds existed."""
-    base = f'data_until = "{CUTOFF}"\nhistorical_shocks = false\n'
+    """The one-axis ablation (its calibration, tests/one_axis.toml, says `dimensions = 1`; the
+    scenario may say it too) gives the cut-points of before K = 3 worlds existed."""
+    base = f'data_until = "{CUTOFF}"\ncalibration = "{ONE_AXIS}"\nhistorical_shocks = false\n'
     vote = '[[votes]]\nname = "A/RES/ES-11/7"\ndate = "2025-02-24"\nlike = "A/RES/ES-11/7"\n'
     for extra in ("", "[parameters]\ndimensions = 1\n"):
         path = tmp_path / "flat.toml"
@@ -212,10 +216,8 @@ def test_the_one_axis_world_keeps_its_numbers(data, tmp_path):
         world, timeline = scenario_timeline(load_scenario(path, data.members), data)
         text = timeline.votes[0][2].cut_points
         assert world.axis_names == ("ukraine",) and text.direction is None and text.offset is None
-        assert (text.lower, text.upper, text.absence_shift) == (
-            0.29471366767308876,
-            1.1712891326304968,
-            0.18631807206864565,
+        assert (text.lower, text.upper, text.absence_shift) == pytest.approx(
+            (0.29471366767308876, 1.1712891326304968, 0.18631807206864565), rel=1e-7
         )
 
 

@@ -10,9 +10,15 @@ import pytest
 
 from sim.data.resolutions import Tally
 from sim.errors import BlocsimError
-from sim.model.dynamics import MoveToward, WeakenCohesion
+from sim.model.dynamics import Shift, WeakenCohesion
 from sim.model.parameters import load_parameters
-from sim.model.scenario import load_historical_shocks, load_scenario, scenario_shocks
+from sim.model.scenario import (
+    DEFAULT_CALIBRATION,
+    load_alignment,
+    load_historical_shocks,
+    load_scenario,
+    scenario_shocks,
+)
 
 # From the repository, not the working directory: an empty list would skip the test silently.
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.toml"))
@@ -27,7 +33,9 @@ like = "A/RES/ES-11/7"
 
 
 def test_the_shipped_scenarios_are_found():
-    assert {"us_realignment", "status_quo", "us_realignment_sweep"} <= {p.stem for p in SCENARIOS}
+    assert {"us_realignment", "status_quo", "network_spread", "us_realignment_sweep"} <= {
+        p.stem for p in SCENARIOS
+    }
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
@@ -39,12 +47,62 @@ def test_shipped_scenarios_load(data, path):
 def test_us_realignment_is_the_historical_path_and_status_quo_is_not(data):
     turn = load_scenario("scenarios/us_realignment.toml", data.members)
     quo = load_scenario("scenarios/status_quo.toml", data.members)
-    moves = [
-        s.shock for s in scenario_shocks(turn, data.members) if isinstance(s.shock, MoveToward)
-    ]
-    assert [(m.member, m.target) for m in moves] == [("USA", "RUS")]
+    (shock,) = [s.shock for s in scenario_shocks(turn, data.members)]
+    assert isinstance(shock, Shift) and shock.member == "USA" and len(shock.by) == 3
+    assert shock.followers  # the members follow it by their alignment weights
+    assert turn.parameters.dimensions == 3 and turn.parameters.stubbornness == 1.0
     assert scenario_shocks(quo, data.members) == ()
     assert [v.name for v in turn.votes] == [v.name for v in quo.votes]
+    # ES-11/7 is placed from the record before the turn, its cut-points fitted to its tally
+    text = turn.votes[0].text
+    assert (turn.votes[0].name, text.like, str(text.tally)) == (
+        "A/RES/ES-11/7",
+        "A/RES/ES-11/6",
+        "93-18-65",
+    )
+
+
+def test_no_shipped_scenario_runs_the_one_axis_ablation(data):
+    for path in SCENARIOS:
+        assert "dimensions = 1" not in path.read_text(), path.name
+        assert load_scenario(path, data.members).parameters.dimensions == 3, path.name
+
+
+ALIGNED = """
+[[shocks]]
+date = "2025-01-20"
+kind = "shift"
+member = "USA"
+by = [1.0, 2.0, -1.0]
+aligned = true
+"""
+
+
+def test_an_aligned_shift_carries_the_calibration_s_weights(data, tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(MINIMAL + ALIGNED)
+    (shock,) = load_scenario(path, data.members).shocks
+    weights = load_alignment(DEFAULT_CALIBRATION, data.members)
+    assert dict(shock.shock.followers) == {
+        iso3: w for iso3, w in weights.items() if iso3 != "USA" and any(w)
+    }
+    path.write_text(MINIMAL + ALIGNED.replace("aligned = true", "aligned = false"))
+    assert load_scenario(path, data.members).shocks[0].shock.followers == ()
+
+
+def test_an_aligned_shift_needs_weights_and_weights_must_be_numbers(data, tmp_path):
+    bare = tmp_path / "bare.toml"
+    bare.write_text("[parameters]\nstubbornness = 1.0\n")
+    path = tmp_path / "s.toml"
+    path.write_text(f'calibration = "{bare}"\n' + MINIMAL + ALIGNED)
+    with pytest.raises(BlocsimError, match="field 'shocks.0..aligned': the calibration file"):
+        load_scenario(path, data.members)
+    bare.write_text('[parameters]\nstubbornness = 1.0\n[alignment.weights]\nISR = ["a"]\n')
+    with pytest.raises(BlocsimError, match=r"line 4: field 'alignment.weights.ISR\[0\]'"):
+        load_scenario(path, data.members)
+    bare.write_text("[parameters]\nstubbornness = 1.0\n[alignment.weights]\nXYZ = [1.0]\n")
+    with pytest.raises(BlocsimError, match="unknown ISO3 code 'XYZ'"):
+        load_scenario(path, data.members)
 
 
 def test_blocs_expand_to_members_and_tallies_complete_to_the_chamber(data, tmp_path):
@@ -193,10 +251,11 @@ def test_missing_scenario_file(data, tmp_path):
 
 
 def test_sweep_scenario_centres_on_the_calibrated_turn(data):
-    """The mission's sweep takes the US turn the 2025 record measures (calibration/spread.toml)
-    and sweeps its spread around the fits: the two files must not drift."""
+    """The mission's sweep takes the one world (calibration/default.toml: the US turn the 2025
+    record measures, the members following it by their weights) and sweeps its spread around
+    the fits: the two files must not drift."""
     sweep = load_scenario("scenarios/us_realignment_sweep.toml", data.members)
-    assert sweep.calibration.name == "spread.toml"
+    assert sweep.calibration == DEFAULT_CALIBRATION
     calibrated = load_historical_shocks(sweep.calibration, data.members)
     assert [s.shock for s in sweep.shocks] == [s.shock for s in calibrated]
     assert sweep.parameters == load_parameters(sweep.calibration)
@@ -205,7 +264,28 @@ def test_sweep_scenario_centres_on_the_calibrated_turn(data):
     fit = tomllib.loads(sweep.calibration.read_text())["fit"]
     assert sweep.parameters.stubbornness in swept["parameters.stubbornness"]  # the winner
     for model, name in (("Friedkin-Johnsen", "stubbornness"), ("parting ways", "parting")):
-        fitted = next(
-            p["value"] for p in fit["parameters"] if p["model"] == model and p["name"] == name
-        )
-        assert round(fitted, 2) in [round(v, 2) for v in swept[f"parameters.{name}"]]
+        assert round(fitted(fit, model, name), 2) in [
+            round(v, 2) for v in swept[f"parameters.{name}"]
+        ]
+
+
+def fitted(fit: dict, model: str, name: str) -> float:
+    return next(p["value"] for p in fit["parameters"] if p["model"] == model and p["name"] == name)
+
+
+def test_network_spread_is_the_parting_fit_as_a_counterfactual(data):
+    """What if the network had carried the turn: the parting-ways model at its fitted values
+    (turn, hold, stubbornness, parting, turn cost), nobody following by weights."""
+    spread = load_scenario("scenarios/network_spread.toml", data.members)
+    fit = tomllib.loads(DEFAULT_CALIBRATION.read_text())["fit"]
+    model = "parting ways"
+    for name in ("stubbornness", "parting", "turn_cost"):
+        assert getattr(spread.parameters, name) == pytest.approx(fitted(fit, model, name)), name
+    assert not spread.historical_shocks
+    (turn,) = spread.shocks
+    assert turn.shock.by == pytest.approx(
+        [fitted(fit, model, f"turn.{axis}") for axis in ("general", "ukraine", "third")]
+    )
+    assert turn.shock.hold == pytest.approx(fitted(fit, model, "turn.hold"))
+    assert turn.shock.followers == ()
+    assert "does not support" in spread.description

@@ -1,5 +1,6 @@
-"""The spread calibration: its likelihood by hand, the models' nesting, a known turn recovered
-from synthetic votes, and the file `blocsim calibrate --spread` writes."""
+"""The world fit: its likelihood by hand, the models' nesting, a known turn and known
+followers recovered from synthetic votes, and the file `blocsim calibrate` writes
+(calibration/default.toml: re-evaluated, and its alignment weights refitted)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from scipy.special import expit, logit
 
 from sim.cli import main
 from sim.data.followers import US_TURN
-from sim.fit import spread, spread_problem
+from sim.fit import alignment, spread, spread_problem
 from sim.fit.calibrate import maximise
 from sim.fit.spread import (
     TURN_FREE,
@@ -24,15 +25,15 @@ from sim.fit.spread import (
     log_likelihoods,
     target_probabilities,
 )
-from sim.fit.spread_file import read_spread
 from sim.fit.texts import Record, predict_text
+from sim.fit.world_file import read_spread
 from sim.model.dynamics import Shift
 from sim.model.estimates import cached_ideal_points
-from sim.model.scenario import load_historical_shocks
+from sim.model.scenario import load_alignment, load_historical_shocks
 from sim.model.text_axis import TextSettings
 from sim.model.voting import draw_votes, fit_cut_points
 
-COMMITTED = Path(__file__).resolve().parent.parent / "calibration" / "spread.toml"
+COMMITTED = Path(__file__).resolve().parent.parent / "calibration" / "default.toml"
 
 
 @pytest.fixture(scope="session")
@@ -132,42 +133,115 @@ def test_a_fit_recovers_a_synthetic_turn(problem):
 
 
 @pytest.fixture
-def tiny_spread(monkeypatch, problem):
-    """`calibrate --spread` on three targets and two models: seconds, not tens of minutes."""
+def tiny_world(monkeypatch, problem):
+    """`blocsim calibrate` on three targets, two spread models and one alignment prior:
+    seconds, not tens of minutes."""
     few = problem.only([t.vote_id for t in problem.targets[:3]])
-    monkeypatch.setattr(spread_problem, "spread_problem", lambda _data: few)
+    monkeypatch.setattr(spread_problem, "spread_problem", lambda *_: few)
     models = {name: spread.MODELS[name] for name in ("no turn", "static")}
     monkeypatch.setattr(spread, "MODELS", models)
+    monkeypatch.setattr(alignment, "PRIOR_SDS", (0.5,))
+    monkeypatch.setattr(alignment, "FORMS", ("by axis",))
 
 
-def test_calibrate_spread_writes_a_loadable_file_and_refuses_to_overwrite(
-    tiny_spread, data, tmp_path, capsys
+def test_calibrate_writes_a_loadable_world_and_refuses_to_overwrite(
+    tiny_world, data, tmp_path, capsys
 ):
-    out = tmp_path / "spread.toml"
-    assert main(["calibrate", "--spread", "--out", str(out)]) == 0
+    out = tmp_path / "world.toml"
+    assert main(["calibrate", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "held-out log-loss" in printed and f"wrote {out}" in printed
     document = tomllib.loads(out.read_text())
     assert document["parameters"]["dimensions"] == 3
-    assert [m["name"] for m in document["fit"]["models"]] == ["no turn", "static"]
+    assert [m["name"] for m in document["fit"]["models"]] == ["no turn", "static", "alignment"]
     (turn,) = load_historical_shocks(out, data.members)
     assert isinstance(turn.shock, Shift) and turn.shock.member == "USA"
     assert turn.shock.by == read_spread(document).turn
+    weights = load_alignment(out, data.members)
+    assert len(weights) == 193 and weights["USA"] == (1.0, 1.0, 1.0)
+    if document["fit"]["winner"] == "alignment":  # the members follow the turn by their weights
+        assert dict(turn.shock.followers) == {
+            iso3: w for iso3, w in weights.items() if iso3 != "USA" and any(w)
+        }
     before = out.read_text()
-    assert main(["calibrate", "--spread", "--out", str(out)]) == 2
+    assert main(["calibrate", "--out", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert out.read_text() == before
-    assert main(["calibrate", "--spread", "--data-until", "2025-01-01", "--out", "x.toml"]) == 2
+    assert main(["calibrate", "--data-until", "2025-01-01", "--out", "x.toml"]) == 2
 
 
-def test_the_committed_spread_calibration_reproduces_its_likelihood(data, problem):
-    document = tomllib.loads(COMMITTED.read_text())
-    assert document["provenance"]["data_fingerprint"] == data.fingerprint
-    winner = read_spread(document)
-    assert log_likelihood(problem, winner) == pytest.approx(
-        document["fit"]["log_likelihood"], rel=1e-5
+@pytest.fixture(scope="module")
+def committed():
+    return tomllib.loads(COMMITTED.read_text())
+
+
+def test_the_committed_calibration_reproduces_its_likelihoods(data, problem, committed):
+    """The static turn and the alignment weights of calibration/default.toml, re-evaluated (no
+    refit): each model's log-likelihood as stored; the shock is the static turn."""
+    assert committed["provenance"]["data_fingerprint"] == data.fingerprint
+    rows = {m["name"]: m for m in committed["fit"]["models"]}
+    static = read_spread(committed)
+    assert log_likelihood(problem, static) == pytest.approx(
+        rows["static"]["log_likelihood"], rel=1e-5
     )
     (turn,) = load_historical_shocks(COMMITTED, data.members)
-    assert turn.shock.by == pytest.approx(winner.turn, abs=1e-6)
-    held = {m["name"]: m["held_out_log_loss"] for m in document["fit"]["models"]}
-    assert min(held, key=held.get) == document["fit"]["winner"]
+    assert turn.shock.by == pytest.approx(static.turn, abs=1e-6)
+    weights = np.array([load_alignment(COMMITTED, data.members)[iso3] for iso3 in problem.iso3])
+    assert alignment.log_likelihood(problem, np.array(static.turn), weights) == pytest.approx(
+        rows["alignment"]["log_likelihood"], rel=1e-5
+    )
+    held = {name: row["held_out_log_loss"] for name, row in rows.items()}
+    assert min(held, key=held.get) == committed["fit"]["winner"]
+
+
+def test_a_refit_of_the_weights_reproduces_the_committed_ones(data, problem, committed):
+    """The alignment weights refitted from zero at the stored turn, form and prior sd (a part
+    of the fit: seconds; the whole command takes tens of minutes)."""
+    tolerance = committed["provenance"]["reproducible_rtol"]["estimate"]
+    stored = committed["alignment"]
+    static = read_spread(committed)
+    refit = alignment.fit_alignment(
+        problem, np.array(static.turn), stored["prior_sd"], stored["form"]
+    )
+    assert refit.converged
+    found = dict(zip(problem.iso3, refit.weights.tolist(), strict=True))
+    for iso3, weights in stored["weights"].items():
+        assert found[iso3] == pytest.approx(weights, rel=tolerance, abs=1e-5), iso3
+
+
+def test_alignment_weights_recover_who_followed_in_synthetic_votes(problem):
+    """Votes drawn with three members following the turn (synthetic votes only): the two whose
+    votes can show it (ARG, NOR) have the largest weights, near the truth; TUR, whose votes
+    hardly depend on its place, is shrunk toward 0 with a larger standard error; a tight prior
+    keeps everyone at 0 (the static model). The weights' mean over the members is 0."""
+    turn = np.array([1.5, 2.0, -4.8])
+    truth = np.zeros((len(problem.iso3), 1))
+    truth[problem.us] = 1.0
+    followers = {"ARG": 0.8, "TUR": -0.6, "NOR": 0.5}
+    for iso3, weight in followers.items():
+        truth[problem.iso3.index(iso3)] = weight
+    rng = np.random.default_rng(3)
+    fitted_truth = alignment.Alignment(1.0, turn, truth, truth * 0, 0.0, 0, True)
+    drawn = [
+        replace(
+            t,
+            observed=draw_votes(rng, alignment.probabilities(t, problem, fitted_truth)).astype(
+                np.intp
+            ),
+        )
+        for t in problem.targets
+    ]
+    synthetic = replace(problem, targets=tuple(drawn))
+    found = alignment.fit_alignment(synthetic, turn, 0.25, "one")
+    assert found.converged
+    weights = dict(zip(problem.iso3, found.weights[:, 0], strict=True))
+    errors = dict(zip(problem.iso3, found.weights_se[:, 0], strict=True))
+    others = sorted((iso3 for iso3 in weights if iso3 != "USA"), key=lambda i: -abs(weights[i]))
+    assert set(others[:2]) == {"ARG", "NOR"}
+    assert abs(np.mean([weights[iso3] for iso3 in others])) < 1e-6
+    for iso3 in ("ARG", "NOR"):
+        assert weights[iso3] == pytest.approx(followers[iso3], abs=0.15), iso3
+    assert followers["TUR"] <= weights["TUR"] <= 0.05  # shrunk toward 0, not past it
+    assert errors["TUR"] > 2 * max(errors["ARG"], errors["NOR"])  # and less sure
+    static = alignment.fit_alignment(synthetic, turn, 1e-4, "one")
+    assert np.abs(np.delete(static.weights, problem.us)).max() < 1e-2

@@ -29,16 +29,18 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
         commands,
         "calibrate",
         _calibrate,
-        "fit the free parameters on A/RES/ES-11/7 (93-18-65) and write a calibration file; "
-        "--spread: fit the 2025 US turn and its spread (K = 3) to ES-11/7 and the 30 roll calls "
-        "after it, static vs Friedkin-Johnsen vs parting ways by held-out log-loss",
+        "fit the one world to the 2025 record (ES-11/7 and the 30 roll calls after it, K = 3): "
+        "the US turn on each axis, each member's alignment weight, and static vs "
+        "Friedkin-Johnsen vs parting ways by held-out log-loss; writes calibration/default.toml "
+        "(slow: tens of minutes). --ties: the one-axis fit of the tie weights on ES-11/7 alone "
+        "(an ablation)",
     )
     calibrate.add_argument(
-        "--spread",
+        "--ties",
         action="store_true",
-        help="fit the US turn as a move on each of the axes general, ukraine, third, with its "
-        "timing, hold, the stubbornness baseline, parting and turn_cost, to every 2025 roll call "
-        "(leave-one-out held out; slow: tens of minutes); writes calibration/spread.toml",
+        help="the one-axis fit (dimensions = 1, an ablation no shipped scenario uses): the tie "
+        "weights, stubbornness and the turn toward Moscow fitted to ES-11/7's votes; the world "
+        "fit carries its tie weights",
     )
     calibrate.add_argument(
         "--forecast",
@@ -51,14 +53,20 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
     calibrate.add_argument(
         "--data-until",
         metavar="DATE",
-        help="use per-country votes up to and including DATE; before 2025-02-24 the fit sees "
-        "ES-11/7's tally only (a hindcast calibration)",
+        help="with --ties: use per-country votes up to and including DATE; before 2025-02-24 "
+        "the fit sees ES-11/7's tally only (a hindcast calibration)",
+    )
+    calibrate.add_argument(
+        "--network",
+        metavar="FILE.toml",
+        help="the calibration file whose [parameters.ties] the world fit uses (default: "
+        "calibration/default.toml)",
     )
     calibrate.add_argument(
         "--out",
         metavar="FILE.toml",
-        help="the file to write (default: calibration/calibration.toml; with --spread "
-        "calibration/spread.toml)",
+        help="the file to write (default: calibration/default.toml; with --ties "
+        "calibration/one_axis.toml)",
     )
     calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
     data_options(calibrate)
@@ -70,23 +78,24 @@ def _calibrate(args: argparse.Namespace) -> None:
     from sim.files import write_atomic
     from sim.fit.calibrate import calibration_problem, calibration_toml, fit, in_sample
 
-    default = "calibration/spread.toml" if args.spread else "calibration/calibration.toml"
+    default = "calibration/one_axis.toml" if args.ties else "calibration/default.toml"
     if args.forecast:
         default = "calibration/forecast.toml"
     out = Path(args.out or default)
     if out.exists() and not args.force:
         raise BlocsimError("already exists; use --force to replace it", file=out)
     if args.forecast:
-        if args.spread or args.data_until:
-            raise BlocsimError("takes neither --spread nor --data-until", field="--forecast")
+        if args.ties or args.data_until:
+            raise BlocsimError("takes neither --ties nor --data-until", field="--forecast")
         _calibrate_forecast(out, load(args))
         return
-    if args.spread:
+    if not args.ties:
         if args.data_until:
             raise BlocsimError(
-                "--spread fits the whole 2025 record; it takes no --data-until", field="--spread"
+                "the world fit uses the whole 2025 record; --data-until is for --ties",
+                field="--data-until",
             )
-        _calibrate_spread(args, out)
+        _calibrate_world(args, out)
         return
     until = parse_date(args.data_until, "--data-until") if args.data_until else None
     data = load(args)
@@ -114,22 +123,23 @@ def _calibrate(args: argparse.Namespace) -> None:
     )
 
 
-def _calibrate_spread(args: argparse.Namespace, out: Path) -> None:
+def _calibrate_world(args: argparse.Namespace, out: Path) -> None:
     from tqdm import tqdm
 
     from sim.files import write_atomic
-    from sim.fit import spread, spread_problem
-    from sim.fit.spread_file import spread_printout, spread_toml
+    from sim.fit import spread_problem
+    from sim.fit.world_file import world_printout, world_toml
+    from sim.fit.world_fit import calibrate_world
+    from sim.model.scenario import DEFAULT_CALIBRATION
 
     data = load(args)
-    problem = spread_problem.spread_problem(data)
-    with tqdm(desc="calibrating the spread", unit="step", leave=False) as bar:
-        result = spread.calibrate_spread(
-            problem, lambda what: (bar.set_postfix_str(what), bar.update())
-        )
+    network = Path(args.network) if args.network else DEFAULT_CALIBRATION
+    problem = spread_problem.spread_problem(data, network)
+    with tqdm(desc="calibrating the world", unit="step", leave=False) as bar:
+        result = calibrate_world(problem, lambda what: (bar.set_postfix_str(what), bar.update()))
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, spread_toml(result, data.fingerprint))
-    print(spread_printout(result))
+    write_atomic(out, world_toml(result, data.fingerprint))
+    print(world_printout(result))
     print(f"wrote {out}")
 
 
@@ -237,7 +247,12 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         "tally alone, like the earlier Ukraine text closest to the tally (the rule of predict "
         "without --like) or like the latest; ES-11/7 as a check",
     )
-    validate.add_argument("--calibration", metavar="FILE", help="default: calibration/default.toml")
+    validate.add_argument(
+        "--calibration",
+        metavar="FILE",
+        help="a one-axis calibration (dimensions = 1, `calibrate --ties`) for the ES-11 cases; "
+        "default: fitted on the fly, as calibrate --ties would",
+    )
     data_options(validate)
 
 

@@ -65,7 +65,7 @@ def seed_count(text: str) -> int:
 
 def _run(args: argparse.Namespace) -> None:
     from sim.model.run import recorded_vote, run_scenario
-    from sim.model.scenario import load_scenario
+    from sim.model.scenario import fitted_on, load_scenario
 
     data = load(args)
     scenario = load_scenario(args.scenario, data.members)
@@ -74,6 +74,7 @@ def _run(args: argparse.Namespace) -> None:
             "a run holds the scenario's votes: give at least one", file=scenario.path, field="votes"
         )
     result = run_scenario(scenario, data, args.seed, args.out, seeds=args.seeds)
+    in_sample = fitted_on(scenario.calibration)
     print("Tallies drawn by this seeded run (each member's vote is a random draw):")
     for row in result.tallies.itertuples():
         verdict = "adopted" if row.adopted else "NOT adopted"
@@ -88,6 +89,8 @@ def _run(args: argparse.Namespace) -> None:
                 f"    on record: {record.symbol} {record.tally} ({record.tally.not_voting} "
                 f"not voting), {record.subject}"
             )
+            if record.symbol in in_sample:
+                print(f"    in sample: {scenario.calibration.name} is fitted on these votes")
     if args.seeds > 1:
         print(f"every seed's tallies ({args.seeds} seeds): {result.directory / 'seeds.csv'}")
     print(f"run directory: {result.directory}")

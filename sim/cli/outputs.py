@@ -79,7 +79,7 @@ def _explain(args: argparse.Namespace) -> None:
 
     table, about = read_explanation(args.directory)
     iso3 = args.iso3.upper()
-    parts = member_parts(table, iso3, args.top)
+    parts = member_parts(table, iso3, args.top, about.get("alignment"))
     if args.format == "table":
         print("\n".join(explanation_lines(parts, iso3, about)))
     else:

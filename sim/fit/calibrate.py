@@ -1,5 +1,9 @@
 """Calibration on 93-18-65: a few parameters fitted to A/RES/ES-11/7, with their uncertainty.
 
+This is the one-axis ablation (`blocsim calibrate --ties`, `dimensions = 1`): the world every
+shipped scenario runs is fitted by `sim.fit.world_fit` (`blocsim calibrate`), which carries the
+tie weights fitted here.
+
 The free parameters (`FREE`) are the weights of three tie types (alignment, patron, affinity),
 how stubborn members are (a baseline and the EU's own), the US turn of 20 January 2025 (how far
 Washington moves toward Moscow's position and how firmly it then holds) and the discrimination
@@ -56,6 +60,7 @@ from sim.results import provenance
 PINNED_TEXT = "A/RES/ES-11/6"
 TURN = {"date": US_TURN, "member": US, "target": "RUS"}
 PRIOR_SD = 1.5
+ONE_AXIS = Parameters(dimensions=1)  # this fit's world: the Ukraine-axis estimate (an ablation)
 TURN_NAMES = ("turn.fraction", "turn.hold")
 TALLY_FREE = ("turn.fraction", "ties.alignment")
 
@@ -115,7 +120,7 @@ class Model:
 
 def model_at(values: dict[str, float], base: Parameters | None = None) -> Model:
     """The model for natural parameter values by dotted name (turn.* for the US turn)."""
-    base = base or Parameters()
+    base = base or ONE_AXIS
     network = {k: v for k, v in values.items() if k not in TURN_NAMES}
     return Model(base.with_values(network), values["turn.fraction"], values["turn.hold"])
 
@@ -140,7 +145,7 @@ def calibration_problem(data: UNData, data_until: date | None = None) -> Problem
     its per-country votes if dated on or before `data_until` (default: all the data)."""
     target = RESOLUTIONS[CALIBRATION_TARGET]
     cutoff = min(target.date, day_after(data_until)) if data_until else target.date
-    world = build_world(data, cutoff, Parameters())
+    world = build_world(data, cutoff, ONE_AXIS)
     observed = None
     if data_until is None or data_until >= target.date:
         observed = vote_indices(data.votes_on(CALIBRATION_TARGET).reindex(list(world.iso3)))
@@ -388,6 +393,7 @@ def calibration_toml(
         "# Deterministic: re-running the command of [provenance] on data of the same fingerprint",
         "# reproduces it within [provenance.reproducible_rtol] (relative), whatever the install.",
         "[parameters]",
+        "dimensions = 1",
         f"stubbornness = {toml_number(p.stubbornness)}",
         f"step_days = {p.step_days}",
         f"discrimination = {toml_number(p.discrimination)}",

@@ -137,10 +137,10 @@ def _probabilities(target: Target, positions: np.ndarray, sharpness: float) -> n
 def log_likelihoods(problem: SpreadProblem, spread: Spread) -> np.ndarray:
     """log P(observed votes) of each target (sum over members)."""
     probs = target_probabilities(problem, spread)
-    return np.array([_log_p(p, t) for p, t in zip(probs, problem.targets, strict=True)])
+    return np.array([observed_log_p(p, t) for p, t in zip(probs, problem.targets, strict=True)])
 
 
-def _log_p(probs: np.ndarray, target: Target) -> float:
+def observed_log_p(probs: np.ndarray, target: Target) -> float:
     """log P(the target's observed votes) under probabilities (N, 4)."""
     return float(np.log(np.clip(probs[np.arange(len(probs)), target.observed], 1e-300, None)).sum())
 
@@ -251,7 +251,7 @@ def held_out(
         (probs,) = target_probabilities(alone, spread)
         codes = assign_to_tally(probs, target.tally)
         scores.append(score(codes, target.observed, probs))
-        sums.append(_log_p(probs, target))
+        sums.append(observed_log_p(probs, target))
     return HeldOut(
         fitted.model, tuple(t.vote_id for t in problem.targets), tuple(scores), tuple(sums)
     )
@@ -272,14 +272,17 @@ class SpreadCalibration:
 
 
 def calibrate_spread(
-    problem: SpreadProblem, progress: Callable[[str], None] | None = None
+    problem: SpreadProblem,
+    progress: Callable[[str], None] | None = None,
+    dates: tuple[date, ...] = TURN_DATES,
 ) -> SpreadCalibration:
-    """Fit every model of `MODELS`, then hold each roll call out of each."""
+    """Fit every model of `MODELS` (the moving ones profiled over `dates`), then hold each
+    roll call out of each."""
     say = progress or (lambda _: None)
     fits, held = {}, {}
     for model in MODELS:
         say(f"fitting {model}")
-        fits[model] = fit_model(problem, model)
+        fits[model] = fit_model(problem, model, dates)
     for model in MODELS:
         held[model] = held_out(problem, fits[model], lambda vote, m=model: say(f"{m}: {vote}"))
     return SpreadCalibration(problem, fits, held)

@@ -2,7 +2,7 @@
 calls after it, each placed as a text like its earlier version (`sim.fit.texts`).
 
 Everything here is fixed before any parameter is tried: positions at rest (K = 3 ideal points
-from the roll calls before 20 January 2025), the network and stubbornness of a calibration file,
+from the roll calls before 20 January 2025), the network (tie weights) of a calibration file,
 and for each target its direction, each member's evidence (its own vote on the earlier version),
 each member's absence propensity, its tally, its observed votes and the step of the dynamics on
 its date. A parameter point then costs one dynamics run and one cut-point fit per target
@@ -70,7 +70,7 @@ class SpreadProblem:
     positions: np.ndarray  # (N, K) at rest on `start`
     members: pd.DataFrame
     influence: np.ndarray  # (N, N) row-stochastic W of the calibration file's ties
-    parameters: Parameters  # the calibration file's: network, stubbornness by group
+    parameters: Parameters  # the calibration file's network; one stubbornness for everyone
     start: date  # step 0: the last roll call of the pre-turn record
     sharpness: float  # discrimination of every target (`TextSettings.sharpness`)
     targets: tuple[Target, ...]
@@ -80,7 +80,7 @@ class SpreadProblem:
         return self.iso3.index(US)
 
     def stubbornness(self, baseline: float) -> np.ndarray:
-        """(N,) stubbornness with this baseline, the file's group overrides kept."""
+        """(N,) stubbornness with this baseline (no group is set apart)."""
         return self.parameters.with_values({"stubbornness": baseline}).member_stubbornness(
             self.members
         )
@@ -102,7 +102,8 @@ def spread_problem(
     points_settings: IdealPointSettings = IdealPointSettings(),  # noqa: B008 - frozen
 ) -> SpreadProblem:
     """The problem on the data: the record before the US turn, the targets after it."""
-    parameters = load_parameters(calibration)
+    read = load_parameters(calibration)  # only the network: the stubbornness is the models'
+    parameters = Parameters(ties=read.ties, step_days=read.step_days, dimensions=3)
     world = build_world(data, US_TURN, parameters)
     points = cached_ideal_points(data, US_TURN, points_settings)
     if points.iso3 != world.iso3:

@@ -341,11 +341,16 @@ class Shift:
     Its position and anchor both move, as in `MoveToward`; ``hold``: if given, its new
     stubbornness. "The US turn" as any direction in position space, not only toward a member.
     Each entry of ``by`` is a scalar or an (R,) array, one per run.
+
+    ``followers``: members that follow the move by their own alignment weights (one weight,
+    or one per axis), not through the network: each moves, position and anchor, by its
+    weights times ``by``, and keeps its stubbornness and its following.
     """
 
     member: str
     by: tuple[float | np.ndarray, ...]
     hold: float | None = None
+    followers: tuple[tuple[str, tuple[float, ...]], ...] = ()
 
     def apply(self, state: FJState) -> None:
         (i,) = state.columns([self.member], self)
@@ -360,6 +365,17 @@ class Shift:
         for k, value in enumerate(self.by):
             by[:, k] = value
         _move_to(state, i, state.positions[:, i] + by, self.hold)
+        if self.followers:
+            columns = state.columns([member for member, _ in self.followers], self)
+            moves = self.follower_weights(dimensions)[None, :, :] * by[:, None, :]  # (R, F, K)
+            state.positions[:, columns] += moves
+            state.anchors[:, columns] += moves
+
+    def follower_weights(self, dimensions: int) -> np.ndarray:
+        """(F, K) each follower's weights on each axis (one weight: the same on every axis)."""
+        return np.array(
+            [np.broadcast_to(weights, (dimensions,)) for _, weights in self.followers], dtype=float
+        )
 
 
 @dataclass(frozen=True)

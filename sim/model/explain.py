@@ -247,7 +247,9 @@ def explain(
             else:
                 values[k] = values[k] - worth * _shapley_weight(size, count)
     full = recorder if count else none  # the last subset run is the one with every shock
-    toward_state, direction = toward(full, none.rest.positions, end, ukraine_axis)
+    shocked = {start.index.get(getattr(shock, "member", None)) for _, shock in shocks} - {None}
+    among = sorted(shocked) if shocked else None
+    toward_state, direction = toward(full, none.rest.positions, end, ukraine_axis, among)
     return Explanation(labels, tuple(values), none.rest.positions, end, direction, toward_state)
 
 
@@ -274,21 +276,28 @@ def _shapley_weight(others: int, count: int) -> float:
 
 
 def toward(
-    recorder: StateRecorder, start: np.ndarray, end: np.ndarray, ukraine_axis: int = 0
+    recorder: StateRecorder,
+    start: np.ndarray,
+    end: np.ndarray,
+    ukraine_axis: int = 0,
+    among: Sequence[int] | None = None,
 ) -> tuple[int | None, np.ndarray]:
     """The headline: the column of the state a shock moved furthest in the recorded run (None:
-    no shock moved one) and each member's unit direction (N, K) toward where that state ended
-    (`end`)."""
-    state = _largest_mover(recorder)
+    no shock moved one; `among`: only these columns, the shocks' own members, so that a
+    follower that moved further than the US is not what the others move toward) and each
+    member's unit direction (N, K) toward where that state ended (`end`)."""
+    state = _largest_mover(recorder, among)
     return state, _directions(start, end, state, ukraine_axis)
 
 
-def _largest_mover(recorder: StateRecorder) -> int | None:
+def _largest_mover(recorder: StateRecorder, among: Sequence[int] | None = None) -> int | None:
     """The member with the largest jump a shock made (None if no shock moved one)."""
-    jumps = [np.linalg.norm(s.positions - s.before, axis=-1) for s in recorder.steps]
-    if not jumps or not np.any(jumps):
+    jumps = np.array([np.linalg.norm(s.positions - s.before, axis=-1) for s in recorder.steps])
+    if among is not None and jumps.size:
+        jumps[:, np.setdiff1d(np.arange(jumps.shape[1]), among)] = 0.0
+    if not jumps.size or not np.any(jumps):
         return None
-    return int(np.unravel_index(np.argmax(jumps), (len(jumps), len(jumps[0])))[1])
+    return int(np.unravel_index(np.argmax(jumps), jumps.shape)[1])
 
 
 def _directions(

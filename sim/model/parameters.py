@@ -5,7 +5,8 @@ A parameter set is the tie-type weights of the influence network, how stubborn m
 weaken as members part ways (`parting`, `turn_cost`: `sim.model.dynamics`), how
 sharply positions decide votes (`discrimination` of the ordered logit when a text's cut-points
 are fitted to a tally; `blocsim calibrate` fits it with the rest), and which positions the world
-starts from (`dimensions`: 1, the Ukraine-axis estimate; 3, the ideal points).
+starts from (`dimensions`: 3, the ideal points, the default; 1, the Ukraine-axis estimate, an
+ablation no shipped scenario uses).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Parameters:
     discrimination: float = 1.0
     parting: float = 0.0  # how fast a tie weakens as two members part (0: Friedkin-Johnsen)
     turn_cost: float = 0.0  # share of the attention a member loses when a shock moves it
-    dimensions: int = 1
+    dimensions: int = 3
 
     def __post_init__(self) -> None:
         """Every way of making parameters (calibration file, scenario, sweep, app) passes here,

@@ -16,6 +16,7 @@ from sim.data.followers import followers
 from sim.data.loader import UNData
 from sim.data.resolutions import Resolution, resolution
 from sim.model.agenda import Timeline, scenario_timeline
+from sim.model.dynamics import Shift
 from sim.model.explain import MAX_SHOCKS, TOWARD_AXIS, explain, explain_table, shock_label
 from sim.model.model import BlocModel
 from sim.model.scenario import Scenario
@@ -147,6 +148,12 @@ def explain_run(model: BlocModel) -> tuple[pd.DataFrame | None, dict]:
     )
     iso3 = model.world.iso3
     state = explanation.toward_state
+    followed = {
+        follower: {"follows": shock.member, "weights": list(weights)}
+        for _, shock in shocks
+        if isinstance(shock, Shift)
+        for follower, weights in shock.followers
+    }
     why = {
         "step": model.steps,
         "date": model.date.isoformat(),
@@ -154,6 +161,7 @@ def explain_run(model: BlocModel) -> tuple[pd.DataFrame | None, dict]:
         "shocks": len(shocks),
         "method": "Shapley values over the run's shocks (every subset run); a part via a "
         "state is what its own move passed on, carried step by step (docs/model.md)",
+        "alignment": followed,  # who followed a shift by its own weights (not through ties)
     }
     return explain_table(explanation, iso3, model.world.axis_names), why
 

@@ -129,6 +129,7 @@ def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
             parameters = parameters_from_table(merged, path)
         except BlocsimError as error:
             raise reader.fail(error.field, error.reason) from None
+    reader.alignment = load_alignment(calibration, members)
     shocks = tuple(
         reader.shock(entry, f"shocks[{i}]", data_until)
         for i, entry in enumerate(reader.list(raw, "shocks"))
@@ -172,10 +173,46 @@ def load_historical_shocks(calibration: Path, members: pd.DataFrame) -> tuple[Ti
     the timeline leaves it out (`sim.model.agenda.shocks_by_step`)."""
     document = read_toml(calibration, "calibration file")
     reader = _Reader(document.path, members, document.key_lines)
+    reader.alignment = load_alignment(calibration, members)
     return tuple(
         reader.shock(entry, f"shocks[{i}]")
         for i, entry in enumerate(reader.list(document.table, "shocks"))
     )
+
+
+def load_alignment(
+    calibration: Path, members: pd.DataFrame
+) -> Mapping[str, tuple[float, ...]] | None:
+    """The members' alignment weights of a calibration file (`[alignment.weights]`: ISO3 =
+    [one weight] or [one per axis]), which a `shift` with `aligned = true` carries to them;
+    None if the file has none."""
+    document = read_toml(calibration, "calibration file")
+    reader = _Reader(document.path, members, document.key_lines)
+    table = document.table.get("alignment")
+    if table is None:
+        return None
+    table = reader.table(document.table, "alignment", "alignment")
+    weights = reader.table(table, "weights", "alignment.weights")
+    found: dict[str, tuple[float, ...]] = {}
+    for iso3, values in weights.items():
+        field = f"alignment.weights.{iso3}"
+        if iso3 not in reader.known_iso3:
+            raise reader.fail(field, f"unknown ISO3 code '{iso3}'")
+        if not isinstance(values, list) or len(values) not in (1, 3):
+            raise reader.fail(field, "must be a list of one weight or one per axis (three)")
+        found[iso3] = tuple(
+            reader.number({"w": value}, "w", f"{field}[{i}]", -100.0, 100.0)
+            for i, value in enumerate(values)
+        )
+    return found
+
+
+def fitted_on(calibration: Path) -> frozenset[str]:
+    """The roll calls whose per-country votes a calibration file was fitted on (its
+    `[fit] targets`, or its one `target`): a run's result on them is in sample."""
+    fit = read_toml(calibration, "calibration file").table.get("fit", {})
+    targets = fit.get("targets", [fit["target"]] if "target" in fit else [])
+    return frozenset(str(t) for t in targets)
 
 
 def scenario_shocks(scenario: Scenario, members: pd.DataFrame) -> tuple[TimedShock, ...]:
@@ -211,6 +248,7 @@ class _Reader:
         self.known_iso3 = frozenset(members["iso3"])
         self.members = members
         self.key_lines = key_lines
+        self.alignment: Mapping[str, tuple[float, ...]] | None = None  # of the calibration
 
     def fail(self, field: str, reason: str) -> BlocsimError:
         """The error for `field`, on the line of its key (or of the nearest enclosing one)."""
@@ -472,17 +510,32 @@ def _move_toward(reader: _Reader, entry: Mapping, field: str) -> Shock:
 
 def _shift(reader: _Reader, entry: Mapping, field: str) -> Shock:
     """`by = [d_1, ..., d_K]`: a move on each axis; its length is checked against the world's
-    dimensions when the world is built (`sim.model.agenda.check_dimensions`)."""
+    dimensions when the world is built (`sim.model.agenda.check_dimensions`). `aligned = true`:
+    the members follow it by the calibration file's alignment weights."""
     by = reader.required(entry, "by", f"{field}.by", list)
     if not by:
         raise reader.fail(f"{field}.by", "must list at least one number (one per axis)")
+    member = reader.member(entry, "member", f"{field}.member")
+    followers: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    if reader.typed(entry, "aligned", f"{field}.aligned", bool, False):
+        if reader.alignment is None:
+            raise reader.fail(
+                f"{field}.aligned",
+                "the calibration file has no [alignment.weights] for members to follow by",
+            )
+        followers = tuple(
+            (iso3, weights)
+            for iso3, weights in reader.alignment.items()
+            if iso3 != member and any(weights)
+        )
     return Shift(
-        member=reader.member(entry, "member", f"{field}.member"),
+        member=member,
         by=tuple(
             reader.number({"by": value}, "by", f"{field}.by[{i}]", -100.0, 100.0)
             for i, value in enumerate(by)
         ),
         hold=reader.number(entry, "hold", f"{field}.hold", 0.0, 1.0),
+        followers=followers,
     )
 
 
@@ -510,7 +563,7 @@ def _weaken_bloc(reader: _Reader, entry: Mapping, field: str) -> Shock:
 
 _SHOCKS: dict[str, tuple[set[str], Callable[[_Reader, Mapping, str], Shock]]] = {
     "move_toward": ({"member", "target", "fraction", "hold"}, _move_toward),
-    "shift": ({"member", "by", "hold"}, _shift),
+    "shift": ({"member", "by", "hold", "aligned"}, _shift),
     "set_stubbornness": ({"members", "bloc", "value"}, _set_stubbornness),
     "cut_tie": ({"member", "neighbour", "mutual"}, _tie(CutTie)),
     "add_tie": ({"member", "neighbour", "share", "mutual"}, _tie(AddTie)),

@@ -8,6 +8,7 @@ passed on to the member, carried over the steps; they add up to its move (see do
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -39,11 +40,15 @@ def read_explanation(directory: str | Path) -> tuple[pd.DataFrame, dict]:
     return table, about
 
 
-def member_parts(table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP) -> pd.DataFrame:
+def member_parts(
+    table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP, followed: Mapping | None = None
+) -> pd.DataFrame:
     """One member's parts, shock by shock: the moves shocks made to it (where not zero), the
     `top` neighbours that moved it most either way (0: all), its own anchor, and the other
     neighbours summed in one row (`via` "N others"). Columns as `explain.csv`, plus `part`
-    (direct, via, own or others) and `words`; none for a run without shocks."""
+    (direct, via, own or others) and `words`; none for a run without shocks. `followed`: the
+    manifest's alignment (ISO3 -> the member it follows and its weights), which names the
+    weights behind a direct part."""
     if table.empty:
         return table.assign(part=[], words=[])
     rows = table[table["iso3"] == iso3]
@@ -67,14 +72,31 @@ def member_parts(table: pd.DataFrame, iso3: str, top: int = DEFAULT_TOP) -> pd.D
                 others.assign(iso3=iso3, shock=shock, via=f"{len(rest)} {OTHERS}", part=OTHERS)
             )
     shown = pd.concat(parts, ignore_index=True)[[*rows.columns, "part"]]
+    follows = (followed or {}).get(iso3)
+    axes = [c for c in numbers if c != "toward"]
     shown["words"] = [
-        part_words(via, toward) for via, toward in zip(shown["via"], shown["toward"], strict=True)
+        part_words(via, toward, follows, axes)
+        for via, toward in zip(shown["via"], shown["toward"], strict=True)
     ]
     return shown
 
 
-def part_words(via: str, toward: float) -> str:
-    """What a part is: 'via PRY', 'from its own anchor and stubbornness', 'moved by the shock itself'."""
+def part_words(
+    via: str, toward: float, follows: Mapping | None = None, axes: Sequence[str] = ()
+) -> str:
+    """What a part is: 'via PRY', 'from its own anchor and stubbornness', 'moved by the shock
+    itself', or for a member that follows a shift by its own weights (`follows`: the member
+    it follows and its weights; the follow moves its anchor too, so its own part is the
+    follow) 'followed the USA turn, alignment weight 0.45'."""
+    if via in (DIRECT, OWN) and follows is not None:
+        weights = follows["weights"]
+        named = (
+            f"alignment weight {weights[0]:.2f}"
+            if len(weights) == 1
+            else "alignment weights "
+            + ", ".join(f"{w:+.2f} {axis}" for w, axis in zip(weights, axes, strict=False))
+        )
+        return f"followed the {follows['follows']} turn, {named}"
     if via == DIRECT:
         return "moved by the shock itself"
     if via == OWN:
