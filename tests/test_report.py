@@ -470,8 +470,10 @@ def test_network_names_the_p5_the_no_voters_and_the_movers(run_dir, run_report):
     assert sum("moved most" in reason for reason in key) == 5
     figure = figures.network_figure(nodes, pd.read_csv(run_dir / "network.csv"), "s", "t")
     labels = {t.get_text() for t in figure.axes[0].texts}
-    named = set(key[key != ""].index) - {"USA"}
-    assert named <= labels and "United States" in labels
+    always = {c for c in key.index if "P5" in key[c] or "moved most" in key[c]} - {"USA"}
+    assert always <= labels and "United States" in labels
+    # a No voter is named where its label fits (a crowded bloc leaves some unnamed)
+    assert len(labels & set(no["iso3"])) >= len(no) // 2
 
 
 def test_the_world_map_fills_each_member_by_its_vote(run_dir, run_report):

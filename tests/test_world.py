@@ -43,8 +43,9 @@ def test_a_corrupt_cache_file_is_estimated_again_and_replaced(data, tmp_path, mo
 
 
 def test_a_world_names_its_axes_and_keeps_the_ukraine_axis_in_place(data):
-    """Today's estimate is the Ukraine axis alone: K = 1, its numbers as estimated."""
-    world = build_world(data, CUTOFF, Parameters())
+    """The one-axis ablation's estimate is the Ukraine axis alone: K = 1, its numbers as
+    estimated."""
+    world = build_world(data, CUTOFF, Parameters(dimensions=1))
     assert world.axis_names == ("ukraine",)
     assert world.positions.shape == (193, 1)
     np.testing.assert_array_equal(world.positions[:, 0], world.estimate.position)

@@ -478,7 +478,8 @@ def network_figure(
 ) -> Figure:
     """The influence network on a fixed layout: members marked by their vote, two blocs
     ringed member by member, `focus` (the US) and its strongest ties highlighted, the key states named. Labels
-    are placed last, on the final layout, each where it overlaps no label placed before it.
+    are placed last, on the final layout, each where it overlaps no label placed before it (the P5 and
+    the states that moved most first; a No voter's label that fits nowhere is left out).
 
     nodes: iso3, name, blocs, x, y, vote (Y/A/N/X), and optionally key (why a state is named,
     e.g. "P5"; empty: not named). ties: source, target, weight.
@@ -591,11 +592,14 @@ def network_figure(
             bbox={**box, "pad": 0.8},
         )
     keys = nodes[nodes.get("key", pd.Series("", index=nodes.index)).fillna("") != ""]
-    for row in keys[~keys["iso3"].isin(named)].itertuples():
+    keys = keys[~keys["iso3"].isin(named)]
+    first = keys["key"].str.contains("P5|moved most")  # always named; No voters where they fit
+    for row in pd.concat([keys[first], keys[~first]]).itertuples():
         placer.place(
             row.iso3,
             [(where[row.iso3], d) for d in _DIRECTIONS],
             fontsize=6.5,
+            optional=not ("P5" in row.key or "moved most" in row.key),
             zorder=5,
             color="#222222",
             bbox={**box, "pad": 0.5},
@@ -632,10 +636,17 @@ class _LabelPlacer:
         ax.apply_aspect()
 
     def place(
-        self, text: str, candidates: Sequence[tuple], fontsize: float, gap: float = 5, **style
+        self,
+        text: str,
+        candidates: Sequence[tuple],
+        fontsize: float,
+        gap: float = 5,
+        optional: bool = False,
+        **style,
     ) -> None:
         """`candidates`: (anchor in data coordinates, direction to move the label away); the
-        label's near edge stays `gap` points from its anchor (clear of the marker)."""
+        label's near edge stays `gap` points from its anchor (clear of the marker). An
+        `optional` label that fits nowhere without overlap is left out (its marker stays)."""
         half = np.array([0.33 * fontsize * len(text) + 2, 0.7 * fontsize + 1])
         points_per_pixel = 72 / self.ax.figure.dpi
         best = None
@@ -651,6 +662,8 @@ class _LabelPlacer:
                 best = (overlap, anchor, offset, centre)
             if overlap == 0:
                 break
+        if optional and best[0] > 0:
+            return
         _, anchor, offset, centre = best
         self.ax.annotate(
             text,
