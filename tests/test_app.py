@@ -262,13 +262,16 @@ def test_the_record_beside_the_model_comes_from_the_data():
     scores = held_out_log_loss(scenario.calibration)
     assert len(scores) == 5 and min(scores, key=scores.get) == "alignment"
     assert all(f"{value:.3f}" in words[3] for value in scores.values())
-    assert "Best: followers by their own weights; the ties add nothing." in words[3]
+    assert "Nothing spread through the ties" in words[3]
+    assert "the followers' weights 0.516 (best), the US alone 0.537" in words[3]
     on_the_day, _, year_on = scenario.votes
     assert record_lines(on_the_day, data) == [
         "*On record*, 24 February 2025: A/RES/ES-11/7 **93-18-65** (17 not voting), "
         "comprehensive, just and lasting peace (Ukraine/EU text)"
     ]
-    assert record_lines(year_on, data)[0].startswith("*No record*: a what-if")
+    (what_if,) = record_lines(year_on, data)
+    assert what_if.startswith("*No record*: a what-if, its text modelled on A/RES/ES-11/6")
+    assert what_if.endswith("; fitted to the tally 93-18-65")
 
 
 def test_the_browser_tab_has_the_apps_title(page):

@@ -455,12 +455,15 @@ def records_for(spec: VoteSpec, data: UNData) -> list[Resolution]:
 
 def record_lines(spec: VoteSpec, data: UNData) -> list[str]:
     """The record beside a scenario's vote: 'On record' when it is a real vote (`recorded_vote`),
-    else the real votes its text is modelled on (the vote itself is a what-if)."""
+    else the real votes its text is modelled on and the tally it is fitted to, if it names one
+    (the vote itself is a what-if)."""
     record = recorded_vote(spec.name, spec.date)
     if record is not None:
         return [f"*On record*, {record.date:%d %B %Y}: {_counted(record)}"]
+    fitted = f"; fitted to the tally {spec.text.tally}" if spec.text.tally else ""
     return [
         f"*No record*: a what-if, its text modelled on {_counted(like)}, {like.date:%d %B %Y}"
+        f"{fitted}"
         for like in records_for(spec, data)
     ]
 
@@ -475,10 +478,10 @@ def _counted(record: Resolution) -> str:
 FOLLOWED = 0.10  # a gain of ten points or more in the share of votes with the US: "followed"
 LEADING_FOLLOWERS = 5  # the followers the record panel names
 MODEL_WORDS = {  # the calibration's models ([[fit.models]]), in plain words
-    "alignment": "followers by their own weights",
+    "alignment": "the followers' weights",
     "static": "the US alone",
-    "Friedkin-Johnsen": "through the ties",
-    "parting ways": "through ties that part",
+    "Friedkin-Johnsen": "ties",
+    "parting ways": "parting ties",
     "no turn": "no turn",
 }
 SPREADING = ("Friedkin-Johnsen", "parting ways")  # the models where the ties carry the turn
@@ -547,8 +550,8 @@ def record_words(model: ClassroomModel) -> list[str]:
         us, russia = (model.world.iso3.index(iso3) for iso3 in (US, "RUS"))
         before = model.world.positions[us, axis]
         lines.append(
-            f"**The US turned.** Measured on the 2025 votes, it moved on {turn.date:%d %B} from "
-            f"{before:+.2f} to {before + turn.shock.by[axis]:+.2f} on the Ukraine axis (Russia: "
+            f"**The US turned** on {turn.date:%d %B}: from {before:+.2f} to "
+            f"{before + turn.shock.by[axis]:+.2f} on the Ukraine axis (Russia "
             f"{model.world.positions[russia, axis]:+.2f})."
         )
         leading = ", ".join(
@@ -556,8 +559,8 @@ def record_words(model: ClassroomModel) -> list[str]:
         )
         if leading:
             lines.append(
-                f"**A few followed, by their own choice.** Moved most with it on the Ukraine "
-                f"axis (share of the US move, fitted): {leading}."
+                f"**A few followed it**, each by its own weight (fitted, × the US move on "
+                f"Ukraine): {leading}."
             )
     table = record_table()
     followed = " and ".join(
@@ -565,9 +568,9 @@ def record_words(model: ClassroomModel) -> list[str]:
         for row in followed_the_us(table).itertuples()
     )
     lines.append(
-        f"**On its lone votes, fewer.** Where the US stood against two thirds of the Assembly, "
-        f"only {followed or 'no state'} voted with it clearly more often after its turn; "
-        f"{int((table['change'] < 0).sum())} states did so less often."
+        f"**On its lone votes** (against two thirds of the Assembly) only "
+        f"{followed or 'no state'} joined it more often; "
+        f"{int((table['change'] < 0).sum())} states less often."
     )
     scores = held_out_log_loss(scenario.calibration)
     if scores:
@@ -576,10 +579,12 @@ def record_words(model: ClassroomModel) -> list[str]:
         ties_add_nothing = bool(spreading) and min(spreading) >= scores.get("static", np.inf)
         lines.append(
             ("**Nothing spread through the ties.** " if ties_add_nothing else "")
-            + "On 2025 votes left out of the fit (log-loss per vote, lower is better): "
-            + ", ".join(f"{MODEL_WORDS.get(name, name)} {scores[name]:.3f}" for name in ranked)
-            + f". Best: {MODEL_WORDS.get(ranked[0], ranked[0])}"
-            + ("; the ties add nothing." if ties_add_nothing else ".")
+            + "Held-out log-loss per vote (lower is better): "
+            + ", ".join(
+                f"{MODEL_WORDS.get(name, name)} {scores[name]:.3f}" + (" (best)" if i == 0 else "")
+                for i, name in enumerate(ranked)
+            )
+            + "."
         )
     return lines
 
@@ -590,8 +595,7 @@ def RecordView(model: ClassroomModel) -> None:
         solara.Markdown("\n".join(f"- {line}" for line in record_words(model)))
         solara.Markdown(
             "<small>From `blocsim data followers` and `blocsim calibrate` "
-            f"({classroom()[1].calibration.name}). So the model starts with the followers "
-            "moving at the turn by their weights and no state following another.</small>"
+            f"({classroom()[1].calibration.name}).</small>"
         )
 
 
