@@ -189,22 +189,30 @@ def test_the_network_names_the_key_states_and_says_what_its_legend_shows():
 
 def test_the_classroom_runs_the_measured_turn_scaled_by_its_slider():
     """The US moves by the slider's share of the calibration's measured shift and holds it;
-    with no one following (the default, as the record says) no other state moves."""
+    each follower moves by its alignment weights times that scaled shift (Hungary most on the
+    Ukraine axis); with no one following another (the default, as the record says) nothing
+    else moves."""
     _require("solara")
-    from sim.outputs.app import ClassroomModel, classroom, measured_turn
+    from sim.outputs.app import ClassroomModel, classroom, leading_followers, measured_turn
 
     data, scenario = classroom()
     turn = measured_turn(scenario, data.members).shock
-    assert len(turn.by) == 3
+    assert len(turn.by) == 3 and turn.followers
     model = ClassroomModel(us_turn=0.5)
     assert {agent.stubbornness for agent in model.members} == {1.0}
     start = np.array(model.trajectory[0])
     for _ in range(8):
         model.step()
-    us = model.agent("USA").column
-    assert np.allclose(model.trajectory[-1][us], start[us] + 0.5 * np.array(turn.by))
-    others = np.arange(len(start)) != us
-    assert np.array_equal(model.trajectory[-1][others], start[others])
+    end = np.array(model.trajectory[-1])
+    expected = start.copy()
+    scaled = 0.5 * np.array(turn.by)
+    expected[model.agent("USA").column] += scaled
+    for iso3, weights in turn.followers:
+        expected[model.agent(iso3).column] += np.array(weights) * scaled
+    assert np.allclose(end, expected)
+    hungary = model.agent("HUN").column
+    assert not np.allclose(end[hungary], start[hungary])
+    assert leading_followers(turn, model.world.ukraine_axis)[0][0] == "HUN"
 
 
 def test_following_one_another_sets_every_states_stubbornness_and_moves_the_tally():
@@ -229,9 +237,11 @@ def test_following_one_another_sets_every_states_stubbornness_and_moves_the_tall
 
 
 def test_the_record_beside_the_model_comes_from_the_data():
-    """The panel's followers are `blocsim data followers`' (Argentina and Tuvalu gained ten
-    points or more), its held-out numbers the calibration's; a real vote shows its recorded
-    tally, a later vote like it is marked a what-if."""
+    """The panel's followers on the record are `blocsim data followers`' (Argentina and Tuvalu
+    gained ten points or more), those by the fit the calibration's largest alignment weights on
+    the Ukraine axis, its held-out numbers the calibration's five models (the weights win, the
+    ties add nothing); a real vote shows its recorded tally, a later vote like it is marked a
+    what-if."""
     _require("solara")
     from sim.outputs.app import (
         ClassroomModel,
@@ -246,15 +256,22 @@ def test_the_record_beside_the_model_comes_from_the_data():
     data, scenario = classroom()
     assert list(followed_the_us(record_table())["iso3"]) == ["ARG", "TUV"]
     words = record_words(ClassroomModel())
-    assert len(words) == 3
-    assert "only Argentina" in words[1] and "Tuvalu" in words[1]
-    assert f"{held_out_log_loss(scenario.calibration)['static']:.3f}" in words[2]
+    assert len(words) == 4
+    assert "Hungary ×1.51, Marshall Islands ×1.24, Israel ×0.91" in words[1]
+    assert "only Argentina" in words[2] and "Tuvalu" in words[2]
+    scores = held_out_log_loss(scenario.calibration)
+    assert len(scores) == 5 and min(scores, key=scores.get) == "alignment"
+    assert all(f"{value:.3f}" in words[3] for value in scores.values())
+    assert "Nothing spread through the ties" in words[3]
+    assert "the followers' weights 0.516 (best), the US alone 0.537" in words[3]
     on_the_day, _, year_on = scenario.votes
     assert record_lines(on_the_day, data) == [
         "*On record*, 24 February 2025: A/RES/ES-11/7 **93-18-65** (17 not voting), "
         "comprehensive, just and lasting peace (Ukraine/EU text)"
     ]
-    assert record_lines(year_on, data)[0].startswith("*No record*: a what-if")
+    (what_if,) = record_lines(year_on, data)
+    assert what_if.startswith("*No record*: a what-if, its text modelled on A/RES/ES-11/6")
+    assert what_if.endswith("; fitted to the tally 93-18-65")
 
 
 def test_the_browser_tab_has_the_apps_title(page):
@@ -278,13 +295,14 @@ def test_the_classroom_fits_the_projector(page, tmp_path):
     assert chart_box["x"] + chart_box["width"] <= card_box["x"] + card_box["width"] + 1
     assert card_box["x"] + card_box["width"] <= width
     record = page.locator(".v-card", has_text="What the 2025 record shows")
-    record.get_by_text("Few followed").wait_for()
+    record.get_by_text("A few followed").wait_for()
     record_box = record.bounding_box()
     assert record_box["x"] >= card_box["x"] + card_box["width"], "the record beside the network"
     assert record_box["x"] + record_box["width"] <= width
     assert record_box["y"] + record_box["height"] <= height, "the record panel on the first screen"
     panel = record.inner_text()
-    assert "The US turned" in panel and "Argentina" in panel and "The ties carried nothing" in panel
+    assert "The US turned" in panel and "Hungary" in panel and "Argentina" in panel
+    assert "Nothing spread through the ties" in panel
     assert page.get_by_text("This website runs on").count() == 0
     assert "week 0 is 24 December 2024" in _tally(page)
     assert "On record, 24 February 2025: A/RES/ES-11/7 93-18-65" in _tally(page)

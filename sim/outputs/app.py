@@ -1,9 +1,10 @@
 """The classroom app: `blocsim app` serves this page with Solara (Mesa's SolaraViz).
 
-A class steps through `scenarios/classroom.toml` week by week in the world the 2025 record picks:
-the US turn as measured, and no spread through the ties. Beside the model sits the record: what
-the 2025 roll calls showed (the US moved, few followed, the ties carried nothing), and the real
-tally of each vote the story holds. The network marks each state by how it would vote on the
+A class steps through `scenarios/classroom.toml` week by week in the one world the 2025 record
+picks (`calibration/default.toml`): the US turn as measured, a few states following it by their
+own alignment weights, and no spread through the ties. Beside the model sits the record: what the
+2025 roll calls showed (the US moved, who followed, the ties carried nothing), and the real tally
+of each vote the story holds. The network marks each state by how it would vote on the
 next text today; for the state clicked, its blocs, position and strongest ties. Two sliders ask
 what-ifs: the size of the US turn (1 = as measured) and how much states follow one another
 (0 = as the record says); like every Mesa model parameter they take effect on Reset. Built from
@@ -76,8 +77,9 @@ def classroom() -> tuple[UNData, Scenario]:
 
 class ClassroomModel(BlocModel):
     """The teaching scenario with two what-ifs as parameters: the size of the US turn (a scale
-    on the measured move: 0 = no turn, 1 = as measured) and how much states follow one another
-    (1 - stubbornness, for every state: 0 = as the record says, nobody follows)."""
+    on the measured move, and so on its followers' moves: 0 = no turn, 1 = as measured) and how
+    much states follow one another through the ties (1 - stubbornness, for every state: 0 = as
+    the record says)."""
 
     def __init__(self, us_turn: float = 1.0, following: float = 0.0, seed: int = 2025) -> None:
         data, scenario = classroom()
@@ -129,7 +131,8 @@ class ClassroomModel(BlocModel):
 
 
 def scaled_turn(timed: TimedShock, size: float) -> TimedShock:
-    """The US turn (a `shift` of the United States) scaled by `size`; other shocks as they are."""
+    """The US turn (a `shift` of the United States) scaled by `size`; other shocks as they are.
+    Its followers keep their weights, so each moves by its weights x the scaled move."""
     shock = timed.shock
     if isinstance(shock, Shift) and shock.member == US:
         by = tuple(size * value for value in shock.by)
@@ -452,12 +455,15 @@ def records_for(spec: VoteSpec, data: UNData) -> list[Resolution]:
 
 def record_lines(spec: VoteSpec, data: UNData) -> list[str]:
     """The record beside a scenario's vote: 'On record' when it is a real vote (`recorded_vote`),
-    else the real votes its text is modelled on (the vote itself is a what-if)."""
+    else the real votes its text is modelled on and the tally it is fitted to, if it names one
+    (the vote itself is a what-if)."""
     record = recorded_vote(spec.name, spec.date)
     if record is not None:
         return [f"*On record*, {record.date:%d %B %Y}: {_counted(record)}"]
+    fitted = f"; fitted to the tally {spec.text.tally}" if spec.text.tally else ""
     return [
         f"*No record*: a what-if, its text modelled on {_counted(like)}, {like.date:%d %B %Y}"
+        f"{fitted}"
         for like in records_for(spec, data)
     ]
 
@@ -470,7 +476,15 @@ def _counted(record: Resolution) -> str:
 
 
 FOLLOWED = 0.10  # a gain of ten points or more in the share of votes with the US: "followed"
-NO_SPREAD = ("no turn", "static")  # the calibration's models in which nobody follows the US
+LEADING_FOLLOWERS = 5  # the followers the record panel names
+MODEL_WORDS = {  # the calibration's models ([[fit.models]]), in plain words
+    "alignment": "the followers' weights",
+    "static": "the US alone",
+    "Friedkin-Johnsen": "ties",
+    "parting ways": "parting ties",
+    "no turn": "no turn",
+}
+SPREADING = ("Friedkin-Johnsen", "parting ways")  # the models where the ties carry the turn
 
 
 @cache
@@ -498,8 +512,16 @@ def measured_turn(scenario: Scenario, members: pd.DataFrame) -> TimedShock | Non
     )
 
 
+def leading_followers(turn: Shift, axis: int) -> list[tuple[str, float]]:
+    """The members that follow `turn` furthest on `axis`: (ISO3, weight), largest first."""
+    weights = turn.follower_weights(len(turn.by))[:, axis]
+    order = np.argsort(-weights, kind="stable")[:LEADING_FOLLOWERS]
+    return [(turn.followers[i][0], float(weights[i])) for i in order if weights[i] > 0]
+
+
 def held_out_log_loss(calibration: Path) -> dict[str, float]:
-    """Each model's held-out log-loss per vote in a calibration's `[fit]` (none: empty)."""
+    """Each model's held-out log-loss per vote in a calibration's `[[fit.models]]` (none:
+    empty)."""
     models = read_toml(calibration, "calibration file").table.get("fit", {}).get("models", [])
     return {row["name"]: float(row["held_out_log_loss"]) for row in models}
 
@@ -516,38 +538,53 @@ def turn_words(model: BlocModel) -> str:
 
 
 def record_words(model: ClassroomModel) -> list[str]:
-    """What the 2025 record showed, in plain words: the US moved, few followed, and letting
-    the ties carry the turn predicts the held-out roll calls no better than the US alone."""
+    """What the 2025 record showed, in plain words: the US moved; a few states moved with it,
+    each by its own weight; few voted with it more often; and on held-out roll calls the
+    weights win while the ties add nothing."""
     data, scenario = classroom()
     lines = []
     turn = measured_turn(scenario, data.members)
+    axis = model.world.ukraine_axis
+    names = dict(zip(data.members["iso3"], data.members["name"], strict=True))
     if turn is not None:
-        axis = model.world.ukraine_axis
         us, russia = (model.world.iso3.index(iso3) for iso3 in (US, "RUS"))
         before = model.world.positions[us, axis]
         lines.append(
-            f"**The US turned.** Measured on the 2025 votes, it moved on {turn.date:%d %B} from "
-            f"{before:+.2f} to {before + turn.shock.by[axis]:+.2f} on the Ukraine axis (Russia: "
+            f"**The US turned** on {turn.date:%d %B}: from {before:+.2f} to "
+            f"{before + turn.shock.by[axis]:+.2f} on the Ukraine axis (Russia "
             f"{model.world.positions[russia, axis]:+.2f})."
         )
+        leading = ", ".join(
+            f"{names[iso3]} ×{weight:.2f}" for iso3, weight in leading_followers(turn.shock, axis)
+        )
+        if leading:
+            lines.append(
+                f"**A few followed it**, each by its own weight (fitted, × the US move on "
+                f"Ukraine): {leading}."
+            )
     table = record_table()
     followed = " and ".join(
         f"{row.name} ({row.before_share:.0%} → {row.after_share:.0%})"
         for row in followed_the_us(table).itertuples()
     )
     lines.append(
-        f"**Few followed.** Against two-thirds majorities, only {followed or 'no state'} voted "
-        f"with the US clearly more often after its turn (share of such votes, before → "
-        f"after); {int((table['change'] < 0).sum())} states did so less often."
+        f"**On its lone votes** (against two thirds of the Assembly) only "
+        f"{followed or 'no state'} joined it more often; "
+        f"{int((table['change'] < 0).sum())} states less often."
     )
     scores = held_out_log_loss(scenario.calibration)
-    spreading = [value for name, value in scores.items() if name not in NO_SPREAD]
-    if spreading and set(NO_SPREAD) <= scores.keys():
+    if scores:
+        ranked = sorted(scores, key=scores.__getitem__)
+        spreading = [scores[name] for name in SPREADING if name in scores]
+        ties_add_nothing = bool(spreading) and min(spreading) >= scores.get("static", np.inf)
         lines.append(
-            "**The ties carried nothing.** Letting states follow one another predicts the "
-            "left-out 2025 votes no better than the US moving alone (log-loss per vote "
-            f"{min(spreading):.3f} against {scores['static']:.3f}; no turn "
-            f"{scores['no turn']:.3f})."
+            ("**Nothing spread through the ties.** " if ties_add_nothing else "")
+            + "Held-out log-loss per vote (lower is better): "
+            + ", ".join(
+                f"{MODEL_WORDS.get(name, name)} {scores[name]:.3f}" + (" (best)" if i == 0 else "")
+                for i, name in enumerate(ranked)
+            )
+            + "."
         )
     return lines
 
@@ -557,9 +594,8 @@ def RecordView(model: ClassroomModel) -> None:
     with solara.Card("What the 2025 record shows"):
         solara.Markdown("\n".join(f"- {line}" for line in record_words(model)))
         solara.Markdown(
-            "<small>From `blocsim data followers` and `blocsim calibrate --spread` "
-            f"({classroom()[1].calibration.name}). So the model starts with no state following "
-            "another.</small>"
+            "<small>From `blocsim data followers` and `blocsim calibrate` "
+            f"({classroom()[1].calibration.name}).</small>"
         )
 
 
@@ -602,16 +638,37 @@ def why_it_moved(model: BlocModel, iso3: str) -> str:
     recorder = model.recorder
     parts = decompose(recorder)
     start, now = recorder.rest.positions, model.state.positions[0]
-    state, direction = toward(recorder, start, now, model.world.ukraine_axis)
+    acted = [
+        shock
+        for step, shocks in model.timeline.shocks.items()
+        if step < model.steps
+        for shock in shocks
+    ]
+    # Toward the shocked state (the US), not a follower that moved further.
+    shocked = sorted({model.agent(s.member).column for s in acted if getattr(s, "member", None)})
+    state, direction = toward(recorder, start, now, model.world.ukraine_axis, shocked or None)
     explanation = Explanation(("so far",), (parts,), start, now, direction, state)
     column = model.agent(iso3).column
     table = explain_table(explanation, model.world.iso3, model.world.axis_names, [column])
     rows = member_parts(table, iso3)
     aim = model.world.iso3[state] if state is not None else TOWARD_AXIS
+    chose = "".join(
+        f" At the turn it moved by its own weights times {shock.member}'s move "
+        f"({weight_words(dict(shock.followers)[iso3], model.world.axis_names)}), not through "
+        "its ties; that move is part of its own anchor's."
+        for shock in acted
+        if isinstance(shock, Shift) and iso3 in dict(shock.followers)
+    )
     return (
         f"{headline(rows, iso3, aim)}: {sentence(rows)} (via a state: what its own move "
-        "passed on to this one)."
+        f"passed on to this one).{chose}"
     )
+
+
+def weight_words(weights: tuple[float, ...], axes: tuple[str, ...]) -> str:
+    """'×0.93 general, ×1.51 ukraine, ×-0.03 third' (one weight: the same on every axis)."""
+    every = np.broadcast_to(weights, len(axes))
+    return ", ".join(f"×{weight:.2f} {axis}" for weight, axis in zip(every, axes, strict=True))
 
 
 def stubbornness_words(model: ClassroomModel, iso3: str, value: float) -> str:
@@ -639,7 +696,7 @@ APP_TITLE = "blocsim classroom: the 2025 US turn, and who followed"
 MODEL_PARAMS = {
     "us_turn": Slider(label="US turn (1 = as measured)", value=1.0, min=0.0, max=2.0, step=0.1),
     # Below 1: stubbornness stays above 0 (anchors divide by it); the Friedkin-Johnsen fit
-    # to 2025 had states follow one another 0.986 a week.
+    # to 2025 (calibration/default.toml) had states follow one another 0.71 a week.
     "following": Slider(label="States follow one another", value=0.0, min=0.0, max=0.99, step=0.01),
 }
 
@@ -672,10 +729,11 @@ def Page() -> None:
             solara.Markdown(
                 "**US turn**: the size of the United States' move of 20 January 2025, as a "
                 f"share of the move the record measures ({turn_words(model.value)}; 0 = no "
-                "turn, 1 = as measured, 2 = twice it). **States follow one another**: how much "
-                "each state moves toward the states it listens to each week rather than keep to "
-                "its own line (0 = not at all, as the record says; 0.99 = almost only its "
-                "friends count). "
+                "turn, 1 = as measured, 2 = twice it); its followers move with it, each by its "
+                "own weights times this move. **States follow one another**: how much each "
+                "state moves toward the states it listens to each week rather than keep to its "
+                "own line (0 = not at all, as the record says; 0.99 = almost only its friends "
+                "count). "
                 "*Move a slider, then press Reset: the story starts again with it.*"
             )
             ModelCreator(model, MODEL_PARAMS, model_parameters=parameters)
