@@ -24,16 +24,11 @@ from sim.sweep.sensitivity import analyze_sweep
 BIN = Path(sys.executable).parent
 
 ROOT = Path(__file__).resolve().parent.parent
-# The world, the US turn and the two votes of the shipped Sobol scenario, where members follow
-# (stubbornness 0.05); here the US turn's size on the ukraine axis and its date vary with
-# France's turn on 1 June 2025, after ES-11/7's vote (so it cannot change that vote): Sobol
-# must tell them apart.
-WORLD = (
-    (ROOT / "scenarios" / "us_realignment_sobol.toml")
-    .read_text()
-    .split("[sweep]")[0]
-    .replace("../calibration/", f"{ROOT / 'calibration'}/")  # the copy lives elsewhere
-)
+# The one world, the US turn and the two votes of the shipped Sobol scenario, where members
+# also follow through the ties (stubbornness 0.05); here the US turn's size on the ukraine axis
+# and its date vary with France's turn on 1 June 2025, after ES-11/7's vote (so it cannot
+# change that vote): Sobol must tell them apart.
+WORLD = (ROOT / "scenarios" / "us_realignment_sobol.toml").read_text().split("[sweep]")[0]
 SWEEP = """
 [parameters]
 stubbornness = 0.05
@@ -54,7 +49,7 @@ sensitivity_members = ["USA"]
 parameters = [
     {{ name = "shocks[0].by[1]", range = [0.0, 3.92] }},
     {{ name = "shocks[1].fraction", range = [0.0, 1.0] }},
-    {{ name = "shocks[0].date", range = [2025-01-02, 2025-02-10] }},
+    {{ name = "shocks[0].date", range = [2025-01-20, 2025-02-17] }},
 ]
 """
 SCENARIO = WORLD + SWEEP
