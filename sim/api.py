@@ -1,8 +1,8 @@
 """blocsim as a plain function of its parameters, for exploratory modelling and notebooks.
 
-`run_model(**params)` runs the US turn of `scenarios/us_realignment_sobol.toml` (the three-axis
-world of calibration/spread.toml, the US turn as the 2025 record measures it, ES-11/7's text
-voted on 24 Feb 2025 and again a year later) at the given parameter values, on the sweep's
+`run_model(**params)` runs the US turn of `scenarios/us_realignment_sobol.toml` (the one world
+of calibration/default.toml: three axes, the US turn as the 2025 record measures it, each member
+following it by its alignment weight; ES-11/7's text voted on 24 Feb 2025 and again a year later) at the given parameter values, on the sweep's
 batched kernel (`sim.sweep.batch`), and returns a flat dict of scalar outcomes: what the EMA
 Workbench wraps as a model.
 
@@ -13,7 +13,7 @@ Workbench wraps as a model.
     >>> model = Model("blocsim", function=run_model)
     >>> model.uncertainties = [
     ...     RealParameter("turn_ukraine", 0.0, 3.92),
-    ...     RealParameter("stubbornness", 0.014, 1.0),
+    ...     RealParameter("stubbornness", 0.037, 1.0),
     ... ]
     >>> model.outcomes = [ScalarOutcome(name) for name in outcome_names()]
 
@@ -68,12 +68,15 @@ def run_model(
     """Outcomes of `replicates` runs at these parameter values (None: the scenario's value).
 
     - `turn_general`, `turn_ukraine`, `turn_third`: the US move on each axis of the world
-      (default: the move the 2025 record measures, +1.56, +1.96, -4.81; 0 = no move).
-    - `turn_date_offset_days`: days after 20 Jan 2025 (negative: before) that it turns.
-    - `stubbornness`: every member's weight on its own anchor (default 1: nobody follows,
-      the held-out winner; the EU keeps 1 whatever the value).
-    - `parting`, `turn_cost`: how the turn spreads when members follow (default 0, 0:
-      Friedkin-Johnsen; `sim.model.dynamics`).
+      (default: the move the 2025 record measures, +1.56, +1.96, -4.81; 0 = no move); the
+      members follow it by their alignment weights (calibration/default.toml), so their
+      moves scale with it.
+    - `turn_date_offset_days`: days after 20 Jan 2025 that it turns (the world's data end
+      on that day: an earlier turn is an error).
+    - `stubbornness`: every member's weight on its own anchor (default 1: nobody follows
+      through the ties, the held-out winner; 0.29 the Friedkin-Johnsen fit).
+    - `parting`, `turn_cost`: how the turn spreads through the ties when members follow
+      (default 0, 0: Friedkin-Johnsen; `sim.model.dynamics`).
     - `seed`: the root seed of the runs' draws (default: the scenario's).
 
     Returns, for each text (named as a slug, e.g. `a_res_es_11_7`): `<text>_yes`, `_no`,

@@ -30,8 +30,9 @@ def test_outcomes_at_the_calibrated_defaults():
 
 def test_the_turn_costs_yes_votes_only_where_members_follow():
     """Same seed, same draws (means of 200 runs): at the default (nobody follows) the measured
-    turn moves the US alone; where members follow (stubbornness 0.05) it costs the text a year
-    on Yes votes, less when ties weaken as members part, and only after its date."""
+    turn moves the US and its aligned followers and barely changes the Yes count; where members
+    also follow through the ties (stubbornness 0.05) it costs the text a year on Yes votes, less
+    when ties weaken as members part, and acts only after its date."""
     still = {"turn_general": 0.0, "turn_ukraine": 0.0, "turn_third": 0.0}
     alone = run_model(replicates=200, seed=5)
     unturned = run_model(replicates=200, seed=5, **still)
@@ -41,7 +42,8 @@ def test_the_turn_costs_yes_votes_only_where_members_follow():
     parted = run_model(stubbornness=0.05, parting=1.0, replicates=200, seed=5)
     assert parted[f"{LATER}_yes"] > followed[f"{LATER}_yes"] + 5
     late = run_model(stubbornness=0.05, turn_date_offset_days=60, replicates=200, seed=5)
-    assert late[f"{TEXT}_yes"] > followed[f"{TEXT}_yes"] + 3  # after 24 Feb 2025
+    assert abs(late[f"{TEXT}_yes"] - unturned[f"{TEXT}_yes"]) < 1  # after 24 Feb 2025
+    assert abs(late[f"{TEXT}_yes"] - followed[f"{TEXT}_yes"]) > 3  # the turn acts by then
 
 
 def test_bad_values_name_the_keyword():
@@ -70,9 +72,9 @@ def test_python_c_prints_the_outcomes():
 
 
 def test_ema_workbench_experiments_and_prim():
-    """A small EMA experiment through run_model, then PRIM: the runs where the text a year on
-    gets its fewest Yes votes (the lowest quarter) are those where members follow the turn
-    (low stubbornness)."""
+    """A small EMA experiment through run_model, then PRIM: in the one world the runs where the
+    text a year on gets its most Yes votes (the highest quarter) are those where members also
+    follow through the ties (low stubbornness) and the US turns hard on the ukraine axis."""
     from ema_workbench import (
         Constant,
         IntegerParameter,
@@ -86,8 +88,8 @@ def test_ema_workbench_experiments_and_prim():
     model = Model("blocsim", function=run_model)
     model.uncertainties = [
         RealParameter("turn_ukraine", 0.0, 3.92),
-        IntegerParameter("turn_date_offset_days", -19, 130),
-        RealParameter("stubbornness", 0.014, 1.0),
+        IntegerParameter("turn_date_offset_days", 0, 130),
+        RealParameter("stubbornness", 0.037, 1.0),
         RealParameter("parting", 0.0, 1.0),
     ]
     model.constants = [Constant("replicates", 20), Constant("seed", 7)]
@@ -101,7 +103,8 @@ def test_ema_workbench_experiments_and_prim():
     assert np.all((yes > 0) & (yes < 193))
     # ema-workbench 3.0's PRIM fails on pandas 3 integer columns: cast to float.
     inputs = experiments[[u.name for u in model.uncertainties]].astype(float)
-    box = prim.Prim(inputs, yes < np.quantile(yes, 0.25)).find_box()
+    box = prim.Prim(inputs, yes > np.quantile(yes, 0.75)).find_box()
     limits = box.box_lim  # the chosen box: row 0 its lower, row 1 its upper limits
     assert limits.loc[1, "stubbornness"] < 0.6  # the box keeps the runs where members follow
+    assert limits.loc[0, "turn_ukraine"] > 1.0  # ...and the US turns hard on the ukraine axis
     assert box.coverage > 0.5 and box.density > 0.7
