@@ -33,7 +33,7 @@ from typing import Protocol
 import numpy as np
 
 from sim.errors import BlocsimError
-from sim.model.ties import TiePairs
+from sim.model.ties import TiePairs, listened_by_dimension
 
 
 def fj_step(
@@ -54,15 +54,6 @@ def fj_step(
     listened *= 1 - kept  # this form keeps a fully stubborn member exactly still
     listened += kept * np.swapaxes(anchors, -1, -2)
     return np.swapaxes(listened, -1, -2)
-
-
-def listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.ndarray:
-    """sum_j W_ij theta_jk for every run and dimension: positions (..., N, K) -> (..., K, N).
-
-    One matrix product for all runs and dimensions, as an (R K, N) matrix: a view, without a
-    copy, of positions laid out dimension-major.
-    """
-    return np.tensordot(positions, influence, axes=([-2], [1]))
 
 
 def parting_step(

@@ -18,6 +18,15 @@ import numpy as np
 RUN_CHUNK = 128  # runs per chunk: the (P, chunk) factors and the members' rows stay in cache
 
 
+def listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.ndarray:
+    """sum_j W_ij theta_jk for every run and dimension: positions (..., N, K) -> (..., K, N).
+
+    One matrix product for all runs and dimensions, as an (R K, N) matrix: a view, without a
+    copy, of positions laid out dimension-major.
+    """
+    return np.tensordot(positions, influence, axes=([-2], [1]))
+
+
 @dataclass(frozen=True)
 class TiePairs:
     """The ties of W prepared for the parting rule over one state's runs, kept between steps.
@@ -45,8 +54,6 @@ class TiePairs:
     ) -> TiePairs:
         """Pairs for W and the start (R, N, K); `reuse`: pairs of the same start and ties,
         whose start-dependent arrays are kept (a shock reweighted W)."""
-        from sim.model.dynamics import listened_by_dimension
-
         dtype = start.dtype
         size = len(influence)
         listeners, sources = np.nonzero((influence != 0) & ~np.eye(size, dtype=bool))
@@ -85,8 +92,6 @@ class TiePairs:
         sum_j W_ij c_j): with g = 1 the rule's x_i + sum_j W_ij (theta0_j - theta0_i) + sum_j
         W_ij c_j (y_j - y_i) is M theta + (W - M) theta0, one product a step as for
         Friedkin-Johnsen. Kept for each c met (a turn changes it once)."""
-        from sim.model.dynamics import listened_by_dimension
-
         key = credibility.tobytes()
         if key not in self.linear:
             weights = self.influence * credibility
