@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 
 from sim.cli import main
-from sim.data.alignment import alignment_table, alignment_with, power_votes, version_pairs
+from sim.data.alignment import (
+    against_the_voters,
+    alignment_table,
+    alignment_with,
+    follow_with,
+    power_votes,
+    version_pairs,
+)
 
 ISO3 = ("USA", "AAA", "BBB", "CCC", "DDD", "FRA", "DEU")
 EU = ["FRA", "DEU"]
@@ -83,3 +90,38 @@ def test_data_followers_prints_the_weight_beside_its_counts(data, capsys):
     assert {"us_changes", "us_followed", "us_alignment"} <= set(table.columns)
     assert (table["us_followed"] == weights.loc[table.index, "usa_follows"]).all()
     assert np.allclose(table["us_alignment"], weights.loc[table.index, "usa_weight"])
+
+
+MANY = (*ISO3, "EEE", "FFF", "GGG", "HHH", "III", "JJJ")  # six more that vote Y
+
+
+def lonely_record(calls: int) -> tuple[np.ndarray, pd.Series]:
+    """Roll calls where the US votes N against everyone's Y; AAA sides with it on every one,
+    BBB on none, CCC on the recent half only (a new government), DDD never votes."""
+    table = np.zeros((calls, len(MANY)))
+    table[:, 0] = 2.0  # the US: N
+    table[:, 1] = 2.0  # AAA follows
+    table[calls // 2 :, 3] = 2.0  # CCC follows from halfway on
+    table[:, 4] = np.nan
+    dates = pd.Series(pd.date_range("2022-01-01", periods=calls, freq="30D"))
+    return table, dates
+
+
+def test_the_follow_weight_ranks_followers_and_a_new_government_shows():
+    table, dates = lonely_record(24)
+    until = dates.iloc[-1] + pd.Timedelta(days=1)
+    found = follow_with("USA", table, dates, MANY, until, EU)
+    weight = dict(zip(MANY, found.weight, strict=True))
+    assert found.changes == 24 and found.follows[1] == 24 and found.opportunities[4] == 0
+    assert weight["USA"] == 0.0 and weight["DDD"] == 0.0  # no evidence: everyone's rate
+    assert weight["AAA"] > weight["CCC"] > 0 > weight["BBB"]
+    # recency: CCC's late follows count more than half the evidence
+    assert found.weight[3] > (found.weight[1] + found.weight[2]) / 2
+
+
+def test_a_roll_call_with_the_majority_is_no_evidence_of_following():
+    table, dates = lonely_record(6)
+    table[:, 0] = 0.0  # the US votes with everyone
+    assert not against_the_voters(table, table[:, 0]).any()
+    found = follow_with("USA", table, dates, MANY, dates.iloc[-1] + pd.Timedelta(days=1), EU)
+    assert found.changes == 0 and np.all(found.weight == 0.0)

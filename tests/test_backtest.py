@@ -19,6 +19,7 @@ from sim.fit.combination import (
     fit_combination,
     read_combination,
     shipped_combination,
+    turn_from_eu,
 )
 from sim.fit.session import Text, predict_texts
 from sim.fit.texts import Record, predict_text, ukraine_vote_ids
@@ -133,3 +134,16 @@ def test_predict_applies_the_shipped_combination(data, kworld):
     assert tally_of(combined.in_tally).tolist() == [93, 65, 18, 17]
     [(_, predicted)] = predict_texts(data, [Text("ES-11/7 again", day, tally)])
     assert np.allclose(predicted.probabilities, combined.probabilities)
+
+
+def test_a_power_that_stops_voting_with_the_eu_is_expected_to_turn():
+    """The US agreed with the EU on half its roll calls, then voted N against its Y on the last
+    six: the turn is large and toward N; a power that goes on as usual has none."""
+    eu = np.zeros(40)
+    usual = np.where(np.arange(40) % 2 == 0, 0.0, 2.0)
+    turned = usual.copy()
+    turned[-6:] = 2.0
+    turn, to = turn_from_eu(turned, eu)
+    assert turn > 0.3 and to.argmax() == 2
+    assert turn_from_eu(usual, eu)[0] < 0.1
+    assert turn_from_eu(np.array([]), np.array([]))[0] == 0.0

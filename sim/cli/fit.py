@@ -44,9 +44,18 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
         "--forecast",
         action="store_true",
         help="fit the forecast combination (persistence, the K = 3 placement, the 1-D ordering, "
-        "co-voting and alignment with the US, Russia, China and the EU) by log-loss on the "
-        "backtest's selection sessions 2017-2023 (scikit-learn; minutes with cached fits); "
+        "co-voting and follow weights with the US, Russia, China and the EU) by log-loss on "
+        "the backtest's sessions given by --train (scikit-learn; minutes with cached fits); "
         "writes calibration/forecast.toml, which predict applies",
+    )
+    calibrate.add_argument(
+        "--train",
+        choices=("all", "selection"),
+        default="all",
+        help="with --forecast: the sessions to fit on: 'all' = 2017-2023 and the 2024 and 2025 "
+        "texts to Sep 2025 (default: the shipped file, for later texts); 'selection' = "
+        "2017-2023 only (then validate --backtest --forecast FILE scores 2024 and 2025 out of "
+        "sample)",
     )
     calibrate.add_argument(
         "--data-until",
@@ -79,7 +88,7 @@ def _calibrate(args: argparse.Namespace) -> None:
     if args.forecast:
         if args.spread or args.data_until:
             raise BlocsimError("takes neither --spread nor --data-until", field="--forecast")
-        _calibrate_forecast(out, load(args))
+        _calibrate_forecast(out, load(args), args.train)
         return
     if args.spread:
         if args.data_until:
@@ -133,7 +142,7 @@ def _calibrate_spread(args: argparse.Namespace, out: Path) -> None:
     print(f"wrote {out}")
 
 
-def _calibrate_forecast(out: Path, data) -> None:
+def _calibrate_forecast(out: Path, data, training: str) -> None:
     from tqdm import tqdm
 
     from sim.files import write_atomic
@@ -141,9 +150,9 @@ def _calibrate_forecast(out: Path, data) -> None:
     from sim.fit.calibrate import provenance_lines
     from sim.fit.combination import combination_toml
 
-    total = len(backtest.backtest_cases(data, backtest.SELECTION))
-    with tqdm(total=total, desc="backtest (selection)", unit="text", leave=False) as bar:
-        combination, fit = backtest.fit_on_selection(data, progress=bar.update)
+    total = len(backtest.backtest_cases(data, backtest.TRAINING[training]))
+    with tqdm(total=total, desc=f"backtest ({training})", unit="text", leave=False) as bar:
+        combination, fit = backtest.fit_on_sessions(data, training, progress=bar.update)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, combination_toml(combination, fit, provenance_lines(data.fingerprint)))
     print(

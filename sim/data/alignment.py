@@ -192,3 +192,49 @@ def alignment_table(data: UNData, until: pd.Timestamp | None = None) -> pd.DataF
 def eu_members(data: UNData) -> list[str]:
     """The EU's members (the members table's flag, as of 24 Feb 2025)."""
     return data.members.loc[data.members["eu"] == 1, "iso3"].tolist()
+
+
+FOLLOW_HALF_LIFE = 0.5  # years: the follow measure's recency weight (chosen on selection)
+LONELY_MAJORITY = 2 / 3  # a power stands against the voters when two thirds cast another vote
+
+
+def against_the_voters(table: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """(rows,) bool: the power cast a vote other than the one of two thirds of those voting."""
+    counts = np.stack([(table == code).sum(axis=1) for code in range(3)], axis=1)
+    share = counts.max(axis=1) / np.maximum(counts.sum(axis=1), 1)
+    return np.isfinite(theirs) & (share >= LONELY_MAJORITY) & (counts.argmax(axis=1) != theirs)
+
+
+def follow_with(
+    power: str,
+    table: np.ndarray,
+    dates: pd.Series,
+    iso3: tuple[str, ...],
+    until: pd.Timestamp,
+    eu: list[str],
+    half_life: float = FOLLOW_HALF_LIFE,
+) -> Alignment:
+    """How strongly each member sides with `power` where it stands against two thirds of the
+    voters (`blocsim data followers`' roll calls), on the rows of `table` (roll calls x members,
+    codes) dated before `until`: recency-weighted (half-life `half_life` years, so a new
+    government shows within a year), shrunk to everyone's rate by the same beta prior as the
+    alignment weights. Far better powered than the vote changes on recurring texts: the US
+    stands alone on about half of the roll calls of a year."""
+    before = (dates < until).to_numpy()
+    table, stamps = table[before], dates[before]
+    theirs = power_votes(table, iso3, power, eu)
+    lonely = against_the_voters(table, theirs)
+    table, theirs, stamps = table[lonely], theirs[lonely], stamps[lonely]
+    age = (until - stamps).dt.days.to_numpy() / 365.25
+    weight = 0.5 ** (age / half_life)
+    cast = np.isfinite(table)
+    agreed = cast & (table == theirs[:, None])
+    if power != EU:
+        cast[:, iso3.index(power)] = agreed[:, iso3.index(power)] = False
+    n = (weight[:, None] * cast).sum(axis=0)
+    f = (weight[:, None] * agreed).sum(axis=0)
+    rate, strength = _beta_prior(f, n)
+    shrunk = (f + strength * rate) / (n + strength)
+    return Alignment(
+        power, iso3, cast.sum(axis=0), agreed.sum(axis=0), shrunk - rate, rate, strength, len(table)
+    )
