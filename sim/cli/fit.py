@@ -201,7 +201,10 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
     validate.add_argument(
         "--forecast",
         metavar="FILE",
-        help="with --backtest: the combination's file (default calibration/forecast.toml)",
+        help="with --backtest: the combination's file (default calibration/forecast.toml, "
+        "fitted on every session to Sep 2025: the sessions it saw are labelled 'fitted on'; "
+        "`calibrate --forecast --train selection --out FILE` makes one that leaves 2024 and "
+        "2025 out of sample)",
     )
     validate.add_argument(
         "--out", metavar="DIR", help="with --backtest: the run directory (default under results/)"
@@ -312,11 +315,18 @@ def _validate(args: argparse.Namespace) -> None:
     emit(result.errors if args.errors else result.table, args.format)
 
 
+def _backtest_label(backtest, session: str, fitted_on: set[str]) -> str:
+    """'selection' or 'evaluation', and 'fitted on' where the combination saw the session."""
+    if not session[0].isdigit():
+        return "pooled"
+    return backtest.set_of(session) + (", fitted on" if session in fitted_on else "")
+
+
 def _backtest(args: argparse.Namespace, data) -> None:
     from tqdm import tqdm
 
     from sim.fit import backtest
-    from sim.fit.combination import FORECAST_FILE, read_combination
+    from sim.fit.combination import FORECAST_FILE, fitted_sessions, read_combination
     from sim.results import default_run_dir
 
     path = Path(args.forecast) if args.forecast else FORECAST_FILE
@@ -334,9 +344,10 @@ def _backtest(args: argparse.Namespace, data) -> None:
         found = backtest.run_backtest(data, chosen, combination, progress=bar.update)
     table = backtest.write_run(out, found, path, data.fingerprint)
     shown = table.drop(columns=["set", "movers", "us_changed_texts"])
+    fitted_on = set(fitted_sessions(path))
     emit_sections(
         {
-            f"{session} ({backtest.set_of(session) if session[0].isdigit() else 'pooled'})": part
+            f"{session} ({_backtest_label(backtest, session, fitted_on)})": part
             for session, part in shown.groupby("session", sort=False)
         },
         args.format,

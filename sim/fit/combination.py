@@ -16,6 +16,9 @@ regression on features of the member and the text, all from the record before th
   the power votes c; and its follow weight (`sim.data.alignment.follow_with`: recency-weighted,
   shrunk co-voting where the power stood against two thirds of the voters) times how far the
   power is expected to move toward c from its vote on the earlier version.
+- the text's tally shift: each vote's share of the voters on the text minus on the earlier
+  version (0 without one): how far the members must move, the same for every member, so that
+  those the placement puts nearest a vote cross to it.
 A power's expected vote is the placement's, moved by how far it has lately turned from the EU
 (`power_expectation`): the placement alone keeps the US at its earlier Yes on the 2025 texts
 where it turned to No, and then nothing can follow it.
@@ -40,6 +43,7 @@ import pandas as pd
 
 from sim.data.alignment import EU, POWERS, against_the_voters, follow_with, power_votes
 from sim.data.alignment import codes as vote_codes
+from sim.data.loader import count_votes
 from sim.data.resolutions import Tally
 from sim.errors import BlocsimError
 from sim.model.scenario import REPOSITORY
@@ -60,6 +64,7 @@ FEATURES = (
     *(f"covote_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
     *(f"lonely_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
     *(f"follow_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
+    *(f"tally_shift_{c}" for c in CLASSES),
 )
 FLOOR = 1e-4  # log-probabilities below log(FLOOR) carry no more information
 ORDERING_SHARPNESS = 2.0  # the 1-D ordering's discrimination on its standardised score (fixed)
@@ -238,6 +243,7 @@ def features(
         np.log(np.clip(ordering, FLOOR, 1.0)),
     )
     with_like = float(like_votes is not None)
+    shift = np.zeros(3) if like_votes is None else _shares(tally) - _shares(count_votes(like_votes))
     return np.concatenate(
         [
             earlier,
@@ -248,9 +254,16 @@ def features(
             *covote,
             *lonely,
             *follow,
+            np.broadcast_to(shift, (n, 3)),
         ],
         axis=1,
     )
+
+
+def _shares(tally: Tally) -> np.ndarray:
+    """(3,) the shares of Y, A, N among the voters of a tally."""
+    counts = np.array([tally.yes, tally.abstain, tally.no], float)
+    return counts / max(counts.sum(), 1.0)
 
 
 def power_expectation(record: Record, power: str, placed: np.ndarray) -> np.ndarray:
@@ -355,6 +368,13 @@ def read_combination(path: Path) -> Combination:
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise BlocsimError(f"not a forecast combination file ({error})", file=path) from None
     return Combination(coefficients, intercept)
+
+
+def fitted_sessions(path: Path) -> list[str]:
+    """The backtest sessions a forecast file's coefficients were fitted on (its `[fit]`
+    table; none if it does not say)."""
+    document = tomllib.loads(Path(path).read_text())
+    return [str(session) for session in document.get("fit", {}).get("sessions", [])]
 
 
 @cache
