@@ -12,6 +12,7 @@ from sim.data.alignment import (
     against_the_voters,
     alignment_table,
     alignment_with,
+    follow_table,
     follow_with,
     power_votes,
     version_pairs,
@@ -83,13 +84,19 @@ def test_real_record_weights_are_shrunk_and_finite(data):
     assert table.set_index("iso3").loc[eu, "eu_weight"].mean() > 0
 
 
-def test_data_followers_prints_the_weight_beside_its_counts(data, capsys):
+def test_data_followers_prints_the_combinations_follow_weight(data, capsys):
+    """`data followers` and the forecast combination tell one story: the printed weight is
+    the combination's, Israel follows most, and Argentina's weight rose after its change of
+    government (December 2023)."""
     assert main(["data", "followers", "--until", "2025-06-30", "--format", "csv"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("iso3")
-    weights = alignment_table(data, pd.Timestamp("2025-07-01")).set_index("iso3")
-    assert {"us_changes", "us_followed", "us_alignment"} <= set(table.columns)
-    assert (table["us_followed"] == weights.loc[table.index, "usa_follows"]).all()
-    assert np.allclose(table["us_alignment"], weights.loc[table.index, "usa_weight"])
+    weights = follow_table(data, pd.Timestamp("2025-07-01")).set_index("iso3")
+    assert {"us_lonely_votes", "us_sided", "us_follow"} <= set(table.columns)
+    assert (table["us_sided"] == weights.loc[table.index, "us_sided"]).all()
+    assert np.allclose(table["us_follow"], weights.loc[table.index, "us_follow"])
+    assert table["us_follow"].idxmax() == "ISR"
+    before = follow_table(data, pd.Timestamp("2023-09-01")).set_index("iso3")
+    assert table.loc["ARG", "us_follow"] > before.loc["ARG", "us_follow"] + 0.1
 
 
 MANY = (*ISO3, "EEE", "FFF", "GGG", "HHH", "III", "JJJ")  # six more that vote Y

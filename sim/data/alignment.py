@@ -238,3 +238,27 @@ def follow_with(
     return Alignment(
         power, iso3, cast.sum(axis=0), agreed.sum(axis=0), shrunk - rate, rate, strength, len(table)
     )
+
+
+def follow_table(data: UNData, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The US follow weights (`follow_with`, the forecast combination's) on the record before
+    `until` (default: all of it): iso3, the roll calls where the US stood against two thirds
+    of the voters and the member voted (`us_lonely_votes`), those where it voted as the US did
+    (`us_sided`), and the weight (`us_follow`: 0 = no evidence of following)."""
+    rows = data.roll_calls()
+    if until is not None:
+        rows = rows[rows["date"] < until]
+    votes = rows.pivot(index="vote_id", columns="iso3", values="vote").reindex(
+        columns=list(data.iso3)
+    )
+    dates = rows.groupby("vote_id")["date"].first().reindex(votes.index)
+    cutoff = until if until is not None else rows["date"].max() + pd.Timedelta(days=1)
+    found = follow_with("USA", codes(votes), dates, data.iso3, cutoff, eu_members(data))
+    return pd.DataFrame(
+        {
+            "iso3": data.iso3,
+            "us_lonely_votes": found.opportunities,
+            "us_sided": found.follows,
+            "us_follow": found.weight.round(4),
+        }
+    )
