@@ -17,6 +17,7 @@ from sim.fit.combination import (
     FEATURES,
     combination_toml,
     fit_combination,
+    fitted_sessions,
     read_combination,
     shipped_combination,
     turn_from_eu,
@@ -80,7 +81,8 @@ def test_the_combination_file_round_trips_and_applies(es11_7, tmp_path):
     assert len(observed) == 93 + 18 + 65 and np.bincount(observed).tolist() == [93, 65, 18]
     combination = fit_combination(x, observed)
     path = tmp_path / "forecast.toml"
-    path.write_text(combination_toml(combination, {"rows": 176}, []))
+    path.write_text(combination_toml(combination, {"rows": 176, "sessions": ["2025"]}, []))
+    assert fitted_sessions(path) == ["2025"]  # validate --backtest labels it "fitted on"
     read = read_combination(path)
     assert np.allclose(read.coefficients, combination.coefficients)
     assert np.allclose(read.intercept, combination.intercept)
