@@ -71,8 +71,8 @@ ORDERING_SHARPNESS = 2.0  # the 1-D ordering's discrimination on its standardise
 COVOTE_DAYS = 365
 GENERAL_DAYS = 730
 RECORD_HALF_LIFE = 1.0  # years, for the 1-D ordering's mean vote
-TURN_HALF_LIFE = 5.0  # roll calls: how fast a power's turn from the EU shows (selection)
-TURN_PRIOR = 2.0  # pseudo-roll calls at the power's usual agreement with the EU
+TURN_HALF_LIFE = 5.0  # roll calls: how fast a power's turn from the EU shows (not tuned)
+TURN_PRIOR = 2.0  # pseudo-roll calls at the power's usual agreement with the EU (not tuned)
 
 
 @dataclass(frozen=True)
