@@ -23,7 +23,7 @@ from sim.fit.combination import (
     turn_from_eu,
 )
 from sim.fit.session import Text, predict_texts
-from sim.fit.texts import Record, predict_text, ukraine_vote_ids
+from sim.fit.texts import Record, latest_es11, predict_text, ukraine_vote_ids
 from sim.model.estimates import cached_ideal_points, record_end
 from sim.model.text_axis import TextSettings
 from sim.model.voting import tally_of
@@ -149,3 +149,23 @@ def test_a_power_that_stops_voting_with_the_eu_is_expected_to_turn():
     assert turn > 0.3 and to.argmax() == 2
     assert turn_from_eu(usual, eu)[0] < 0.1
     assert turn_from_eu(np.array([]), np.array([]))[0] == 0.0
+
+
+def test_the_backtest_forecasts_without_the_tally(data, es11_7):
+    """Without its tally ES-11/7 is forecast like the latest Ukraine text, the combination
+    applied on each tally of the forecast; a new text without a like is left out."""
+    chosen = [
+        case
+        for case in backtest.backtest_cases(data, ("2025",))
+        if case.vote_id in (ES11_7, "A/RES/79/266")
+    ]
+    combination = fit_combination(*backtest.voters(es11_7))
+    found = backtest.run_backtest(data, chosen, combination, no_tally=True)
+    rows = found.rows
+    assert set(rows["vote_id"]) == {ES11_7} and len(rows) == 193
+    assert rows["like"].iloc[0] == latest_es11(
+        Record(data, chosen[0].cutoff, TextSettings()), date(2025, 2, 24)
+    )
+    sums = rows[[f"combination_{c}" for c in "YAN"]].sum(axis=1)
+    assert np.allclose(sums, 1.0)
+    assert found.features.shape == (193, len(FEATURES))

@@ -218,7 +218,8 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         const=DEFAULT_RULE,
         choices=FORECAST_RULES,
         metavar="RULE",
-        help="with --rolling: forecast each text without its tally (blocsim predict without "
+        help="with --rolling or --backtest: forecast each text without its tally (blocsim "
+        "predict without "
         f"--tally), its cut-points from its earlier version by RULE ({', '.join(FORECAST_RULES)}; "
         f"default {DEFAULT_RULE}: docs/calibration.md); texts without an earlier version are "
         "left out, but for a Ukraine text, like the latest Ukraine text. Adds the forecast tally "
@@ -334,6 +335,8 @@ def _backtest(args: argparse.Namespace, data) -> None:
         raise BlocsimError(
             "no forecast combination: run `blocsim calibrate --forecast` first", file=path
         )
+    if args.no_tally not in (None, DEFAULT_RULE):
+        raise BlocsimError(f"--backtest forecasts by {DEFAULT_RULE} only", field="--no-tally")
     combination = read_combination(path)
     out = Path(args.out) if args.out else default_run_dir("backtest", 0, "backtest")
     if out.exists():
@@ -341,7 +344,9 @@ def _backtest(args: argparse.Namespace, data) -> None:
     sessions = backtest.SELECTION + backtest.EVALUATION
     chosen = backtest.backtest_cases(data, sessions)
     with tqdm(total=len(chosen), desc="backtest", unit="text", leave=False) as bar:
-        found = backtest.run_backtest(data, chosen, combination, progress=bar.update)
+        found = backtest.run_backtest(
+            data, chosen, combination, progress=bar.update, no_tally=args.no_tally is not None
+        )
     table = backtest.write_run(out, found, path, data.fingerprint)
     shown = table.drop(columns=["set", "movers", "us_changed_texts"])
     fitted_on = set(fitted_sessions(path))
