@@ -7,7 +7,8 @@ strictly before their own date, positions refitted monthly, as `sim.fit.rolling`
 like its latest earlier version by title on that record (titles exist from Nov 2019; the Voeten
 years have none, and their resolution numbers do not follow a text from year to year, so their
 texts have no like); a Ukraine text without one is like the Ukraine text closest to its tally.
-Its tally is known (the forecast from date and tally).
+Its tally is known (the forecast from date and tally), or with `no_tally` it is forecast
+without it, as `blocsim predict` without `--tally` does (`validate --backtest --no-tally`).
 
 Predictors, each as Y/A/N probabilities among members that vote or as a vote:
 - always Yes; persistence (the vote on the earlier version; always Yes without one);
