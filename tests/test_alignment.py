@@ -1,4 +1,4 @@
-"""Alignment weights on hand-built roll calls: who followed a power that changed its vote."""
+"""Follow weights on hand-built roll calls: who sides with a power standing against two thirds."""
 
 from __future__ import annotations
 
@@ -8,54 +8,15 @@ import numpy as np
 import pandas as pd
 
 from sim.cli import main
-from sim.data.alignment import alignment_table, alignment_with, power_votes, version_pairs
+from sim.data.alignment import (
+    against_the_voters,
+    follow_table,
+    follow_with,
+    power_votes,
+)
 
 ISO3 = ("USA", "AAA", "BBB", "CCC", "DDD", "FRA", "DEU")
 EU = ["FRA", "DEU"]
-
-
-def record(years: int) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
-    """A text voted each year; the US voted Y, then N from the second year on. AAA follows
-    the US every time, BBB never moves, CCC is absent, DDD already votes N."""
-    rows, dates, titles = {}, {}, []
-    for year in range(years):
-        vote_id = f"R/{year}"
-        us = "Y" if year == 0 else "N"
-        aaa = us
-        rows[vote_id] = [us, aaa, "Y", "X", "N", "Y", "Y"]
-        dates[vote_id] = pd.Timestamp(2020 + year, 12, 1)
-        titles.append({"vote_id": vote_id, "title": "A text", "date": dates[vote_id]})
-    votes = pd.DataFrame.from_dict(rows, orient="index", columns=list(ISO3))
-    return votes, pd.Series(dates), pd.DataFrame(titles)
-
-
-def test_a_follower_gains_weight_the_others_none_and_the_counts_say_why():
-    votes, dates, titles = record(2)
-    pairs = version_pairs(votes, dates, titles)
-    assert pairs.vote_ids == ("R/1",)
-    found = alignment_with("USA", pairs, ISO3, pd.Timestamp("2022-01-01"), EU)
-    assert found.changes == 1
-    # AAA and BBB could move the US's way (voted Y before, the US went to N); CCC did not vote;
-    # DDD stood at N already; the US is not its own follower
-    assert found.opportunities.tolist() == [0, 1, 1, 0, 0, 1, 1]
-    assert found.follows.tolist() == [0, 1, 0, 0, 0, 0, 0]
-    assert found.weight[1] > 0 > found.weight[2]
-    assert found.weight[3] == found.weight[4] == 0.0  # no evidence: no weight
-
-
-def test_no_change_of_the_power_is_no_evidence():
-    votes, dates, titles = record(3)  # Y, N, N: only the second text is a change
-    pairs = version_pairs(votes, dates, titles)
-    assert pairs.vote_ids == ("R/1", "R/2")
-    assert alignment_with("USA", pairs, ISO3, pd.Timestamp("2024-01-01"), EU).changes == 1
-    assert alignment_with("EU", pairs, ISO3, pd.Timestamp("2024-01-01"), EU).changes == 0
-
-
-def test_a_pair_after_the_cutoff_is_not_used():
-    votes, dates, titles = record(2)
-    pairs = version_pairs(votes, dates, titles)
-    found = alignment_with("USA", pairs, ISO3, pd.Timestamp("2021-12-01"), EU)
-    assert found.changes == 0 and not found.weight.any()
 
 
 def test_the_eu_votes_as_most_of_its_members_and_a_tie_is_no_vote():
@@ -66,20 +27,51 @@ def test_the_eu_votes_as_most_of_its_members_and_a_tie_is_no_vote():
     assert eu[0] == 2 and np.isnan(eu[1]) and np.isnan(eu[2])
 
 
-def test_real_record_weights_are_shrunk_and_finite(data):
-    table = alignment_table(data, pd.Timestamp("2025-09-06"))
-    assert len(table) == 193
-    weights = table["usa_weight"].to_numpy()
-    assert np.isfinite(weights).all() and (np.abs(weights) < 1).all()
-    # the EU's own members follow the EU's changes far more than the average member
-    eu = data.members.loc[data.members["eu"] == 1, "iso3"]
-    assert table.set_index("iso3").loc[eu, "eu_weight"].mean() > 0
-
-
-def test_data_followers_prints_the_weight_beside_its_counts(data, capsys):
+def test_data_followers_prints_the_combinations_follow_weight(data, capsys):
+    """`data followers` and the forecast combination tell one story: the printed weight is
+    the combination's, Israel follows most, and Argentina's weight rose after its change of
+    government (December 2023)."""
     assert main(["data", "followers", "--until", "2025-06-30", "--format", "csv"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("iso3")
-    weights = alignment_table(data, pd.Timestamp("2025-07-01")).set_index("iso3")
-    assert {"us_changes", "us_followed", "us_alignment"} <= set(table.columns)
-    assert (table["us_followed"] == weights.loc[table.index, "usa_follows"]).all()
-    assert np.allclose(table["us_alignment"], weights.loc[table.index, "usa_weight"])
+    weights = follow_table(data, pd.Timestamp("2025-07-01")).set_index("iso3")
+    assert {"us_lonely_votes", "us_sided", "us_follow"} <= set(table.columns)
+    assert (table["us_sided"] == weights.loc[table.index, "us_sided"]).all()
+    assert np.allclose(table["us_follow"], weights.loc[table.index, "us_follow"])
+    assert table["us_follow"].idxmax() == "ISR"
+    before = follow_table(data, pd.Timestamp("2023-09-01")).set_index("iso3")
+    assert table.loc["ARG", "us_follow"] > before.loc["ARG", "us_follow"] + 0.1
+
+
+MANY = (*ISO3, "EEE", "FFF", "GGG", "HHH", "III", "JJJ")  # six more that vote Y
+
+
+def lonely_record(calls: int) -> tuple[np.ndarray, pd.Series]:
+    """Roll calls where the US votes N against everyone's Y; AAA sides with it on every one,
+    BBB on none, CCC on the recent half only (a new government), DDD never votes."""
+    table = np.zeros((calls, len(MANY)))
+    table[:, 0] = 2.0  # the US: N
+    table[:, 1] = 2.0  # AAA follows
+    table[calls // 2 :, 3] = 2.0  # CCC follows from halfway on
+    table[:, 4] = np.nan
+    dates = pd.Series(pd.date_range("2022-01-01", periods=calls, freq="30D"))
+    return table, dates
+
+
+def test_the_follow_weight_ranks_followers_and_a_new_government_shows():
+    table, dates = lonely_record(24)
+    until = dates.iloc[-1] + pd.Timedelta(days=1)
+    found = follow_with("USA", table, dates, MANY, until, EU)
+    weight = dict(zip(MANY, found.weight, strict=True))
+    assert found.lonely == 24 and found.follows[1] == 24 and found.opportunities[4] == 0
+    assert weight["USA"] == 0.0 and weight["DDD"] == 0.0  # no evidence: everyone's rate
+    assert weight["AAA"] > weight["CCC"] > 0 > weight["BBB"]
+    # recency: CCC's late follows count more than half the evidence
+    assert found.weight[3] > (found.weight[1] + found.weight[2]) / 2
+
+
+def test_a_roll_call_with_the_majority_is_no_evidence_of_following():
+    table, dates = lonely_record(6)
+    table[:, 0] = 0.0  # the US votes with everyone
+    assert not against_the_voters(table, table[:, 0]).any()
+    found = follow_with("USA", table, dates, MANY, dates.iloc[-1] + pd.Timedelta(days=1), EU)
+    assert found.lonely == 0 and np.all(found.weight == 0.0)

@@ -17,11 +17,13 @@ from sim.fit.combination import (
     FEATURES,
     combination_toml,
     fit_combination,
+    fitted_sessions,
     read_combination,
     shipped_combination,
+    turn_from_eu,
 )
 from sim.fit.session import Text, predict_texts
-from sim.fit.texts import Record, predict_text, ukraine_vote_ids
+from sim.fit.texts import Record, latest_es11, predict_text, ukraine_vote_ids
 from sim.model.estimates import cached_ideal_points, record_end
 from sim.model.text_axis import TextSettings
 from sim.model.voting import tally_of
@@ -79,7 +81,8 @@ def test_the_combination_file_round_trips_and_applies(es11_7, tmp_path):
     assert len(observed) == 93 + 18 + 65 and np.bincount(observed).tolist() == [93, 65, 18]
     combination = fit_combination(x, observed)
     path = tmp_path / "forecast.toml"
-    path.write_text(combination_toml(combination, {"rows": 176}, []))
+    path.write_text(combination_toml(combination, {"rows": 176, "sessions": ["2025"]}, []))
+    assert fitted_sessions(path) == ["2025"]  # validate --backtest labels it "fitted on"
     read = read_combination(path)
     assert np.allclose(read.coefficients, combination.coefficients)
     assert np.allclose(read.intercept, combination.intercept)
@@ -133,3 +136,36 @@ def test_predict_applies_the_shipped_combination(data, kworld):
     assert tally_of(combined.in_tally).tolist() == [93, 65, 18, 17]
     [(_, predicted)] = predict_texts(data, [Text("ES-11/7 again", day, tally)])
     assert np.allclose(predicted.probabilities, combined.probabilities)
+
+
+def test_a_power_that_stops_voting_with_the_eu_is_expected_to_turn():
+    """The US agreed with the EU on half its roll calls, then voted N against its Y on the last
+    six: the turn is large and toward N; a power that goes on as usual has none."""
+    eu = np.zeros(40)
+    usual = np.where(np.arange(40) % 2 == 0, 0.0, 2.0)
+    turned = usual.copy()
+    turned[-6:] = 2.0
+    turn, to = turn_from_eu(turned, eu)
+    assert turn > 0.3 and to.argmax() == 2
+    assert turn_from_eu(usual, eu)[0] < 0.1
+    assert turn_from_eu(np.array([]), np.array([]))[0] == 0.0
+
+
+def test_the_backtest_forecasts_without_the_tally(data, es11_7):
+    """Without its tally ES-11/7 is forecast like the latest Ukraine text, the combination
+    applied on each tally of the forecast; a new text without a like is left out."""
+    chosen = [
+        case
+        for case in backtest.backtest_cases(data, ("2025",))
+        if case.vote_id in (ES11_7, "A/RES/79/266")
+    ]
+    combination = fit_combination(*backtest.voters(es11_7))
+    found = backtest.run_backtest(data, chosen, combination, no_tally=True)
+    rows = found.rows
+    assert set(rows["vote_id"]) == {ES11_7} and len(rows) == 193
+    assert rows["like"].iloc[0] == latest_es11(
+        Record(data, chosen[0].cutoff, TextSettings()), date(2025, 2, 24)
+    )
+    sums = rows[[f"combination_{c}" for c in "YAN"]].sum(axis=1)
+    assert np.allclose(sums, 1.0)
+    assert found.features.shape == (193, len(FEATURES))

@@ -12,6 +12,7 @@ import pytest
 from sim.cli import main
 from sim.data.resolutions import Tally
 from sim.fit import rolling
+from sim.fit.combination import shipped_combination
 from sim.fit.forecast import (
     expected_tally,
     forecast_text,
@@ -146,3 +147,19 @@ def test_a_variant_setting_is_checked(capsys, pair, expected):
     assert main(["validate", "--rolling", "selection", "--set", pair]) == 2
     err = capsys.readouterr().err
     assert expected in err and err.count("\n") == 1
+
+
+def test_a_forecast_applies_the_combination_to_each_tally(data, before):
+    """Without a tally, the shipped combination re-shares each drift tally's votes as it does
+    the text's own tally: the placement's chance of not voting kept, the rest the
+    combination's, and the forecast tally the expected counts of what it gives."""
+    record, points = before
+    drifts = version_drifts(data, pd.Timestamp(DAY))
+    alone = forecast_text(record, points, DAY, EARLIER, drifts=drifts)
+    combined = forecast_text(
+        record, points, DAY, EARLIER, drifts=drifts, combination=shipped_combination()
+    )
+    np.testing.assert_allclose(combined.probabilities.sum(axis=1), 1.0)
+    np.testing.assert_allclose(combined.probabilities[:, 3], alone.probabilities[:, 3])
+    assert not np.allclose(combined.probabilities, alone.probabilities)
+    assert combined.tally == counts(combined)

@@ -16,7 +16,7 @@ from sim.cli.common import (
     load,
     parse_date,
 )
-from sim.data.alignment import alignment_table
+from sim.data.alignment import follow_table
 from sim.data.followers import (
     DEFAULT_MAJORITY,
     DEFAULT_SINCE,
@@ -83,11 +83,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "company, like ES-11/7, 93-18-65). "
         "For each member: the share of those roll calls it voted on (X is missing) where it "
         "voted as the US did, before and after the turn, and the change. Beside it the "
-        "alignment weight with the US (sim.data.alignment, the one the forecast combination "
-        "uses): on the roll calls up to --until where the US changed its vote from the "
-        "text's earlier version, the times the member could move its way (us_changes) and "
-        "did (us_followed), and the recency-weighted rate shrunk toward everyone's, minus "
-        "everyone's (us_alignment: 0 = no evidence of following)."
+        "follow weight with the US that the forecast combination uses "
+        "(sim.data.alignment.follow_with): on every roll call of the record up to --until "
+        "where the US stood against two thirds of the voters, those the member voted on "
+        "(us_lonely_votes) and where it voted as the US did (us_sided), and its rate "
+        "weighted by recency (half-life 6 months) and shrunk toward everyone's (beta-binomial, "
+        "empirical Bayes), minus everyone's (us_follow: 0 = no evidence of following)."
     )
     follow.add_argument(
         "--since",
@@ -227,13 +228,6 @@ def _data_search(args: argparse.Namespace) -> None:
     emit(table, args.format)
 
 
-ALIGNMENT_COLUMNS = {
-    "usa_opportunities": "us_changes",
-    "usa_follows": "us_followed",
-    "usa_weight": "us_alignment",
-}
-
-
 def _data_followers(args: argparse.Namespace) -> None:
     since = parse_date(args.since, "--since")
     until = parse_date(args.until, "--until") if args.until else None
@@ -247,10 +241,7 @@ def _data_followers(args: argparse.Namespace) -> None:
         raise BlocsimError(error.args[0], field=field) from None
     table = followers(data, calls)
     cutoff = pd.Timestamp(until) + pd.Timedelta(days=1) if until else None
-    weights = alignment_table(data, cutoff)[
-        ["iso3", "usa_opportunities", "usa_follows", "usa_weight"]
-    ]
-    table = table.merge(weights.rename(columns=ALIGNMENT_COLUMNS), on="iso3", how="left")
+    table = table.merge(follow_table(data, cutoff), on="iso3", how="left")
     if args.format != "table":
         emit(table, args.format)
         return

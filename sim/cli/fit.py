@@ -46,9 +46,18 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
         "--forecast",
         action="store_true",
         help="fit the forecast combination (persistence, the K = 3 placement, the 1-D ordering, "
-        "co-voting and alignment with the US, Russia, China and the EU) by log-loss on the "
-        "backtest's selection sessions 2017-2023 (scikit-learn; minutes with cached fits); "
+        "co-voting and follow weights with the US, Russia, China and the EU) by log-loss on "
+        "the backtest's sessions given by --train (scikit-learn; minutes with cached fits); "
         "writes calibration/forecast.toml, which predict applies",
+    )
+    calibrate.add_argument(
+        "--train",
+        choices=("all", "selection"),
+        default="all",
+        help="with --forecast: the sessions to fit on: 'all' = 2017-2023 and the 2024 and 2025 "
+        "texts to Sep 2025 (default: the shipped file, for later texts); 'selection' = "
+        "2017-2023 only (then validate --backtest --forecast FILE scores 2024 and 2025 out of "
+        "sample)",
     )
     calibrate.add_argument(
         "--data-until",
@@ -87,7 +96,7 @@ def _calibrate(args: argparse.Namespace) -> None:
     if args.forecast:
         if args.ties or args.data_until:
             raise BlocsimError("takes neither --ties nor --data-until", field="--forecast")
-        _calibrate_forecast(out, load(args))
+        _calibrate_forecast(out, load(args), args.train)
         return
     if not args.ties:
         if args.data_until:
@@ -143,7 +152,7 @@ def _calibrate_world(args: argparse.Namespace, out: Path) -> None:
     print(f"wrote {out}")
 
 
-def _calibrate_forecast(out: Path, data) -> None:
+def _calibrate_forecast(out: Path, data, training: str) -> None:
     from tqdm import tqdm
 
     from sim.files import write_atomic
@@ -151,9 +160,9 @@ def _calibrate_forecast(out: Path, data) -> None:
     from sim.fit.calibrate import provenance_lines
     from sim.fit.combination import combination_toml
 
-    total = len(backtest.backtest_cases(data, backtest.SELECTION))
-    with tqdm(total=total, desc="backtest (selection)", unit="text", leave=False) as bar:
-        combination, fit = backtest.fit_on_selection(data, progress=bar.update)
+    total = len(backtest.backtest_cases(data, backtest.TRAINING[training]))
+    with tqdm(total=total, desc=f"backtest ({training})", unit="text", leave=False) as bar:
+        combination, fit = backtest.fit_on_sessions(data, training, progress=bar.update)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, combination_toml(combination, fit, provenance_lines(data.fingerprint)))
     print(
@@ -202,7 +211,10 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
     validate.add_argument(
         "--forecast",
         metavar="FILE",
-        help="with --backtest: the combination's file (default calibration/forecast.toml)",
+        help="with --backtest: the combination's file (default calibration/forecast.toml, "
+        "fitted on every session to Sep 2025: the sessions it saw are labelled 'fitted on'; "
+        "`calibrate --forecast --train selection --out FILE` makes one that leaves 2024 and "
+        "2025 out of sample)",
     )
     validate.add_argument(
         "--out", metavar="DIR", help="with --backtest: the run directory (default under results/)"
@@ -216,7 +228,8 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         const=DEFAULT_RULE,
         choices=FORECAST_RULES,
         metavar="RULE",
-        help="with --rolling: forecast each text without its tally (blocsim predict without "
+        help="with --rolling or --backtest: forecast each text without its tally (blocsim "
+        "predict without "
         f"--tally), its cut-points from its earlier version by RULE ({', '.join(FORECAST_RULES)}; "
         f"default {DEFAULT_RULE}: docs/calibration.md); texts without an earlier version are "
         "left out, but for a Ukraine text, like the latest Ukraine text. Adds the forecast tally "
@@ -318,11 +331,18 @@ def _validate(args: argparse.Namespace) -> None:
     emit(result.errors if args.errors else result.table, args.format)
 
 
+def _backtest_label(backtest, session: str, fitted_on: set[str]) -> str:
+    """'selection' or 'evaluation', and 'fitted on' where the combination saw the session."""
+    if not session[0].isdigit():
+        return "pooled"
+    return backtest.set_of(session) + (", fitted on" if session in fitted_on else "")
+
+
 def _backtest(args: argparse.Namespace, data) -> None:
     from tqdm import tqdm
 
     from sim.fit import backtest
-    from sim.fit.combination import FORECAST_FILE, read_combination
+    from sim.fit.combination import FORECAST_FILE, fitted_sessions, read_combination
     from sim.results import default_run_dir
 
     path = Path(args.forecast) if args.forecast else FORECAST_FILE
@@ -330,6 +350,8 @@ def _backtest(args: argparse.Namespace, data) -> None:
         raise BlocsimError(
             "no forecast combination: run `blocsim calibrate --forecast` first", file=path
         )
+    if args.no_tally not in (None, DEFAULT_RULE):
+        raise BlocsimError(f"--backtest forecasts by {DEFAULT_RULE} only", field="--no-tally")
     combination = read_combination(path)
     out = Path(args.out) if args.out else default_run_dir("backtest", 0, "backtest")
     if out.exists():
@@ -337,12 +359,15 @@ def _backtest(args: argparse.Namespace, data) -> None:
     sessions = backtest.SELECTION + backtest.EVALUATION
     chosen = backtest.backtest_cases(data, sessions)
     with tqdm(total=len(chosen), desc="backtest", unit="text", leave=False) as bar:
-        found = backtest.run_backtest(data, chosen, combination, progress=bar.update)
+        found = backtest.run_backtest(
+            data, chosen, combination, progress=bar.update, no_tally=args.no_tally is not None
+        )
     table = backtest.write_run(out, found, path, data.fingerprint)
     shown = table.drop(columns=["set", "movers", "us_changed_texts"])
+    fitted_on = set(fitted_sessions(path))
     emit_sections(
         {
-            f"{session} ({backtest.set_of(session) if session[0].isdigit() else 'pooled'})": part
+            f"{session} ({_backtest_label(backtest, session, fitted_on)})": part
             for session, part in shown.groupby("session", sort=False)
         },
         args.format,

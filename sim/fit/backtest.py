@@ -7,7 +7,8 @@ strictly before their own date, positions refitted monthly, as `sim.fit.rolling`
 like its latest earlier version by title on that record (titles exist from Nov 2019; the Voeten
 years have none, and their resolution numbers do not follow a text from year to year, so their
 texts have no like); a Ukraine text without one is like the Ukraine text closest to its tally.
-Its tally is known (the forecast from date and tally).
+Its tally is known (the forecast from date and tally), or with `no_tally` it is forecast
+without it, as `blocsim predict` without `--tally` does (`validate --backtest --no-tally`).
 
 Predictors, each as Y/A/N probabilities among members that vote or as a vote:
 - always Yes; persistence (the vote on the earlier version; always Yes without one);
@@ -23,8 +24,11 @@ probability 1 - e, e its error rate on the selection sessions: persistence at it
 smoothing), pooled over a session's members and texts; movers with the US as in
 `sim.fit.movers`, pooled over the session's texts where the US changed its vote.
 
-Sessions 2016-2023 are selection (the combination is fitted on them); 2024 (the 79th session's
-autumn) and 2025 (ES-11/7 and the 30 roll calls after the turn) are evaluation.
+Sessions 2017-2023 are selection (the form of the combination is chosen on them); 2024 (the
+79th session's autumn) and 2025 (ES-11/7 and the 30 roll calls after the turn) are evaluation
+when the combination is fitted on selection alone (`calibrate --forecast --train selection`);
+the shipped one is refitted on all of them (`--train all`), and scores the evaluation sessions
+in sample.
 """
 
 from __future__ import annotations
@@ -47,9 +51,16 @@ from sim.fit.combination import (
     fit_combination,
     ordering_probabilities,
 )
+from sim.fit.forecast import forecast_text, version_drifts
 from sim.fit.movers import count_movers, us_changed
 from sim.fit.scoring import f1
-from sim.fit.texts import Record, closest_ukraine_text, predict_text, ukraine_vote_ids
+from sim.fit.texts import (
+    Record,
+    closest_ukraine_text,
+    latest_es11,
+    predict_text,
+    ukraine_vote_ids,
+)
 from sim.model.estimates import cached_ideal_points
 from sim.model.text_axis import TextSettings
 from sim.model.voting import (
@@ -137,32 +148,46 @@ def run_backtest(
     chosen: list[Case],
     combination: Combination | None = None,
     progress: Callable[[], None] | None = None,
+    no_tally: bool = False,
 ) -> Backtest:
     """Predict every case (see the module docstring); `combination` None leaves its columns
-    out (the pass `blocsim calibrate --forecast` fits it on)."""
+    out (the pass `blocsim calibrate --forecast` fits it on). `no_tally`: each text forecast
+    without its tally as `blocsim predict` does (`sim.fit.forecast`, rule tally-drift), from its
+    earlier version (a Ukraine text without one: like the latest Ukraine text); texts without
+    one are left out, and the exact-tally votes are the forecast tally's."""
     votes = data.roll_calls().pivot(index="vote_id", columns="iso3", values="vote")
     votes = votes.reindex(columns=list(data.iso3)).fillna("X")
     ukraine = ukraine_vote_ids(data)
-    records: dict[pd.Timestamp, Record] = {}
+    records: dict[pd.Timestamp, tuple[Record, np.ndarray | None]] = {}
     parts, matrices = [], []
     for case in chosen:
         if case.cutoff not in records:
             records.clear()  # one record at a time: cut-offs come in date order
-            records[case.cutoff] = Record(data, case.cutoff, TextSettings())
-        record = records[case.cutoff]
+            drifts = version_drifts(data, case.cutoff) if no_tally else None
+            records[case.cutoff] = (Record(data, case.cutoff, TextSettings()), drifts)
+        record, drifts = records[case.cutoff]
         observed = vote_indices(votes.loc[case.vote_id])
         if (observed != NOT_VOTING).sum() == 0:
             continue
         points = cached_ideal_points(data, case.positions_cutoff)
-        part, x, placement = _case_rows(
-            data, record, points, case, observed, case.vote_id in ukraine
+        found = _case_rows(
+            data, record, points, case, observed, case.vote_id in ukraine, no_tally, drifts
         )
+        if found is None:
+            continue
+        part, x, placed = found
         if combination is not None:
-            mixed = combination.probabilities(x, placement)
+            if no_tally:
+                combined = forecast_text(
+                    record, points, case.day, placed.like, drifts=drifts, combination=combination
+                )
+                mixed, assigned = combined.probabilities, combined.in_tally
+            else:
+                mixed = combination.probabilities(x, placed.probabilities)
+                assigned = assign_to_tally(mixed, as_tally(tally_of(observed)))
             for k, code in enumerate(VOTE_CODES[:3]):
                 part[f"combination_{code}"] = mixed[:, k] / np.maximum(1 - mixed[:, 3], 1e-12)
-            tally = as_tally(tally_of(observed))
-            part["combination_tally"] = np.array(VOTE_CODES)[assign_to_tally(mixed, tally)]
+            part["combination_tally"] = np.array(VOTE_CODES)[assigned]
         parts.append(part)
         matrices.append(x)
         if progress is not None:
@@ -170,15 +195,26 @@ def run_backtest(
     return Backtest(pd.concat(parts, ignore_index=True), np.concatenate(matrices))
 
 
-def _case_rows(data, record, points, case, observed, ukraine):
+def _case_rows(data, record, points, case, observed, ukraine, no_tally=False, drifts=None):
     """One case's rows (the predictors' votes and Y/A/N probabilities among votes), the
-    combination's features and the placement's probabilities (N, 4) Y/A/N/X."""
+    combination's features and the placement (its probabilities (N, 4) Y/A/N/X); None for a
+    text without a like when forecast without its tally."""
     tally = as_tally(tally_of(observed))
     like = _like(data, record, case)
     if like is None and ukraine:
-        like = closest_ukraine_text(record, case.day, tally)
+        like = (
+            latest_es11(record, case.day)
+            if no_tally
+            else closest_ukraine_text(record, case.day, tally)
+        )
+    if no_tally:
+        if like is None:
+            return None
+        placed = forecast_text(record, points, case.day, like, drifts=drifts)
+        tally = placed.tally  # the forecast's expected tally stands in for the text's
+    else:
+        placed = predict_text(record, points, tally, case.day, like=like, default_like=False)
     like_votes = record.votes_on(like) if like is not None else None
-    placed = predict_text(record, points, tally, case.day, like=like, default_like=False)
     x = features(record, like_votes, ukraine, placed.probabilities, tally)
     ordering = among_votes(
         ordering_probabilities(record, like_votes, ukraine, placed.probabilities[:, 3], tally)
@@ -210,7 +246,7 @@ def _case_rows(data, record, points, case, observed, ukraine):
             **{f"k3_{c}": placed_votes[:, k] for k, c in enumerate(VOTE_CODES[:3])},
         }
     )
-    return part, x, placed.probabilities
+    return part, x, placed
 
 
 def _like(data: UNData, record: Record, case: Case) -> str | None:
@@ -246,19 +282,26 @@ def voters(found: Backtest) -> tuple[np.ndarray, np.ndarray]:
     return found.features[voted], vote_indices(found.rows.loc[voted, "observed"])
 
 
-def fit_on_selection(
-    data: UNData, progress: Callable[[], None] | None = None
+TRAINING = {"selection": SELECTION, "all": SELECTION + EVALUATION}
+
+
+def fit_on_sessions(
+    data: UNData, training: str = "all", progress: Callable[[], None] | None = None
 ) -> tuple[Combination, dict]:
-    """The combination fitted on the selection sessions' voters, and what it was fitted on
-    (the `[fit]` table of calibration/forecast.toml)."""
-    found = run_backtest(data, backtest_cases(data, SELECTION), progress=progress)
+    """The combination fitted on the voters of the sessions `TRAINING[training]`, and what it
+    was fitted on (the `[fit]` table of calibration/forecast.toml). 'selection' (2017-2023)
+    leaves 2024 and 2025 for evaluation; 'all' (to Sep 2025) is what `predict` ships for later
+    texts: the 2025 texts where the US changed its vote teach the follow features."""
+    sessions = TRAINING[training]
+    found = run_backtest(data, backtest_cases(data, sessions), progress=progress)
     x, observed = voters(found)
     combination = fit_combination(x, observed)
     p = combination.among_votes(x)
     return combination, {
         "method": "multinomial logistic regression (scikit-learn), L2 C = 1 on standardised "
-        "features (the alignment weights in their own units)",
-        "sessions": list(SELECTION),
+        "features (the follow weights in their own units)",
+        "training": training,
+        "sessions": list(sessions),
         "roll_calls": int(found.rows["vote_id"].nunique()),
         "rows": len(observed),
         "log_loss_in_sample": round(float(-np.mean(np.log(p[np.arange(len(p)), observed]))), 4),

@@ -13,8 +13,15 @@ regression on features of the member and the text, all from the record before th
   co-voting with the power over the last year, and over the last two years' roll calls where
   the power voted against two thirds of the members voting (who sides with it when it stands
   nearly alone: `blocsim data followers`' measure), each times the placement's probability that
-  the power votes c; and its alignment weight (`sim.data.alignment`) times how far the power is expected
-  to move toward c from its vote on the earlier version.
+  the power votes c; and its follow weight (`sim.data.alignment.follow_with`: recency-weighted,
+  shrunk co-voting where the power stood against two thirds of the voters) times how far the
+  power is expected to move toward c from its vote on the earlier version.
+- the text's tally shift: each vote's share of the voters on the text minus on the earlier
+  version (0 without one): how far the members must move, the same for every member, so that
+  those the placement puts nearest a vote cross to it.
+A power's expected vote is the placement's, moved by how far it has lately turned from the EU
+(`power_expectation`): the placement alone keeps the US at its earlier Yes on the 2025 texts
+where it turned to No, and then nothing can follow it.
 The probability of not voting stays the placement's; the combination shares out the rest.
 
 The coefficients are fitted by log-loss on the selection sessions of the backtest (2016-2023,
@@ -34,8 +41,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.data.alignment import POWERS, alignment_with, power_votes, version_pairs
+from sim.data.alignment import EU, POWERS, against_the_voters, follow_with, power_votes
 from sim.data.alignment import codes as vote_codes
+from sim.data.loader import count_votes
 from sim.data.resolutions import Tally
 from sim.errors import BlocsimError
 from sim.model.scenario import REPOSITORY
@@ -55,26 +63,33 @@ FEATURES = (
     *(f"ordering_log_{c}_without_like" for c in CLASSES),
     *(f"covote_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
     *(f"lonely_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
-    *(f"alignment_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
+    *(f"follow_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
+    *(f"tally_shift_{c}" for c in CLASSES),
 )
 FLOOR = 1e-4  # log-probabilities below log(FLOOR) carry no more information
 ORDERING_SHARPNESS = 2.0  # the 1-D ordering's discrimination on its standardised score (fixed)
 COVOTE_DAYS = 365
 GENERAL_DAYS = 730
 RECORD_HALF_LIFE = 1.0  # years, for the 1-D ordering's mean vote
+TURN_HALF_LIFE = 5.0  # roll calls: how fast a power's turn from the EU shows (not tuned)
+TURN_PRIOR = 2.0  # pseudo-roll calls at the power's usual agreement with the EU (not tuned)
 
 
 @dataclass(frozen=True)
 class MemberStats:
     """What a record says about each member beside its positions: (N,) 1-D scores, (N, P)
     co-voting with each power of `POWERS` (on all recent roll calls, and where it stood
-    against two thirds of the voters) and alignment to it."""
+    against two thirds of the voters), its follow weight (`sim.data.alignment.follow_with`),
+    and per power (P,) how far it has turned from the EU lately, with (P, 3) the votes it
+    casts when it differs from the EU."""
 
     ukraine_score: np.ndarray
     general_score: np.ndarray
     covote: np.ndarray
     lonely: np.ndarray
-    alignment: np.ndarray
+    follow: np.ndarray
+    turn: np.ndarray
+    turned_to: np.ndarray
 
 
 _stats: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -96,32 +111,49 @@ def _member_stats(record: Record) -> MemberStats:
     ukraine = record.votes.index.isin(record.ukraine_splits.index)
     recent = age * 365.25 <= GENERAL_DAYS
     covoting = age * 365.25 <= COVOTE_DAYS
-    pairs = version_pairs(record.votes, dates, record.titles)
-    covote, lonely, alignment = [], [], []
+    covote, lonely, follow, turns = [], [], [], []
+    order = np.argsort(dates.to_numpy(), kind="stable")
+    eu = power_votes(table, record.iso3, EU, record.eu)
     for power in POWERS:
         covote.append(
             _agreement(table[covoting], power_votes(table[covoting], record.iso3, power, record.eu))
         )
         theirs = power_votes(table[recent], record.iso3, power, record.eu)
-        lonely.append(
-            _agreement(table[recent], theirs, _against_the_majority(table[recent], theirs))
-        )
-        found = alignment_with(power, pairs, record.iso3, until, record.eu)
-        alignment.append(found.weight)
+        lonely.append(_agreement(table[recent], theirs, against_the_voters(table[recent], theirs)))
+        found = follow_with(power, table, dates, record.iso3, until, record.eu)
+        follow.append(found.weight)
+        theirs = power_votes(table, record.iso3, power, record.eu)
+        turns.append(turn_from_eu(theirs[order][recent[order]], eu[order][recent[order]]))
     return MemberStats(
         _mean_vote(table[ukraine], weight[ukraine]),
         _mean_vote(table[recent], weight[recent]),
         np.stack(covote, axis=1),
         np.stack(lonely, axis=1),
-        np.stack(alignment, axis=1),
+        np.stack(follow, axis=1),
+        np.array([turn for turn, _ in turns]),
+        np.stack([to for _, to in turns]),
     )
 
 
-def _against_the_majority(table: np.ndarray, theirs: np.ndarray) -> np.ndarray:
-    """(rows,) bool: the power cast a vote other than the one of two thirds of those voting."""
-    counts = np.stack([(table == code).sum(axis=1) for code in range(3)], axis=1)
-    share = counts.max(axis=1) / np.maximum(counts.sum(axis=1), 1)
-    return np.isfinite(theirs) & (share >= 2 / 3) & (counts.argmax(axis=1) != theirs)
+def turn_from_eu(theirs: np.ndarray, eu: np.ndarray) -> tuple[float, np.ndarray]:
+    """How far a power has turned from the EU on its latest roll calls (oldest first): 1 minus
+    its recent agreement (the last roll calls weighted by half-life `TURN_HALF_LIFE`, shrunk by
+    `TURN_PRIOR` to its usual agreement) over its usual agreement (the whole window), at least
+    0; and (3,) the share of its Y, A, N votes where it differed from the EU (uniform without).
+    The US after 20 January 2025 voted No against the EU on nearly every text: the record's
+    first sign that its votes on recurring texts would change."""
+    both = np.isfinite(theirs) & np.isfinite(eu)
+    theirs, eu = theirs[both], eu[both]
+    if len(theirs) == 0:
+        return 0.0, np.full(3, 1 / 3)
+    agree = (theirs == eu).astype(float)
+    usual = (agree.sum() + 1.0) / (len(agree) + 2.0)
+    weight = 0.5 ** (np.arange(len(agree))[::-1] / TURN_HALF_LIFE)
+    recent = (weight @ agree + TURN_PRIOR * usual) / (weight.sum() + TURN_PRIOR)
+    differ = theirs[agree == 0].astype(int)
+    to = np.bincount(differ, weights=weight[agree == 0], minlength=3)
+    to = to / to.sum() if to.sum() > 0 else np.full(3, 1 / 3)
+    return max(0.0, 1.0 - recent / usual), to
 
 
 def _agreement(table: np.ndarray, theirs: np.ndarray, rows: np.ndarray | None = None):
@@ -198,19 +230,20 @@ def features(
     ordering = among_votes(
         ordering_probabilities(record, like_votes, ukraine, placement[:, 3], tally)
     )
-    covote, lonely, alignment = [], [], []
+    covote, lonely, follow = [], [], []
     for p, power in enumerate(POWERS):
-        expected = _power_expectation(record, power, placed)  # (3,)
+        expected = power_expectation(record, power, placed)  # (3,)
         before = power_votes(was[None, :], record.iso3, power, record.eu)[0]
         shift = expected - (np.eye(3)[int(before)] if np.isfinite(before) else expected)
         covote.append(stats.covote[:, p : p + 1] * expected[None, :])
         lonely.append(stats.lonely[:, p : p + 1] * expected[None, :])
-        alignment.append(stats.alignment[:, p : p + 1] * shift[None, :])
+        follow.append(stats.follow[:, p : p + 1] * shift[None, :])
     placed_log, ordering_log = (
         np.log(np.clip(placed, FLOOR, 1.0)),
         np.log(np.clip(ordering, FLOOR, 1.0)),
     )
     with_like = float(like_votes is not None)
+    shift = np.zeros(3) if like_votes is None else _shares(tally) - _shares(count_votes(like_votes))
     return np.concatenate(
         [
             earlier,
@@ -220,17 +253,30 @@ def features(
             ordering_log * (1.0 - with_like),
             *covote,
             *lonely,
-            *alignment,
+            *follow,
+            np.broadcast_to(shift, (n, 3)),
         ],
         axis=1,
     )
 
 
-def _power_expectation(record: Record, power: str, placed: np.ndarray) -> np.ndarray:
-    """(3,) the placement's Y/A/N probabilities for a power (the EU: its members' mean)."""
-    if power == "EU":
+def _shares(tally: Tally) -> np.ndarray:
+    """(3,) the shares of Y, A, N among the voters of a tally."""
+    counts = np.array([tally.yes, tally.abstain, tally.no], float)
+    return counts / max(counts.sum(), 1.0)
+
+
+def power_expectation(record: Record, power: str, placed: np.ndarray) -> np.ndarray:
+    """(3,) a power's expected Y/A/N: the placement's (the EU: its members' mean), moved by
+    how far the power has turned from the EU lately toward the votes it casts apart from it
+    (`MemberStats.turn`): the placement keeps a power where it stood on the earlier version."""
+    if power == EU:
         return placed[[record.iso3.index(code) for code in record.eu]].mean(axis=0)
-    return placed[record.iso3.index(power)]
+    stats = member_stats(record)
+    p = POWERS.index(power)
+    return (1.0 - stats.turn[p]) * placed[record.iso3.index(power)] + stats.turn[p] * (
+        stats.turned_to[p]
+    )
 
 
 @dataclass(frozen=True)
@@ -257,14 +303,14 @@ class Combination:
 def fit_combination(x: np.ndarray, observed: np.ndarray, strength: float = 1.0) -> Combination:
     """Multinomial logistic regression by log-loss (scikit-learn, L2 penalty `1/strength`):
     x (rows, len(FEATURES)), observed (rows,) codes 0 Y, 1 A, 2 N. Features are standardised
-    except the alignment weights, penalised in their own units (a weight of 1: following every
+    except the follow weights, penalised in their own units (a weight of 1: following every
     time beyond the average member), so that weights the record leaves near 0 cannot buy a
     large coefficient."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x)
-    own_units = np.array([name.startswith("alignment_") for name in FEATURES])
+    own_units = np.array([name.startswith("follow_") for name in FEATURES])
     mean = np.where(own_units, 0.0, scaler.mean_)
     scale = np.where(own_units | (scaler.scale_ <= 0), 1.0, scaler.scale_)
     model = LogisticRegression(C=strength, max_iter=2000)
@@ -322,6 +368,13 @@ def read_combination(path: Path) -> Combination:
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise BlocsimError(f"not a forecast combination file ({error})", file=path) from None
     return Combination(coefficients, intercept)
+
+
+def fitted_sessions(path: Path) -> list[str]:
+    """The backtest sessions a forecast file's coefficients were fitted on (its `[fit]`
+    table; none if it does not say)."""
+    document = tomllib.loads(Path(path).read_text())
+    return [str(session) for session in document.get("fit", {}).get("sessions", [])]
 
 
 @cache

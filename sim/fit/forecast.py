@@ -30,6 +30,7 @@ import pandas as pd
 
 from sim.data.loader import UNData, count_votes
 from sim.data.resolutions import Tally
+from sim.fit.combination import Combination, features
 from sim.fit.texts import Record, TextPrediction, latest_es11, place_text
 from sim.model.ideal_points import IdealPoints
 from sim.model.voting import (
@@ -95,12 +96,16 @@ def forecast_text(
     rule: str = DEFAULT_RULE,
     as_of_like: bool = False,
     drifts: np.ndarray | None = None,
+    combination: Combination | None = None,
 ) -> TextPrediction:
     """Each member's vote on a text like roll call `like` on `day`, without the text's tally,
     by `rule` (see the module docstring). `record` and `points` hold the roll calls before
     `day`; `as_of_like` keeps members where they stood at the like (the static ablation);
     `drifts` (P, 4) are `version_drifts` before `day` (rule tally-drift; none: no drift; they
-    are General Assembly counts, so a Security Council text carries its like's tally)."""
+    are General Assembly counts, so a Security Council text carries its like's tally). With a
+    `combination` (General Assembly texts) each tally's probabilities are the forecast
+    combination's on that tally (`sim.fit.combination`), as `predict_text` does with the
+    text's own tally, and the forecast tally and its interval are theirs."""
     if rule not in FORECAST_RULES:
         raise ValueError(f"rule must be one of {', '.join(FORECAST_RULES)}, not '{rule}'")
     now = place_text(record, points, like, body, as_of_like)
@@ -118,7 +123,10 @@ def forecast_text(
             polarity=polarity,
             discrimination=record.settings.sharpness,
         )
-        components.append(vote_probabilities(now.scores, now.absence, cut_points))
+        placed = vote_probabilities(now.scores, now.absence, cut_points)
+        if combination is not None and body == "GA":
+            placed = _combined(record, combination, like, placed, as_tally(counts))
+        components.append(placed)
     stack = np.stack(components)  # (J, M, 4)
     probabilities = np.tensordot(weights, stack, axes=1)
     tally = expected_tally(probabilities)
@@ -132,6 +140,15 @@ def forecast_text(
         forecast=True,
         interval=tally_interval(stack, weights),
     )
+
+
+def _combined(
+    record: Record, combination: Combination, like: str, placed: np.ndarray, tally: Tally
+) -> np.ndarray:
+    """(N, 4) the combination's probabilities on a text like `like` of `tally`."""
+    ukraine = like in record.ukraine_splits.index
+    x = features(record, record.votes_on(like), ukraine, placed, tally)
+    return combination.probabilities(x, placed)
 
 
 def _moved_tallies(carried: np.ndarray, drifts: np.ndarray | None):

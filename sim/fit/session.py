@@ -160,7 +160,14 @@ def predict_texts(
             if end not in drifts:
                 drifts[end] = version_drifts(data, cutoff)
             prediction = forecast_text(
-                record, points, text.day, like, text.body, text.polarity, drifts=drifts[end]
+                record,
+                points,
+                text.day,
+                like,
+                text.body,
+                text.polarity,
+                drifts=drifts[end],
+                combination=shipped_combination(),
             )
         results.append((text, prediction))
         if progress is not None:

@@ -161,7 +161,7 @@ class Record:
             columns=list(self.iso3)
         )  # (roll calls, N), NaN where a member has no row (the Voeten years' absentees)
         self.kinds = _kinds(data)
-        self.titles = data.titles  # earlier versions, for the alignment weights
+        self.titles = data.titles  # earlier versions (persistence with absentees filled)
         self.eu = eu_members(data)
         ukraine = self.votes.index[self.votes.index.isin(ukraine_vote_ids(data))]
         self.ukraine_splits = pd.DataFrame(
