@@ -23,7 +23,18 @@ from sim.errors import BlocsimError
 from sim.files import partial_path, write_atomic
 
 RESULTS_DIR = Path("results")
-PACKAGES = ("blocsim", "mesa", "numpy", "pandas", "networkx", "scipy", "pyarrow", "dask")
+PACKAGES = (
+    "blocsim",
+    "mesa",
+    "numpy",
+    "pandas",
+    "networkx",
+    "scipy",
+    "pyarrow",
+    "numba",
+    "scikit-learn",
+    "dask",
+)
 
 
 def default_run_dir(name: str, seed: int, kind: str = "run") -> Path:

@@ -134,6 +134,12 @@ def test_predict_applies_the_shipped_combination(data, kworld):
     assert np.allclose(alone.probabilities[:, 3], combined.probabilities[:, 3])
     assert not np.allclose(alone.probabilities[:, :3], combined.probabilities[:, :3])
     assert tally_of(combined.in_tally).tolist() == [93, 65, 18, 17]
+    # fitted on texts of their like's polarity only: a reversed text keeps the placement's
+    reversed_alone = predict_text(record, points, tally, day, polarity="reverse")
+    reversed_combined = predict_text(
+        record, points, tally, day, polarity="reverse", combination=shipped_combination()
+    )
+    assert np.array_equal(reversed_alone.probabilities, reversed_combined.probabilities)
     [(_, predicted)] = predict_texts(data, [Text("ES-11/7 again", day, tally)])
     assert np.allclose(predicted.probabilities, combined.probabilities)
 

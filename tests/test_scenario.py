@@ -105,6 +105,29 @@ def test_an_aligned_shift_needs_weights_and_weights_must_be_numbers(data, tmp_pa
         load_scenario(path, data.members)
 
 
+def test_an_aligned_shift_is_of_the_member_the_weights_follow(data, tmp_path):
+    """The calibration's weights follow the US turn: another member's aligned shift is refused."""
+    path = tmp_path / "s.toml"
+    path.write_text(MINIMAL + ALIGNED.replace('member = "USA"', 'member = "RUS"'))
+    with pytest.raises(BlocsimError, match="field 'shocks.0..aligned': .* follow USA, not RUS"):
+        load_scenario(path, data.members)
+
+
+def test_aligned_weights_must_fit_the_world_s_axes(data, tmp_path):
+    """One-axis positions cannot take the three-axis weights: a one-line error, not a crash."""
+    from sim.model.agenda import scenario_timeline
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        MINIMAL.replace("[[votes]]", "[parameters]\ndimensions = 1\n\n[[votes]]", 1)
+        + ALIGNED.replace("by = [1.0, 2.0, -1.0]", "by = [1.0]")
+    )
+    with pytest.raises(
+        BlocsimError, match=r"shocks\[0\]\.aligned.*3 entries, but positions have 1"
+    ):
+        scenario_timeline(load_scenario(path, data.members), data)
+
+
 def test_blocs_expand_to_members_and_tallies_complete_to_the_chamber(data, tmp_path):
     path = tmp_path / "s.toml"
     path.write_text(

@@ -39,8 +39,9 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
         "--ties",
         action="store_true",
         help="the one-axis fit (dimensions = 1, an ablation no shipped scenario uses): the tie "
-        "weights, stubbornness and the turn toward Moscow fitted to ES-11/7's votes; the world "
-        "fit carries its tie weights",
+        "weights, stubbornness and the turn toward Moscow fitted to ES-11/7's votes, written to "
+        "calibration/one_axis.toml by default (the world fit reads its tie weights from the "
+        "file given as --network)",
     )
     calibrate.add_argument(
         "--forecast",

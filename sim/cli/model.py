@@ -107,8 +107,9 @@ def _add_predict_command(commands: argparse._SubParsersAction) -> None:
         "absent only where not voting is more likely than each vote), the forecast to read and "
         "score member by member; vote_in_tally = the most likely joint assignment that adds up "
         "to the tally exactly (a forecast's: its expected counts), for a consistent count. "
-        "Positions come from the roll calls strictly before the text's date; with a tally, a GA "
-        "text's p_ columns are the forecast combination's (calibration/forecast.toml: the "
+        "Positions come from the roll calls strictly before the text's date; a GA text's p_ "
+        "columns (with or without a tally) are the forecast combination's "
+        "(calibration/forecast.toml: the "
         "earlier version's votes, the placement, the 1-D ordering, co-voting and alignment "
         "with the US, Russia, China and the EU; docs/calibration.md)",
     )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.data.followers import DEFAULT_MAJORITY
 from sim.data.loader import UNData
 
 POWERS = ("USA", "RUS", "CHN", "EU")
@@ -87,14 +88,16 @@ def eu_members(data: UNData) -> list[str]:
 
 
 FOLLOW_HALF_LIFE = 0.5  # years: the follow weight's recency (not tuned)
-LONELY_MAJORITY = 2 / 3  # a power stands against the voters when two thirds cast another vote
 
 
 def against_the_voters(table: np.ndarray, theirs: np.ndarray) -> np.ndarray:
-    """(rows,) bool: the power cast a vote other than the one of two thirds of those voting."""
+    """(rows,) bool: the power cast a vote other than the one of two thirds of those voting
+    (`blocsim data followers`' majority)."""
     counts = np.stack([(table == code).sum(axis=1) for code in range(3)], axis=1)
     share = counts.max(axis=1) / np.maximum(counts.sum(axis=1), 1)
-    return np.isfinite(theirs) & (share >= LONELY_MAJORITY) & (counts.argmax(axis=1) != theirs)
+    return (
+        np.isfinite(theirs) & (share >= float(DEFAULT_MAJORITY)) & (counts.argmax(axis=1) != theirs)
+    )
 
 
 def follow_with(

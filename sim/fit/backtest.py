@@ -1,4 +1,4 @@
-"""Rolling-origin backtest over the General Assembly sessions 2016-2024 and the 2025 texts
+"""Rolling-origin backtest over the General Assembly sessions 2017-2024 and the 2025 texts
 (`blocsim validate --backtest`, issue 17).
 
 Every roll call of a session is predicted from the record strictly before the session's start

@@ -24,8 +24,9 @@ A power's expected vote is the placement's, moved by how far it has lately turne
 where it turned to No, and then nothing can follow it.
 The probability of not voting stays the placement's; the combination shares out the rest.
 
-The coefficients are fitted by log-loss on the selection sessions of the backtest (2016-2023,
-`sim.fit.backtest`) with scikit-learn and shipped as `calibration/forecast.toml`
+The coefficients are fitted by log-loss on the backtest's sessions (`sim.fit.backtest`: the
+selection sessions 2017-2023 with `--train selection`, every session to Sep 2025 with the default
+`--train all`, the shipped file) with scikit-learn and shipped as `calibration/forecast.toml`
 (`blocsim calibrate --forecast`); `predict_text` applies them (`shipped_combination`).
 """
 

@@ -103,7 +103,7 @@ def forecast_text(
     `day`; `as_of_like` keeps members where they stood at the like (the static ablation);
     `drifts` (P, 4) are `version_drifts` before `day` (rule tally-drift; none: no drift; they
     are General Assembly counts, so a Security Council text carries its like's tally). With a
-    `combination` (General Assembly texts) each tally's probabilities are the forecast
+    `combination` (General Assembly texts of the like's polarity: it was fitted on those) each tally's probabilities are the forecast
     combination's on that tally (`sim.fit.combination`), as `predict_text` does with the
     text's own tally, and the forecast tally and its interval are theirs."""
     if rule not in FORECAST_RULES:
@@ -124,7 +124,7 @@ def forecast_text(
             discrimination=record.settings.sharpness,
         )
         placed = vote_probabilities(now.scores, now.absence, cut_points)
-        if combination is not None and body == "GA":
+        if combination is not None and body == "GA" and polarity == "same":
             placed = _combined(record, combination, like, placed, as_tally(counts))
         components.append(placed)
     stack = np.stack(components)  # (J, M, 4)

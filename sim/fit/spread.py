@@ -13,8 +13,8 @@ Models, from the least to the most that moves:
 - **static**: the US turn only; everyone else is fully stubborn, the US stays where it moved;
 - **Friedkin-Johnsen**: the turn, the US hold and the stubbornness baseline free;
 - **parting ways**: the same plus `parting` and `turn_cost`.
-The turn's timing is profiled over the weekly dates `TURN_DATES` (the fit at each, the best
-kept): every target is dated on or after 24 February, so the timing only sets how many weeks
+The turn's timing may be profiled over weekly dates (the fit at each, the best kept; the world
+fit, `sim.fit.world_fit`, fixes it at 20 January): every target is dated on or after 24 February, so the timing only sets how many weeks
 the network had to carry the turn. MAP with the weak prior and observed-information intervals
 of `sim.fit.calibrate.maximise`.
 

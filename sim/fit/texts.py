@@ -244,7 +244,7 @@ def predict_text(
     """Each member's vote on a text of `tally` on `day`, like roll call `like` (without one: the
     Ukraine text before `day` closest to the tally if `default_like`, else the general axis).
     `record` and `points` hold the roll calls before `day`. With a `combination` (General
-    Assembly texts) each member's probabilities are the forecast combination's
+    Assembly texts of the like's polarity, as it was fitted) each member's probabilities are the forecast combination's
     (`sim.fit.combination`)."""
     if like is None and default_like:
         like = closest_ukraine_text(record, day, tally)
@@ -257,7 +257,7 @@ def predict_text(
         discrimination=record.settings.sharpness,
     )
     probabilities = vote_probabilities(placed.scores, placed.absence, cut_points)
-    if combination is not None and body == "GA":
+    if combination is not None and body == "GA" and polarity == "same":
         votes = record.votes_on(like) if like is not None else None
         ukraine = like is not None and like in record.ukraine_splits.index
         x = features(record, votes, ukraine, probabilities, tally)

@@ -90,7 +90,7 @@ class Validation:
 
 
 def validation_cases(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> list[Case]:
-    """The cases above; runs the nested (hindcast) calibration, about a second. These cases
+    """The cases above; runs the nested (hindcast) calibration, seconds. These cases
     are the one-axis ablation's (`dimensions = 1`): a calibration file of the one world (K = 3)
     has no one-axis parameters, so they are fitted here on ES-11/7's votes, as `blocsim
     calibrate --ties` fits them."""

@@ -284,6 +284,14 @@ def check_dimensions(shocks: Sequence[TimedShock], world: World, path: Path) -> 
                 file=path,
                 field=f"shocks[{i}].by",
             )
+        for iso3, weights in getattr(timed.shock, "followers", ()):
+            if len(weights) not in (1, dimensions):
+                raise BlocsimError(
+                    f"{iso3}'s alignment weights have {len(weights)} entries, but positions have "
+                    f"{dimensions} dimension(s) ({', '.join(world.axis_names)})",
+                    file=path,
+                    field=f"shocks[{i}].aligned",
+                )
 
 
 def _reference_days(votes: Sequence[VoteSpec], likes: Mapping[str, Resolution]) -> set[date]:

@@ -129,7 +129,7 @@ def load_scenario(path: str | Path, members: pd.DataFrame) -> Scenario:
             parameters = parameters_from_table(merged, path)
         except BlocsimError as error:
             raise reader.fail(error.field, error.reason) from None
-    reader.alignment = load_alignment(calibration, members)
+    reader.alignment, reader.follows = load_alignment(calibration, members), followed(calibration)
     shocks = tuple(
         reader.shock(entry, f"shocks[{i}]", data_until)
         for i, entry in enumerate(reader.list(raw, "shocks"))
@@ -173,7 +173,7 @@ def load_historical_shocks(calibration: Path, members: pd.DataFrame) -> tuple[Ti
     the timeline leaves it out (`sim.model.agenda.shocks_by_step`)."""
     document = read_toml(calibration, "calibration file")
     reader = _Reader(document.path, members, document.key_lines)
-    reader.alignment = load_alignment(calibration, members)
+    reader.alignment, reader.follows = load_alignment(calibration, members), followed(calibration)
     return tuple(
         reader.shock(entry, f"shocks[{i}]")
         for i, entry in enumerate(reader.list(document.table, "shocks"))
@@ -205,6 +205,13 @@ def load_alignment(
             for i, value in enumerate(values)
         )
     return found
+
+
+def followed(calibration: Path) -> str | None:
+    """The member whose moves a calibration's alignment weights follow (`[alignment] follows`)."""
+    table = read_toml(calibration, "calibration file").table.get("alignment")
+    follows = table.get("follows") if isinstance(table, Mapping) else None
+    return follows if isinstance(follows, str) else None
 
 
 def fitted_on(calibration: Path) -> frozenset[str]:
@@ -249,6 +256,7 @@ class _Reader:
         self.members = members
         self.key_lines = key_lines
         self.alignment: Mapping[str, tuple[float, ...]] | None = None  # of the calibration
+        self.follows: str | None = None  # whose moves those weights follow
 
     def fail(self, field: str, reason: str) -> BlocsimError:
         """The error for `field`, on the line of its key (or of the nearest enclosing one)."""
@@ -522,6 +530,11 @@ def _shift(reader: _Reader, entry: Mapping, field: str) -> Shock:
             raise reader.fail(
                 f"{field}.aligned",
                 "the calibration file has no [alignment.weights] for members to follow by",
+            )
+        if reader.follows is not None and reader.follows != member:
+            raise reader.fail(
+                f"{field}.aligned",
+                f"the calibration's alignment weights follow {reader.follows}, not {member}",
             )
         followers = tuple(
             (iso3, weights)

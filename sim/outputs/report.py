@@ -989,12 +989,18 @@ def _build_backtest(directory: Path, report: Report) -> None:
             "Scores by session",
             "Each roll call predicted from the record before its session (the 2025 texts: "
             "before their own date), from its date and tally; scores among the members that "
-            "voted, pooled over a session's texts. Sessions 2017-2023 are selection (the "
-            "combination was fitted on them), 2024 and 2025 evaluation.",
+            "voted, pooled over a session's texts. Sessions 2017-2023 are selection, 2024 and "
+            "2025 evaluation: out of sample for a combination fitted on the selection sessions "
+            "(calibrate --forecast --train selection); the shipped one is fitted on all of them, "
+            "so in sample on every session.",
             report.figure(
                 "backtest_scores", figures.session_scores_figure(shown, report.source), shown
             ),
-            [report.table("backtest_scores", scores, "Backtest scores by session and predictor")],
+            [
+                report.table(
+                    "backtest_score_table", scores, "Backtest scores by session and predictor"
+                )
+            ],
         )
     )
     report.sections.append(
