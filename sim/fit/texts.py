@@ -99,20 +99,6 @@ class Placement:
     absence: np.ndarray  # (M,)
     like: str | None
 
-    def predict(
-        self,
-        probabilities: np.ndarray,
-        cut_points: CutPoints,
-        tally: Tally,
-        forecast: bool = False,
-    ) -> TextPrediction:
-        """The prediction of the members' `probabilities` (M, 4) under `cut_points`, its joint
-        assignment cut to `tally`."""
-        codes = assign_to_tally(probabilities, tally)
-        return TextPrediction(
-            self.chamber, probabilities, codes, cut_points, self.like, tally, forecast
-        )
-
 
 def closest_ukraine_text(record: Record, day: date, tally: Tally) -> str | None:
     """The default like of a text given without one: the Ukraine text before `day` (an ES-11
@@ -262,7 +248,8 @@ def predict_text(
         ukraine = like is not None and like in record.ukraine_splits.index
         x = features(record, votes, ukraine, probabilities, tally)
         probabilities = combination.probabilities(x, probabilities)
-    return placed.predict(probabilities, cut_points, tally)
+    in_tally = assign_to_tally(probabilities, tally)
+    return TextPrediction(placed.chamber, probabilities, in_tally, cut_points, placed.like, tally)
 
 
 def place_text(
