@@ -512,6 +512,13 @@ def measured_turn(scenario: Scenario, members: pd.DataFrame) -> TimedShock | Non
     )
 
 
+@cache
+def classroom_turn() -> TimedShock | None:
+    """The classroom's measured US turn (read once per server process, not on every render)."""
+    data, scenario = classroom()
+    return measured_turn(scenario, data.members)
+
+
 def leading_followers(turn: Shift, axis: int) -> list[tuple[str, float]]:
     """The members that follow `turn` furthest on `axis`: (ISO3, weight), largest first."""
     weights = turn.follower_weights(len(turn.by))[:, axis]
@@ -519,16 +526,17 @@ def leading_followers(turn: Shift, axis: int) -> list[tuple[str, float]]:
     return [(turn.followers[i][0], float(weights[i])) for i in order if weights[i] > 0]
 
 
+@cache
 def held_out_log_loss(calibration: Path) -> dict[str, float]:
     """Each model's held-out log-loss per vote in a calibration's `[[fit.models]]` (none:
-    empty)."""
+    empty); read once per file and server process."""
     models = read_toml(calibration, "calibration file").table.get("fit", {}).get("models", [])
     return {row["name"]: float(row["held_out_log_loss"]) for row in models}
 
 
 def turn_words(model: BlocModel) -> str:
     """The measured US turn, axis by axis ('+1.56 general, ...'), or that there is none."""
-    turn = measured_turn(classroom()[1], classroom()[0].members)
+    turn = classroom_turn()
     if turn is None:
         return "the calibration holds none"
     return ", ".join(
@@ -543,7 +551,7 @@ def record_words(model: ClassroomModel) -> list[str]:
     weights win while the ties add nothing."""
     data, scenario = classroom()
     lines = []
-    turn = measured_turn(scenario, data.members)
+    turn = classroom_turn()
     axis = model.world.ukraine_axis
     names = dict(zip(data.members["iso3"], data.members["name"], strict=True))
     if turn is not None:
