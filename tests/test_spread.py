@@ -26,7 +26,6 @@ from sim.fit.spread import (
     target_probabilities,
 )
 from sim.fit.texts import Record, predict_text
-from sim.fit.world_file import read_spread
 from sim.model.dynamics import Shift
 from sim.model.estimates import cached_ideal_points
 from sim.model.scenario import load_alignment, load_historical_shocks
@@ -156,7 +155,10 @@ def test_calibrate_writes_a_loadable_world_and_refuses_to_overwrite(
     assert [m["name"] for m in document["fit"]["models"]] == ["no turn", "static", "alignment"]
     (turn,) = load_historical_shocks(out, data.members)
     assert isinstance(turn.shock, Shift) and turn.shock.member == "USA"
-    assert turn.shock.by == read_spread(document).turn
+    static = {
+        p["name"]: p["value"] for p in document["fit"]["parameters"] if p["model"] == "static"
+    }
+    assert turn.shock.by == tuple(static[p.name] for p in TURN_FREE)
     weights = load_alignment(out, data.members)
     assert len(weights) == 193 and weights["USA"] == (1.0, 1.0, 1.0)
     if document["fit"]["winner"] == "alignment":  # the members follow the turn by their weights
@@ -176,16 +178,17 @@ def committed():
 
 
 def test_the_committed_calibration_reproduces_its_likelihoods(data, problem, committed):
-    """The static turn and the alignment weights of calibration/default.toml, re-evaluated (no
-    refit): each model's log-likelihood as stored; the shock is the static turn."""
+    """The US turn and the alignment weights of calibration/default.toml as a scenario loads
+    them, re-evaluated (no refit): each model's log-likelihood as stored; the shock is the
+    static turn."""
     assert committed["provenance"]["data_fingerprint"] == data.fingerprint
     rows = {m["name"]: m for m in committed["fit"]["models"]}
-    static = read_spread(committed)
+    (turn,) = load_historical_shocks(COMMITTED, data.members)
+    assert turn.date == US_TURN
+    static = Spread(turn.shock.by)
     assert log_likelihood(problem, static) == pytest.approx(
         rows["static"]["log_likelihood"], rel=1e-5
     )
-    (turn,) = load_historical_shocks(COMMITTED, data.members)
-    assert turn.shock.by == pytest.approx(static.turn, abs=1e-6)
     weights = np.array([load_alignment(COMMITTED, data.members)[iso3] for iso3 in problem.iso3])
     assert alignment.log_likelihood(problem, np.array(static.turn), weights) == pytest.approx(
         rows["alignment"]["log_likelihood"], rel=1e-5
@@ -199,9 +202,9 @@ def test_a_refit_of_the_weights_reproduces_the_committed_ones(data, problem, com
     of the fit: seconds; the whole command takes tens of minutes)."""
     tolerance = committed["provenance"]["reproducible_rtol"]["estimate"]
     stored = committed["alignment"]
-    static = read_spread(committed)
+    (turn,) = load_historical_shocks(COMMITTED, data.members)
     refit = alignment.fit_alignment(
-        problem, np.array(static.turn), stored["prior_sd"], stored["form"]
+        problem, np.array(turn.shock.by), stored["prior_sd"], stored["form"]
     )
     assert refit.converged
     found = dict(zip(problem.iso3, refit.weights.tolist(), strict=True))

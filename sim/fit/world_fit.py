@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim.data.followers import US_TURN
 from sim.fit import alignment as weights
 from sim.fit.alignment import MODEL as ALIGNMENT
 from sim.fit.alignment import AlignmentCalibration
@@ -48,7 +47,7 @@ def calibrate_world(
     problem: SpreadProblem, progress: Callable[[str], None] | None = None
 ) -> WorldCalibration:
     """Fit and hold out every model, then the alignment weights on the static turn."""
-    spread = calibrate_spread(problem, progress, dates=(US_TURN,))
+    spread = calibrate_spread(problem, progress)
     alignment = weights.select_prior_sd(
         problem, spread.fits["static"], weights.FORMS, weights.PRIOR_SDS, progress
     )
