@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.fit.calibrate import score
-from sim.fit.spread import HeldOut, ModelFit, fit_model, observed_log_p
+from sim.fit.spread import HeldOut, ModelFit, observed_log_p
 from sim.fit.spread_problem import SpreadProblem, Target
 from sim.model.voting import CutPoints, assign_to_tally, fit_cut_points, vote_probabilities
 
@@ -222,19 +222,6 @@ def probabilities(target: Target, problem: SpreadProblem, fitted: Alignment) -> 
     return vote_probabilities(scores, target.absence, _cut(target, scores, problem.sharpness))
 
 
-def fold_turns(problem: SpreadProblem, static: ModelFit) -> dict[str, np.ndarray]:
-    """The static turn refitted without each roll call (warm start at the full fit), by the
-    roll call left out: the turn a held-out fold may know."""
-    return {
-        target.vote_id: np.array(
-            fit_model(
-                problem.without(target.vote_id), "static", start=static.estimate.estimate
-            ).spread.turn
-        )
-        for target in problem.targets
-    }
-
-
 def held_out(
     problem: SpreadProblem,
     fitted: Alignment,
@@ -281,16 +268,16 @@ class AlignmentCalibration:
 def select_prior_sd(
     problem: SpreadProblem,
     static: ModelFit,
+    turns: dict[str, np.ndarray],
     forms: tuple[str, ...] = FORMS,
     prior_sds: tuple[float, ...] = PRIOR_SDS,
     progress: Callable[[str], None] | None = None,
 ) -> AlignmentCalibration:
     """Fit each form at each prior sd (the tightest first, each warm-starting the next) on the
-    static fit's turn, and hold each roll call out of each."""
+    static fit's turn, and hold each roll call out of each on the static turn refitted without
+    it (`turns`, by the roll call left out: `sim.fit.spread.fold_spreads`)."""
     say = progress or (lambda _: None)
     turn = np.array(static.spread.turn)
-    say("alignment: the static turn by fold")
-    turns = fold_turns(problem, static)
     fits: dict[tuple[str, float], Alignment] = {}
     held: dict[tuple[str, float], HeldOut] = {}
     for form in forms:

@@ -206,42 +206,50 @@ class HeldOut:
         return float(np.mean([s.accuracy for s in self.scores]))
 
 
-def held_out(
+def fold_spreads(
     problem: SpreadProblem,
     fitted: ModelFit,
     progress: Callable[[str], None] | None = None,
-) -> HeldOut:
-    """Leave each roll call out, refit on the rest from the full fit, score it."""
-    scores, sums = [], []
+) -> dict[str, Spread]:
+    """The model refitted without each roll call (warm-started at the full fit), by the roll
+    call left out: what a held-out fold may know (the full fit for a model with nothing free)."""
+    free = MODELS[fitted.model]
+    folds = {}
     for target in problem.targets:
         if progress is not None:
             progress(target.vote_id)
-        rest = problem.without(target.vote_id)
-        spread = fitted.spread
-        if MODELS[fitted.model]:
+        folds[target.vote_id] = fitted.spread
+        if free:
+            rest = problem.without(target.vote_id)
             refit = maximise(
                 lambda values, rest=rest: log_likelihood(rest, Spread.of(fitted.model, values)),
-                MODELS[fitted.model],
+                free,
                 start=fitted.estimate.estimate,
                 intervals=False,
             )
-            spread = Spread.of(fitted.model, refit.estimate)
+            folds[target.vote_id] = Spread.of(fitted.model, refit.estimate)
+    return folds
+
+
+def held_out(problem: SpreadProblem, model: str, folds: dict[str, Spread]) -> HeldOut:
+    """Score each roll call on the model refitted without it (`fold_spreads`)."""
+    scores, sums = [], []
+    for target in problem.targets:
         alone = problem.only([target.vote_id])
-        (probs,) = target_probabilities(alone, spread)
+        (probs,) = target_probabilities(alone, folds[target.vote_id])
         codes = assign_to_tally(probs, target.tally)
         scores.append(score(codes, target.observed, probs))
         sums.append(observed_log_p(probs, target))
-    return HeldOut(
-        fitted.model, tuple(t.vote_id for t in problem.targets), tuple(scores), tuple(sums)
-    )
+    return HeldOut(model, tuple(t.vote_id for t in problem.targets), tuple(scores), tuple(sums))
 
 
 @dataclass(frozen=True)
 class SpreadCalibration:
-    """Every model fitted and held out."""
+    """Every model fitted, refitted without each roll call, and held out."""
 
     problem: SpreadProblem
     fits: dict[str, ModelFit]
+    folds: dict[str, dict[str, Spread]]  # by model, by the roll call left out
     held: dict[str, HeldOut]
 
 
@@ -250,10 +258,11 @@ def calibrate_spread(
 ) -> SpreadCalibration:
     """Fit every model of `MODELS`, then hold each roll call out of each."""
     say = progress or (lambda _: None)
-    fits, held = {}, {}
+    fits, folds, held = {}, {}, {}
     for model in MODELS:
         say(f"fitting {model}")
         fits[model] = fit_model(problem, model)
     for model in MODELS:
-        held[model] = held_out(problem, fits[model], lambda vote, m=model: say(f"{m}: {vote}"))
-    return SpreadCalibration(problem, fits, held)
+        folds[model] = fold_spreads(problem, fits[model], lambda vote, m=model: say(f"{m}: {vote}"))
+        held[model] = held_out(problem, model, folds[model])
+    return SpreadCalibration(problem, fits, folds, held)
