@@ -164,18 +164,10 @@ class ModelFit:
         return len(self.estimate.names)
 
 
-def fit_model(
-    problem: SpreadProblem,
-    model: str,
-    start: dict[str, float] | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ModelFit:
-    """MAP fit of `model` (from `start`, natural values by name: a warm start)."""
+def fit_model(problem: SpreadProblem, model: str) -> ModelFit:
+    """MAP fit of `model`."""
     found = maximise(
-        lambda values: log_likelihood(problem, Spread.of(model, values)),
-        MODELS[model],
-        progress,
-        start=start,
+        lambda values: log_likelihood(problem, Spread.of(model, values)), MODELS[model]
     )
     return ModelFit(model, found, log_likelihood(problem, Spread.of(model, found.estimate)))
 
