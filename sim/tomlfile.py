@@ -4,7 +4,8 @@
 recursion, bytes that are not UTF-8 fail to decode, a directory cannot be opened, and a file of
 gigabytes is read whole. `read_toml` refuses each as a `BlocsimError` naming the file (and the
 line where there is one), and indexes the line of every key so that later checks name the line
-of the field they refuse (`line_of`).
+of the field they refuse (`line_of`). A file is parsed once per content per process: loading one
+scenario reads its calibration for the parameters, the shocks, the weights and whom they follow.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from sim.errors import BlocsimError
@@ -73,6 +75,13 @@ def read_toml(path: str | Path, what: str) -> TomlDocument:
         raise BlocsimError(f"cannot read the {what} ({error.strerror})", file=path) from None
     if len(content) > MAX_BYTES:
         raise BlocsimError(f"larger than 1 MiB, the most a {what} may be", file=path)
+    return _parsed(path, what, content)
+
+
+@lru_cache(maxsize=16)
+def _parsed(path: Path, what: str, content: bytes) -> TomlDocument:
+    """The document of `content`, parsed once per path and content (the bytes are read every
+    time, so an edited file is parsed again). Shared: its table must not be changed."""
     try:
         text = content.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:

@@ -113,6 +113,23 @@ def test_an_aligned_shift_is_of_the_member_the_weights_follow(data, tmp_path):
         load_scenario(path, data.members)
 
 
+def test_a_calibration_is_parsed_once_until_it_changes(data, tmp_path, monkeypatch):
+    """A scenario's load reads its calibration for the parameters, the shocks, the weights and
+    whom they follow: one parse of each file; an edited calibration is parsed again."""
+    calibration = tmp_path / "calibration.toml"
+    calibration.write_bytes(DEFAULT_CALIBRATION.read_bytes())
+    path = tmp_path / "s.toml"
+    path.write_text(f'calibration = "{calibration}"\nhistorical_shocks = true\n' + MINIMAL)
+    parsed, loads = [], tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text: parsed.append(text) or loads(text))
+    scenario = load_scenario(path, data.members)
+    (turn,) = scenario_shocks(scenario, data.members)
+    assert turn.shock.followers and len(parsed) == 2  # the scenario and its calibration
+    calibration.write_text(calibration.read_text().replace("step_days = 7", "step_days = 14", 1))
+    assert load_scenario(path, data.members).parameters.step_days == 14
+    assert len(parsed) == 3
+
+
 def test_aligned_weights_must_fit_the_world_s_axes(data, tmp_path):
     """One-axis positions cannot take the three-axis weights: a one-line error, not a crash."""
     from sim.model.agenda import scenario_timeline

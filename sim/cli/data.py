@@ -16,7 +16,7 @@ from sim.cli.common import (
     load,
     parse_date,
 )
-from sim.data.alignment import follow_table
+from sim.data.follow_weights import follow_table
 from sim.data.followers import (
     DEFAULT_MAJORITY,
     DEFAULT_SINCE,
@@ -84,7 +84,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "For each member: the share of those roll calls it voted on (X is missing) where it "
         "voted as the US did, before and after the turn, and the change. Beside it the "
         "follow weight with the US that the forecast combination uses "
-        "(sim.data.alignment.follow_with): on every roll call of the record up to --until "
+        "(sim.data.follow_weights.follow_with): on every roll call of the record up to --until "
         "where the US stood against two thirds of the voters, those the member voted on "
         "(us_lonely_votes) and where it voted as the US did (us_sided), and its rate "
         "weighted by recency (half-life 6 months) and shrunk toward everyone's (beta-binomial, "

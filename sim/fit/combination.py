@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.data.alignment import EU, POWERS, against_the_voters, follow_with, power_votes
-from sim.data.alignment import codes as vote_codes
+from sim.data.follow_weights import EU, POWERS, against_the_voters, follow_with, power_votes
+from sim.data.follow_weights import codes as vote_codes
 from sim.data.loader import count_votes
 from sim.data.resolutions import Tally
 from sim.errors import BlocsimError

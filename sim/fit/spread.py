@@ -13,20 +13,20 @@ Models, from the least to the most that moves:
 - **static**: the US turn only; everyone else is fully stubborn, the US stays where it moved;
 - **Friedkin-Johnsen**: the turn, the US hold and the stubbornness baseline free;
 - **parting ways**: the same plus `parting` and `turn_cost`.
-The turn's timing may be profiled over weekly dates (the fit at each, the best kept; the world
-fit, `sim.fit.world_fit`, fixes it at 20 January): every target is dated on or after 24 February, so the timing only sets how many weeks
-the network had to carry the turn. MAP with the weak prior and observed-information intervals
-of `sim.fit.calibrate.maximise`.
+The turn is dated at the inauguration, 20 January 2025 (`sim.fit.world_fit` says why): every
+target is dated on or after 24 February, so the timing only sets how many weeks the network had
+to carry the turn. MAP with the weak prior and observed-information intervals of
+`sim.fit.calibrate.maximise`.
 
 Held out (`held_out`): leave one roll call out, refit on the rest (warm-started from the
-full fit, the timing kept at the full fit's), score the one left out.
+full fit), score the one left out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -38,7 +38,6 @@ from sim.model.dynamics import Shift, rest_anchors, run_dynamics
 from sim.model.scenario import TimedShock
 from sim.model.voting import assign_to_tally, fit_cut_points, vote_probabilities
 
-TURN_DATES = tuple(US_TURN + timedelta(weeks=k) for k in range(5))  # 20 Jan - 17 Feb 2025
 AXES = ("general", "ukraine", "third")
 TURN_FREE = tuple(
     Free(f"turn.{axis}", "none", 0.0, f"the US move on the {axis} axis") for axis in AXES
@@ -55,7 +54,7 @@ MODELS: dict[str, tuple[Free, ...]] = {
     "Friedkin-Johnsen": (*TURN_FREE, HOLD, STUBBORNNESS),
     "parting ways": (*TURN_FREE, HOLD, STUBBORNNESS, PARTING, TURN_COST),
 }
-MOVING = ("Friedkin-Johnsen", "parting ways")  # the models whose timing matters
+MOVING = ("Friedkin-Johnsen", "parting ways")  # the models in which the others move too
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class Spread:
     turn_cost: float = 0.0
 
     @classmethod
-    def of(cls, model: str, values: dict[str, float], turn_date: date = US_TURN) -> Spread:
+    def of(cls, model: str, values: dict[str, float]) -> Spread:
         """The point of `model` at natural parameter values by name (the others fixed)."""
         if model == "no turn":
             return cls()
@@ -80,10 +79,9 @@ class Spread:
         return cls(
             turn,
             values["turn.hold"],
-            turn_date,
-            values["stubbornness"],
-            values.get("parting", 0.0),
-            values.get("turn_cost", 0.0),
+            stubbornness=values["stubbornness"],
+            parting=values.get("parting", 0.0),
+            turn_cost=values.get("turn_cost", 0.0),
         )
 
 
@@ -151,52 +149,27 @@ def log_likelihood(problem: SpreadProblem, spread: Spread) -> float:
 
 @dataclass(frozen=True)
 class ModelFit:
-    """One model's fit: the estimate at the best turn date and the profile over the dates."""
+    """One model's fit: its estimate and the log-likelihood there."""
 
     model: str
     estimate: Estimate
-    turn_date: date
     log_likelihood: float
-    profile: dict[date, float] = field(default_factory=dict)  # log-posterior by turn date
 
     @property
     def spread(self) -> Spread:
-        return Spread.of(self.model, self.estimate.estimate, self.turn_date)
+        return Spread.of(self.model, self.estimate.estimate)
 
     @property
     def parameters(self) -> int:
-        return len(self.estimate.names) + (1 if self.model in MOVING else 0)
+        return len(self.estimate.names)
 
 
-def fit_model(
-    problem: SpreadProblem,
-    model: str,
-    dates: tuple[date, ...] = TURN_DATES,
-    start: dict[str, float] | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> ModelFit:
-    """MAP fit of `model`, profiled over `dates` where the timing matters (else the first)."""
-    free = MODELS[model]
-    if model not in MOVING:
-        dates = dates[:1]
-    fits: dict[date, Estimate] = {}
-    for day in dates:  # each date warm-starts from the one before: the same path every time
-        fits[day] = maximise(
-            lambda values, day=day: log_likelihood(problem, Spread.of(model, values, day)),
-            free,
-            progress,
-            start=start,
-        )
-        start = fits[day].estimate
-    best = min(fits, key=lambda day: fits[day].objective)
-    chosen = fits[best]
-    return ModelFit(
-        model,
-        chosen,
-        best,
-        log_likelihood(problem, Spread.of(model, chosen.estimate, best)),
-        {day: -found.objective for day, found in fits.items()},
+def fit_model(problem: SpreadProblem, model: str) -> ModelFit:
+    """MAP fit of `model`."""
+    found = maximise(
+        lambda values: log_likelihood(problem, Spread.of(model, values)), MODELS[model]
     )
+    return ModelFit(model, found, log_likelihood(problem, Spread.of(model, found.estimate)))
 
 
 @dataclass(frozen=True)
@@ -225,64 +198,63 @@ class HeldOut:
         return float(np.mean([s.accuracy for s in self.scores]))
 
 
-def held_out(
+def fold_spreads(
     problem: SpreadProblem,
     fitted: ModelFit,
     progress: Callable[[str], None] | None = None,
-) -> HeldOut:
-    """Leave each roll call out, refit on the rest from the full fit (timing kept), score it."""
-    scores, sums = [], []
+) -> dict[str, Spread]:
+    """The model refitted without each roll call (warm-started at the full fit), by the roll
+    call left out: what a held-out fold may know (the full fit for a model with nothing free)."""
+    free = MODELS[fitted.model]
+    folds = {}
     for target in problem.targets:
         if progress is not None:
             progress(target.vote_id)
-        rest = problem.without(target.vote_id)
-        spread = fitted.spread
-        if MODELS[fitted.model]:
+        folds[target.vote_id] = fitted.spread
+        if free:
+            rest = problem.without(target.vote_id)
             refit = maximise(
-                lambda values, rest=rest: log_likelihood(
-                    rest, Spread.of(fitted.model, values, fitted.turn_date)
-                ),
-                MODELS[fitted.model],
+                lambda values, rest=rest: log_likelihood(rest, Spread.of(fitted.model, values)),
+                free,
                 start=fitted.estimate.estimate,
                 intervals=False,
             )
-            spread = Spread.of(fitted.model, refit.estimate, fitted.turn_date)
+            folds[target.vote_id] = Spread.of(fitted.model, refit.estimate)
+    return folds
+
+
+def held_out(problem: SpreadProblem, model: str, folds: dict[str, Spread]) -> HeldOut:
+    """Score each roll call on the model refitted without it (`fold_spreads`)."""
+    scores, sums = [], []
+    for target in problem.targets:
         alone = problem.only([target.vote_id])
-        (probs,) = target_probabilities(alone, spread)
+        (probs,) = target_probabilities(alone, folds[target.vote_id])
         codes = assign_to_tally(probs, target.tally)
         scores.append(score(codes, target.observed, probs))
         sums.append(observed_log_p(probs, target))
-    return HeldOut(
-        fitted.model, tuple(t.vote_id for t in problem.targets), tuple(scores), tuple(sums)
-    )
+    return HeldOut(model, tuple(t.vote_id for t in problem.targets), tuple(scores), tuple(sums))
 
 
 @dataclass(frozen=True)
 class SpreadCalibration:
-    """Every model fitted and held out, and the one that wins held out."""
+    """Every model fitted, refitted without each roll call, and held out."""
 
     problem: SpreadProblem
     fits: dict[str, ModelFit]
+    folds: dict[str, dict[str, Spread]]  # by model, by the roll call left out
     held: dict[str, HeldOut]
-
-    @property
-    def winner(self) -> str:
-        """The model with the lowest held-out log-loss per vote."""
-        return min(self.held, key=lambda model: self.held[model].log_loss)
 
 
 def calibrate_spread(
-    problem: SpreadProblem,
-    progress: Callable[[str], None] | None = None,
-    dates: tuple[date, ...] = TURN_DATES,
+    problem: SpreadProblem, progress: Callable[[str], None] | None = None
 ) -> SpreadCalibration:
-    """Fit every model of `MODELS` (the moving ones profiled over `dates`), then hold each
-    roll call out of each."""
+    """Fit every model of `MODELS`, then hold each roll call out of each."""
     say = progress or (lambda _: None)
-    fits, held = {}, {}
+    fits, folds, held = {}, {}, {}
     for model in MODELS:
         say(f"fitting {model}")
-        fits[model] = fit_model(problem, model, dates)
+        fits[model] = fit_model(problem, model)
     for model in MODELS:
-        held[model] = held_out(problem, fits[model], lambda vote, m=model: say(f"{m}: {vote}"))
-    return SpreadCalibration(problem, fits, held)
+        folds[model] = fold_spreads(problem, fits[model], lambda vote, m=model: say(f"{m}: {vote}"))
+        held[model] = held_out(problem, model, folds[model])
+    return SpreadCalibration(problem, fits, folds, held)

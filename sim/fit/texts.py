@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from sim.data.alignment import eu_members
+from sim.data.follow_weights import eu_members
 from sim.data.loader import UNData
 from sim.data.resolutions import Tally
 from sim.fit.combination import Combination, features

@@ -9,14 +9,12 @@ chosen, and the estimates with their 95 % intervals; `[provenance]` as `blocsim 
 
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 
 from sim.data.followers import US
 from sim.fit.alignment import MODEL as ALIGNMENT
 from sim.fit.calibrate import PRIOR_SD, parameter_lines, provenance_lines, toml_number
-from sim.fit.spread import AXES, MOVING, HeldOut, Spread
+from sim.fit.spread import AXES, MOVING, HeldOut
 from sim.fit.spread_problem import FIRST_TARGET
 from sim.fit.world_fit import WorldCalibration
 
@@ -78,7 +76,7 @@ def world_toml(result: WorldCalibration, fingerprint: str = "") -> str:
                 else "."
             ),
             "[[shocks]]",
-            f'date = "{chosen.turn_date}"',
+            f'date = "{point.turn_date}"',
             'kind = "shift"',
             f'member = "{US}"',
             f"by = {_numbers(point.turn)}  # axes: {', '.join(AXES)}",
@@ -119,7 +117,7 @@ def world_toml(result: WorldCalibration, fingerprint: str = "") -> str:
         f"targets = {_strings(t.vote_id for t in problem.targets)}",
         f'first_target = "{FIRST_TARGET}"',
         f'positions_until = "{problem.start}"',
-        f'timing = "the turn dated {chosen.turn_date}, not profiled (unidentified before)"',
+        f'timing = "the turn dated {point.turn_date}, not profiled (unidentified before)"',
         f"prior_sd = {PRIOR_SD}",
         "",
     ]
@@ -174,7 +172,7 @@ def _model_lines(result: WorldCalibration, model: str, held: HeldOut) -> list[st
             f"free_parameters = {free * fitted.weights.shape[1]}  # + the static turn's 3",
             f"log_likelihood = {toml_number(fitted.log_likelihood)}",
             f"converged = {str(fitted.converged).lower()}",
-            f'turn_date = "{result.spread.fits["static"].turn_date}"',
+            f'turn_date = "{result.spread.fits["static"].spread.turn_date}"',
         ]
     else:
         fitted = result.spread.fits[model]
@@ -183,7 +181,7 @@ def _model_lines(result: WorldCalibration, model: str, held: HeldOut) -> list[st
             f"log_likelihood = {toml_number(fitted.log_likelihood)}",
             f"log_posterior = {toml_number(-fitted.estimate.objective)}",
             f"converged = {str(fitted.estimate.converged).lower()}",
-            f'turn_date = "{fitted.turn_date}"',
+            f'turn_date = "{fitted.spread.turn_date}"',
         ]
     return [
         *lines,
@@ -247,20 +245,6 @@ def world_printout(result: WorldCalibration) -> str:
         )
         rows.append(f"  {result.problem.iso3[i]}: {weights}")
     return "\n".join(rows)
-
-
-def read_spread(document: dict) -> Spread:
-    """The static or moving model's point stored in a calibration file's `[fit]` (the static
-    turn for the alignment model, whose weights are in `[alignment]`)."""
-    fit = document["fit"]
-    model = "static" if fit["winner"] == ALIGNMENT else fit["winner"]
-    values = {
-        entry["name"]: float(entry["value"])
-        for entry in fit["parameters"]
-        if entry["model"] == model
-    }
-    (row,) = [row for row in fit["models"] if row["name"] == model]
-    return Spread.of(model, values, date.fromisoformat(row["turn_date"]))
 
 
 def paired(first: HeldOut, second: HeldOut) -> tuple[int, float, float]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim.data.followers import US_TURN
+import numpy as np
+
 from sim.fit import alignment as weights
 from sim.fit.alignment import MODEL as ALIGNMENT
 from sim.fit.alignment import AlignmentCalibration
@@ -48,8 +49,9 @@ def calibrate_world(
     problem: SpreadProblem, progress: Callable[[str], None] | None = None
 ) -> WorldCalibration:
     """Fit and hold out every model, then the alignment weights on the static turn."""
-    spread = calibrate_spread(problem, progress, dates=(US_TURN,))
+    spread = calibrate_spread(problem, progress)
+    turns = {vote: np.array(fold.turn) for vote, fold in spread.folds["static"].items()}
     alignment = weights.select_prior_sd(
-        problem, spread.fits["static"], weights.FORMS, weights.PRIOR_SDS, progress
+        problem, spread.fits["static"], turns, weights.FORMS, weights.PRIOR_SDS, progress
     )
     return WorldCalibration(spread, alignment)

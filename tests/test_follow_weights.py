@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sim.cli import main
-from sim.data.alignment import (
+from sim.data.follow_weights import (
     against_the_voters,
     follow_table,
     follow_with,
