@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import minimize
 from scipy.special import expit, logit
 
 from sim.cli import main
@@ -31,7 +30,7 @@ from sim.model.dynamics import Shift
 from sim.model.estimates import cached_ideal_points
 from sim.model.scenario import load_alignment, load_historical_shocks
 from sim.model.text_axis import TextSettings
-from sim.model.voting import draw_votes, fit_cut_points, vote_probabilities
+from sim.model.voting import draw_votes, fit_cut_points
 
 COMMITTED = Path(__file__).resolve().parent.parent / "calibration" / "default.toml"
 
@@ -249,70 +248,3 @@ def test_alignment_weights_recover_who_followed_in_synthetic_votes(problem):
     assert errors["TUR"] > 2 * max(errors["ARG"], errors["NOR"])  # and less sure
     static = alignment.fit_alignment(synthetic, turn, 1e-4, "one")
     assert np.abs(np.delete(static.weights, problem.us)).max() < 1e-2
-
-
-@pytest.mark.parametrize("form", ["one", "by axis"])
-def test_the_alignment_fit_is_the_map_with_the_weights_mean_held_at_0(problem, form):
-    """Three targets, votes drawn with two members following the turn (synthetic votes only):
-    the fitted weights maximise the log-posterior at their own cut-points subject to the mean
-    of the weights (but the US's) being 0, as scipy's SLSQP with that equality constraint finds
-    them, to 1e-6."""
-    few = problem.only([t.vote_id for t in problem.targets[:3]])
-    turn, prior_sd = np.array([1.5, 2.0, -4.8]), 0.5
-    truth = np.zeros((len(few.iso3), 1))
-    truth[few.us], truth[few.iso3.index("ARG")], truth[few.iso3.index("NOR")] = 1.0, 0.8, 0.5
-    rng = np.random.default_rng(5)
-    drawn = alignment.Alignment(prior_sd, turn, truth, truth * 0, 0.0, 0, True)
-    synthetic = replace(
-        few,
-        targets=tuple(
-            replace(t, observed=draw_votes(rng, alignment.probabilities(t, few, drawn)))
-            for t in few.targets
-        ),
-    )
-    fitted = alignment.fit_alignment(synthetic, turn, prior_sd, form, tolerance=1e-9)
-    assert fitted.converged
-    others = np.arange(len(few.iso3)) != few.us
-    size = fitted.weights.shape[1]
-    cuts = [  # the fit's own cut-points, held fixed
-        fit_cut_points(
-            alignment.scores_on(t, synthetic, turn, fitted.weights),
-            t.absence,
-            t.tally,
-            discrimination=synthetic.sharpness,
-        )
-        for t in synthetic.targets
-    ]
-
-    def by_member(free: np.ndarray) -> np.ndarray:
-        """(N,) each member's log P(its votes) + log prior at the others' weights `free`."""
-        weights = np.ones((len(few.iso3), size))
-        weights[others] = free.reshape(-1, size)
-        total = -0.5 * np.sum(weights**2, axis=1) / prior_sd**2
-        for target, cut in zip(synthetic.targets, cuts, strict=True):
-            scores = alignment.scores_on(target, synthetic, turn, weights)
-            probs = vote_probabilities(scores, target.absence, cut)
-            total += np.log(np.clip(probs[np.arange(len(probs)), target.observed], 1e-300, None))
-        return total[others]
-
-    def gradient(free: np.ndarray) -> np.ndarray:  # the members are separable: 2 P evaluations
-        found = np.empty((others.sum(), size))
-        for p in range(size):
-            shift = np.zeros((others.sum(), size))
-            shift[:, p] = 1e-6
-            found[:, p] = (by_member(free + shift.ravel()) - by_member(free - shift.ravel())) / 2e-6
-        return -found.ravel()
-
-    mean_zero = np.kron(np.ones(others.sum()), np.eye(size))  # (P, M P): the sum on each axis
-    best = minimize(
-        lambda free: -by_member(free).sum(),
-        np.zeros(others.sum() * size),
-        jac=gradient,
-        method="SLSQP",
-        constraints=[
-            {"type": "eq", "fun": lambda free: mean_zero @ free, "jac": lambda _: mean_zero}
-        ],
-        options={"ftol": 1e-14, "maxiter": 500},
-    )
-    assert best.success, best.message
-    np.testing.assert_allclose(fitted.weights[others].ravel(), best.x, rtol=0, atol=1e-6)
