@@ -46,6 +46,8 @@ class TiePairs:
     start_by_member: tuple[np.ndarray, ...]  # (N, K, chunk) the start, member-major, by chunk
     apart_then: tuple[np.ndarray, ...]  # (P, chunk) |theta0_b - theta0_a| per run, by chunk
     stood_for: np.ndarray  # (R, K, N) sum_j W_ij (theta0_j - theta0_i)
+    exponent_rows: np.ndarray = field(repr=False)  # (P chunk,) scratch of `parted`
+    parted_rows: np.ndarray = field(repr=False)  # (P,) scratch of `parted`: pair numbers
     linear: dict = field(default_factory=dict, repr=False)  # `followed` by c_j, see there
 
     @classmethod
@@ -85,6 +87,8 @@ class TiePairs:
             start_by_member=start_by_member,
             apart_then=apart_then,
             stood_for=listened_by_dimension(start, influence) - then,
+            exponent_rows=np.empty(len(first) * min(RUN_CHUNK, len(start)), dtype),
+            parted_rows=np.empty(len(first), np.intp),
         )
 
     def followed(self, credibility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,18 +130,21 @@ class TiePairs:
             if not np.any(chunk):
                 continue
             now = member_major(here[runs_here])  # (N, K, chunk)
-            factors = np.empty((len(self.first), len(chunk)), dtype)
-            apart = exponents(now, apart_then, self.first, self.second, chunk, negligible, factors)
-            if not apart.any():
+            rows = self.exponent_rows[: len(self.first) * len(chunk)].reshape(-1, len(chunk))
+            count = exponents(
+                now, apart_then, self.first, self.second, chunk, negligible, rows, self.parted_rows
+            )
+            if not count:
                 continue
-            factors = np.exp(factors[apart])  # g of the parted pairs; the kernel adds g - 1
+            factors = np.exp(rows[:count], out=rows[:count])  # g of the parted pairs
             heard = np.zeros_like(now)
             heard_by_pairs(
                 now - start,
-                self.first[apart],
-                self.second[apart],
-                self.toward_second[apart],
-                self.toward_first[apart],
+                self.parted_rows[:count],
+                self.first,
+                self.second,
+                self.toward_second,
+                self.toward_first,
                 np.ascontiguousarray(credibility[runs_here].T, dtype=dtype),  # (N, chunk)
                 factors,
                 heard,
