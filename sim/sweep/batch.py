@@ -124,15 +124,12 @@ def _simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, 
         baseline, baseline_codes = _simulate(setup, task, task.baseline_shocks)
         arrays.update({f"baseline_{name}": value for name, value in baseline.items()})
         for t, (shocked, base) in enumerate(zip(codes, baseline_codes, strict=True)):
-            changes = np.stack(
-                [
-                    shocked != base,
-                    (base == YES) & (shocked != YES),
-                    (shocked == YES) & (base != YES),
-                ],
-                axis=-1,
-            )  # (R, M, 3): changed, Yes lost, Yes gained
-            arrays[f"flips_{t}"] = _per_point(changes, task.block).astype(np.int32)
+            changes = [
+                shocked != base,
+                (base == YES) & (shocked != YES),
+                (shocked == YES) & (base != YES),
+            ]  # (R, M) each: changed, Yes lost, Yes gained
+            arrays[f"flips_{t}"] = _counts_per_point(changes, task.block)
     return task.block.index, arrays
 
 
@@ -191,18 +188,19 @@ def _simulate(
             observe(step + 1)
         elif record:  # at rest: the same positions, the same expected counts
             trajectory[:, :, step + 1] = trajectory[:, :, step]
-        for slot in slots:
+        for t, slot in enumerate(slots):
             if slot.step == step + 1:
-                on_text = slot.draft.cut_points.on_text(state.positions[:, slot.columns])
+                positions = state.positions if everyone[t] else state.positions[:, slot.columns]
+                on_text = slot.draft.cut_points.on_text(positions)
                 held = vote_resolution(rng, on_text, slot.absence, slot.draft, slot.chamber)
                 counts.append(held.counts)
                 adopted.append(held.adopted)
                 codes.append(held.codes[:, -1, :])
-    one_hot = [np.eye(len(VOTE_CODES), dtype=bool)[c] for c in codes]  # (R, M, 4) each
+    voted = [[c == code for code in range(len(VOTE_CODES))] for c in codes]  # (R, M) each
     arrays = {
         "counts": np.concatenate(counts, axis=1).astype(np.int16),  # (R, ballots, 4)
         "adopted": np.concatenate(adopted, axis=1),  # (R, ballots)
-        **{f"members_{t}": _per_point(h, block).astype(np.int32) for t, h in enumerate(one_hot)},
+        **{f"members_{t}": _counts_per_point(v, block) for t, v in enumerate(voted)},
     }
     if record:
         arrays["trajectory"] = _quantiles(trajectory, block)
@@ -218,9 +216,13 @@ def _first_shocks(shocks: Mapping[int, list], runs: int) -> np.ndarray:
     return first
 
 
-def _per_point(per_run: np.ndarray, block: Block) -> np.ndarray:
-    """Sums over each point's runs: (R, ...) -> (k, ...)."""
-    return per_run.reshape(len(block.points), block.runs, *per_run.shape[1:]).sum(axis=1)
+def _counts_per_point(conditions: list[np.ndarray], block: Block) -> np.ndarray:
+    """How many of each point's runs meet each condition: (R, M) bool each -> (k, M, count)
+    int32."""
+    shape = (len(block.points), block.runs, -1)
+    return np.stack(
+        [held.reshape(shape).sum(axis=1, dtype=np.int32) for held in conditions], axis=-1
+    )
 
 
 def _quantiles(trajectory: np.ndarray, block: Block) -> np.ndarray:
