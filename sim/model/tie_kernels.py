@@ -13,6 +13,26 @@ import numba
 import numpy as np
 
 
+@numba.njit(cache=True, nogil=True)
+def distances(start, first, second, out):  # pragma: no cover
+    """out[p] = |x_b - x_a| per run for pair p = (first[p], second[p]), x = `start` (N, K, R):
+    the squares summed in dimension order, as numpy sums them, then the root."""
+    dimensions, runs = start.shape[1], start.shape[2]
+    for p in range(first.shape[0]):
+        a, b = first[p], second[p]
+        row = out[p]
+        for r in range(runs):
+            apart = start[b, 0, r] - start[a, 0, r]
+            row[r] = apart * apart
+        for k in range(1, dimensions):
+            start_a, start_b = start[a, k], start[b, k]
+            for r in range(runs):
+                apart = start_b[r] - start_a[r]
+                row[r] += apart * apart
+        for r in range(runs):
+            row[r] = np.sqrt(row[r])
+
+
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def exponents(now, apart_then, first, second, parting, negligible, out, parted):  # pragma: no cover
     """-(parting max(0, |x_b - x_a| - d0))^2 per run for pair p = (first[p], second[p]), x =

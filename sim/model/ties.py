@@ -12,6 +12,7 @@ Friedkin-Johnsen sweep does not pay for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -31,10 +32,11 @@ def listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.nd
 class TiePairs:
     """The ties of W prepared for the parting rule over one state's runs, kept between steps.
 
-    What depends only on W and the start is computed once: the pairs a < b with a tie either
-    way and their weights W_ab, W_ba, the start member-major, each pair's distance at step 0,
-    and sum_j W_ij (theta0_j - theta0_i); `fits` says when a shock has changed W and the pairs
-    must be rebuilt.
+    What depends only on W and the start is computed once, when first needed: the pairs a < b
+    with a tie either way and their weights W_ab, W_ba; for the pair kernel (parting on) the
+    start member-major and each pair's distance at step 0, chunk by chunk; for a credibility
+    per run, sum_j W_ij (theta0_j - theta0_i). `fits` says when a shock has changed W and the
+    pairs must be rebuilt.
     """
 
     influence: np.ndarray  # (N, N) the W they were built for (a copy)
@@ -43,11 +45,9 @@ class TiePairs:
     second: np.ndarray  # (P,) b > a
     toward_second: np.ndarray  # (P,) W_ab: how much a listens to b
     toward_first: np.ndarray  # (P,) W_ba
-    start_by_member: tuple[np.ndarray, ...]  # (N, K, chunk) the start, member-major, by chunk
-    apart_then: tuple[np.ndarray, ...]  # (P, chunk) |theta0_b - theta0_a| per run, by chunk
-    stood_for: np.ndarray  # (R, K, N) sum_j W_ij (theta0_j - theta0_i)
-    exponent_rows: np.ndarray = field(repr=False)  # (P chunk,) scratch of `parted`
-    parted_rows: np.ndarray = field(repr=False)  # (P,) scratch of `parted`: pair numbers
+    # per chunk of runs: the start member-major (N, K, chunk) and |theta0_b - theta0_a| (P,
+    # chunk); filled by `by_chunk`, shared with the pairs rebuilt after a shock reweighted W
+    chunks: list = field(default_factory=list, repr=False)
     linear: dict = field(default_factory=dict, repr=False)  # `followed` by c_j, see there
 
     @classmethod
@@ -61,22 +61,11 @@ class TiePairs:
         listeners, sources = np.nonzero((influence != 0) & ~np.eye(size, dtype=bool))
         low, high = np.minimum(listeners, sources), np.maximum(listeners, sources)
         first, second = np.divmod(np.unique(low * size + high), size)
-        then = np.swapaxes(start, -1, -2)  # (R, K, N)
-        if (
+        same_start = (
             reuse is not None
             and reuse.start is start
             and np.array_equal(reuse.influence != 0, influence != 0)
-        ):
-            start_by_member, apart_then = reuse.start_by_member, reuse.apart_then
-        else:
-            runs = len(start)
-            start_by_member = tuple(
-                member_major(then[low : low + RUN_CHUNK]) for low in range(0, runs, RUN_CHUNK)
-            )
-            apart_then = tuple(
-                np.sqrt(np.sum(np.square(chunk[second] - chunk[first]), axis=1))
-                for chunk in start_by_member
-            )
+        )
         return cls(
             influence=influence.copy(),
             start=start,
@@ -84,12 +73,32 @@ class TiePairs:
             second=second,
             toward_second=influence[first, second].astype(dtype),
             toward_first=influence[second, first].astype(dtype),
-            start_by_member=start_by_member,
-            apart_then=apart_then,
-            stood_for=listened_by_dimension(start, influence) - then,
-            exponent_rows=np.empty(len(first) * min(RUN_CHUNK, len(start)), dtype),
-            parted_rows=np.empty(len(first), np.intp),
+            chunks=reuse.chunks if same_start else [],
         )
+
+    def by_chunk(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(start member-major, distances at step 0) for each chunk of RUN_CHUNK runs."""
+        if not self.chunks:
+            from sim.model.tie_kernels import distances
+
+            then = np.swapaxes(self.start, -1, -2)  # (R, K, N)
+            for low in range(0, len(self.start), RUN_CHUNK):
+                start = member_major(then[low : low + RUN_CHUNK])
+                apart_then = np.empty((len(self.first), start.shape[-1]), start.dtype)
+                distances(start, self.first, self.second, apart_then)
+                self.chunks.append((start, apart_then))
+        return self.chunks
+
+    @cached_property
+    def stood_for(self) -> np.ndarray:
+        """(R, K, N) sum_j W_ij (theta0_j - theta0_i)."""
+        return listened_by_dimension(self.start, self.influence) - np.swapaxes(self.start, -1, -2)
+
+    @cached_property
+    def scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """`parted`'s scratch: exponent rows (P chunk,) and pair numbers (P,)."""
+        chunk = min(RUN_CHUNK, len(self.start))
+        return np.empty(len(self.first) * chunk, self.start.dtype), np.empty_like(self.first)
 
     def followed(self, credibility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(M, (W - M) theta0) for c (N,) shared by the runs, M = W_ij c_j + diag(1 -
@@ -123,16 +132,18 @@ class TiePairs:
         dtype = here.dtype
         negligible = dtype.type(np.finfo(dtype).eps / 8)  # g within it of 1: 1 to rounding
         total = np.zeros_like(here)
-        chunks = zip(range(0, runs, RUN_CHUNK), self.start_by_member, self.apart_then, strict=True)
-        for low, start, apart_then in chunks:
+        exponent_rows, parted_rows = self.scratch
+        for low, (start, apart_then) in zip(
+            range(0, runs, RUN_CHUNK), self.by_chunk(), strict=True
+        ):
             runs_here = slice(low, low + RUN_CHUNK)
             chunk = np.ascontiguousarray(parting[runs_here], dtype=dtype)
             if not np.any(chunk):
                 continue
             now = member_major(here[runs_here])  # (N, K, chunk)
-            rows = self.exponent_rows[: len(self.first) * len(chunk)].reshape(-1, len(chunk))
+            rows = exponent_rows[: len(self.first) * len(chunk)].reshape(-1, len(chunk))
             count = exponents(
-                now, apart_then, self.first, self.second, chunk, negligible, rows, self.parted_rows
+                now, apart_then, self.first, self.second, chunk, negligible, rows, parted_rows
             )
             if not count:
                 continue
@@ -140,7 +151,7 @@ class TiePairs:
             heard = np.zeros_like(now)
             heard_by_pairs(
                 now - start,
-                self.parted_rows[:count],
+                parted_rows[:count],
                 self.first,
                 self.second,
                 self.toward_second,
