@@ -92,7 +92,7 @@ def parting_step(
         listened += _followed_linearly(positions - start, influence, credibility)
     if np.any(parting):
         credibility = np.broadcast_to(credibility, (runs, size))
-        listened += pairs.parted(here, parting, credibility)
+        pairs.parted(here, parting, credibility, listened)
     listened *= 1 - kept
     listened += kept * np.swapaxes(anchors, -1, -2)
     return np.swapaxes(listened, -1, -2)

@@ -117,10 +117,13 @@ class TiePairs:
         """Built for this W (a shock may have edited it in place)?"""
         return np.array_equal(influence, self.influence)
 
-    def parted(self, here: np.ndarray, parting: np.ndarray, credibility: np.ndarray) -> np.ndarray:
-        """sum_j W_ij c_j (g_ij - 1) (y_j - y_i) for the positions `here` (R, K, N) -> (R, K, N):
-        what parting takes from Friedkin-Johnsen's ties (`sim.model.dynamics` adds the rest,
-        g = 1, as matrix products). parting (R,) per run; credibility (R, N) c_j per run.
+    def parted(
+        self, here: np.ndarray, parting: np.ndarray, credibility: np.ndarray, total: np.ndarray
+    ) -> None:
+        """Adds sum_j W_ij c_j (g_ij - 1) (y_j - y_i) for the positions `here` (R, K, N) to
+        `total` (R, K, N): what parting takes from Friedkin-Johnsen's ties (`sim.model.dynamics`
+        adds the rest, g = 1, as matrix products). parting (R,) per run; credibility (R, N) c_j
+        per run.
 
         Only the pairs that have parted in some run of a chunk are summed: a pair whose g is
         within eps / 8 of 1 in every run (1 to rounding, eps of the dtype) adds nothing, as in
@@ -131,7 +134,6 @@ class TiePairs:
         runs = here.shape[0]
         dtype = here.dtype
         negligible = dtype.type(np.finfo(dtype).eps / 8)  # g within it of 1: 1 to rounding
-        total = np.zeros_like(here)
         exponent_rows, parted_rows = self.scratch
         for low, (start, apart_then) in zip(
             range(0, runs, RUN_CHUNK), self.by_chunk(), strict=True
@@ -160,8 +162,7 @@ class TiePairs:
                 factors,
                 heard,
             )
-            total[runs_here] = heard.transpose(2, 1, 0)
-        return total
+            total[runs_here] += heard.transpose(2, 1, 0)
 
 
 def member_major(by_dimension: np.ndarray) -> np.ndarray:
