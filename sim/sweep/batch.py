@@ -174,18 +174,23 @@ def _simulate(
     if record:
         observe(0)
     resting = _first_shocks(shocks, runs)  # every run is at rest until its first shock
-    moved = False
+    last_shock = max(shocks, default=-1)
+    moving = False  # from the first shock until a step leaves every position where it was
     for step in range(setup.last_step):
         for shock in shocks.get(step, ()):
             shock.apply(state)
-            moved = True
-        if moved:
+            moving = True
+        if moving:
+            before = state.positions
             state.step()
             still = resting > step
             if still.any():  # runs whose turn is still to come: held exactly where they rest
                 state.positions[still] = start[still]
-        if record and moved:
-            observe(step + 1)
+            # a step that changes no bit, with no shock to come, is every later step: the rule
+            # reads only the positions and what shocks set (credibility, ties, anchors)
+            moving = step < last_shock or not _same_bits(before, state.positions)
+            if record:
+                observe(step + 1)
         elif record:  # at rest: the same positions, the same expected counts
             trajectory[:, :, step + 1] = trajectory[:, :, step]
         for t, slot in enumerate(slots):
@@ -205,6 +210,12 @@ def _simulate(
     if record:
         arrays["trajectory"] = _quantiles(trajectory, block)
     return arrays, codes
+
+
+def _same_bits(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether two arrays of positions are bitwise equal (-0.0 is not 0.0 here)."""
+    unsigned = f"u{before.itemsize}"
+    return np.array_equal(before.view(unsigned), after.view(unsigned))
 
 
 def _first_shocks(shocks: Mapping[int, list], runs: int) -> np.ndarray:
