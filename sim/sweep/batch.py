@@ -11,6 +11,7 @@ local process or a dask worker) needs; it never builds a world or reads the UN d
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -119,9 +120,10 @@ def simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, n
 
 
 def _simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, np.ndarray]]:
-    arrays, codes = _simulate(setup, task, task.shocks)
+    rest = _at_rest(setup, task)
+    arrays, codes = _simulate(setup, task, task.shocks, rest)
     if task.baseline_shocks is not None:
-        baseline, baseline_codes = _simulate(setup, task, task.baseline_shocks)
+        baseline, baseline_codes = _simulate(setup, task, task.baseline_shocks, rest)
         arrays.update({f"baseline_{name}": value for name, value in baseline.items()})
         for t, (shocked, base) in enumerate(zip(codes, baseline_codes, strict=True)):
             changes = [
@@ -133,23 +135,49 @@ def _simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, 
     return task.block.index, arrays
 
 
-def _simulate(
-    setup: SweepSetup, task: BlockTask, shocks: Mapping[int, list]
-) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-    """The Mesa model's step order on (R, N, K) arrays: shocks due at k act, everyone updates,
-    then the votes due at k + 1 are held (`sim.model.agenda.Timeline`)."""
+@dataclass(frozen=True)
+class _Rest:
+    """Where both passes of a block (shocked and status quo) start, drawn and built once."""
+
+    rng: np.random.Generator  # the block's draws, after the position noise
+    start: np.ndarray  # (R, N, K)
+    anchors: np.ndarray  # (R, N, K): every run starts at rest
+    stubbornness: np.ndarray  # (R, N)
+    influence: np.ndarray  # (N, N)
+
+
+def _at_rest(setup: SweepSetup, task: BlockTask) -> _Rest:
     block = task.block
     dtype = np.dtype(setup.dtype)
-    runs, size = block.size, len(setup.iso3)
     rng = np.random.default_rng(np.random.SeedSequence(setup.root, spawn_key=block.spawn_key))
-    start = np.tile(setup.positions.astype(dtype), (runs, 1, 1))  # (R, N, K)
+    start = np.tile(setup.positions.astype(dtype), (block.size, 1, 1))  # (R, N, K)
     if setup.position_noise > 0:
         start += (setup.position_noise * rng.standard_normal(start.shape)).astype(dtype)
     stubbornness = np.repeat(task.stubbornness.astype(dtype), block.runs, axis=0)  # (R, N)
     influence = task.influence.astype(dtype)
-    anchors = rest_anchors(start, stubbornness, influence)  # every run starts at rest
+    anchors = rest_anchors(start, stubbornness, influence)
+    return _Rest(rng, start, anchors, stubbornness, influence)
+
+
+def _simulate(
+    setup: SweepSetup, task: BlockTask, shocks: Mapping[int, list], rest: _Rest
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """The Mesa model's step order on (R, N, K) arrays: shocks due at k act, everyone updates,
+    then the votes due at k + 1 are held (`sim.model.agenda.Timeline`). Each pass draws its
+    votes from a copy of `rest.rng`: the same draws, as if it had drawn the noise itself."""
+    block = task.block
+    dtype = np.dtype(setup.dtype)
+    runs, size = block.size, len(setup.iso3)
+    rng = copy.deepcopy(rest.rng)
+    start = rest.start
     state = FJState.start(
-        start, anchors, stubbornness, influence, setup.iso3, task.parting, task.turn_cost
+        start,
+        rest.anchors,
+        rest.stubbornness,
+        rest.influence,
+        setup.iso3,
+        task.parting,
+        task.turn_cost,
     )
     slots = setup.slots
     record = setup.trajectory and block.trajectory
