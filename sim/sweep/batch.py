@@ -101,7 +101,9 @@ def expected_counts(
     total = present.sum()
 
     def on_yes_side(edge: float) -> np.ndarray:  # (R,) expected members on the Yes side of edge
-        return 0.5 * (total + np.tanh(half * (dtype.type(edge) - positions)) @ present)
+        logit = np.subtract(dtype.type(edge), positions)
+        logit *= half
+        return 0.5 * (total + np.tanh(logit, out=logit) @ present)
 
     yes = on_yes_side(cut_points.yes_abstain)
     yes_or_abstain = on_yes_side(cut_points.abstain_no)
