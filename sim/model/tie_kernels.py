@@ -55,11 +55,10 @@ def exponents(now, apart_then, first, second, parting, negligible, out, parted):
                 apart = now_b[r] - now_a[r]
                 squared[r] += apart * apart
         row, then = out[kept], apart_then[p]
+        count = 0
         for r in range(runs):
             gone = max(np.sqrt(squared[r]) - then[r], zero) * parting[r]
             row[r] = -(gone * gone)
-        count = 0
-        for r in range(runs):
             count += row[r] < -negligible
         if count > 0:
             parted[kept] = p
@@ -76,7 +75,6 @@ def heard_by_pairs(
     g (>= len(parted), R): row i is pair parted[i]'s."""
     dimensions, runs = moved.shape[1], moved.shape[2]
     one = moved.dtype.type(1)
-    change = np.empty(runs, moved.dtype)
     heard_by_a = np.empty(runs, moved.dtype)
     heard_by_b = np.empty(runs, moved.dtype)
     for i in range(parted.shape[0]):
@@ -85,14 +83,12 @@ def heard_by_pairs(
         to_b, to_a, factor = toward_second[p], toward_first[p], factors[i]
         credible_a, credible_b = credibility[a], credibility[b]
         for r in range(runs):
-            heard_by_a[r] = to_b * credible_b[r] * (factor[r] - one)
-        for r in range(runs):
-            heard_by_b[r] = to_a * credible_a[r] * (factor[r] - one)
+            weakened = factor[r] - one
+            heard_by_a[r] = to_b * credible_b[r] * weakened
+            heard_by_b[r] = to_a * credible_a[r] * weakened
         for k in range(dimensions):
             moved_a, moved_b, out_a, out_b = moved[a, k], moved[b, k], out[a, k], out[b, k]
             for r in range(runs):
-                change[r] = moved_b[r] - moved_a[r]
-            for r in range(runs):
-                out_a[r] += heard_by_a[r] * change[r]
-            for r in range(runs):
-                out_b[r] -= heard_by_b[r] * change[r]
+                change = moved_b[r] - moved_a[r]
+                out_a[r] += heard_by_a[r] * change
+                out_b[r] -= heard_by_b[r] * change
