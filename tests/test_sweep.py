@@ -267,10 +267,24 @@ def test_expected_counts_are_the_voting_probabilities(small_sweep_scenario, data
         np.testing.assert_allclose(got, want, atol=2e-3)
 
 
-@pytest.mark.parametrize("rules", ["", "[parameters]\nparting = 3.0\nturn_cost = 0.4\n"])
+PARTING = "parting = 3.0\nturn_cost = 0.4\n"
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        "",
+        f"[parameters]\n{PARTING}",
+        "[parameters]\nstubbornness = 0.3\n",
+        f"[parameters]\nstubbornness = 0.3\n{PARTING}",
+    ],
+    ids=["static", "static-parting", "moving", "moving-parting"],
+)
 def test_a_block_of_one_run_is_the_mesa_model(folder, data, sweep_template, rules):
     """R = 1 in float64: the same positions (expected counts) and the very same votes, under
-    Friedkin-Johnsen and under the parting rules."""
+    Friedkin-Johnsen and under the parting rules. With the calibration's stubbornness 1 only
+    the US moves, once: the block stops stepping when a step changes nothing, the model steps
+    to the end."""
     text = sweep_template.format(sc_date="2025-03-10").replace("position_noise = 0.05", "")
     text = text.replace("[[shocks]]", f"{rules}[[shocks]]", 1)
     text = text.replace("values = [0.3, 0.9]", "values = [0.6]")
@@ -281,7 +295,7 @@ def test_a_block_of_one_run_is_the_mesa_model(folder, data, sweep_template, rule
     )
     text = text.replace("[sweep.baseline]\ndrop_shocks = [0]\n", "")
     scenario = load_scenario(write(folder, text, "one.toml"), data.members)
-    assert scenario.parameters.parting == (3.0 if rules else 0.0)
+    assert scenario.parameters.parting == (3.0 if PARTING in rules else 0.0)
     plan = plan_sweep(read_sweep(scenario, data.members))
     setup, tasks = sweep_setup(scenario, data, plan, dtype="float64")
     block = plan.blocks[0]

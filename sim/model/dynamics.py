@@ -92,7 +92,7 @@ def parting_step(
         listened += _followed_linearly(positions - start, influence, credibility)
     if np.any(parting):
         credibility = np.broadcast_to(credibility, (runs, size))
-        listened += pairs.parted(here, parting, credibility)
+        pairs.parted(here, parting, credibility, listened)
     listened *= 1 - kept
     listened += kept * np.swapaxes(anchors, -1, -2)
     return np.swapaxes(listened, -1, -2)
@@ -358,9 +358,11 @@ class Shift:
         _move_to(state, i, state.positions[:, i] + by, self.hold)
         if self.followers:
             columns = state.columns([member for member, _ in self.followers], self)
-            moves = self.follower_weights(dimensions)[None, :, :] * by[:, None, :]  # (R, F, K)
-            state.positions[:, columns] += moves
-            state.anchors[:, columns] += moves
+            weights = np.zeros((dimensions, state.positions.shape[1]))  # (K, N): 0 for the others
+            weights[:, columns] = self.follower_weights(dimensions).T
+            moves = np.swapaxes(by[:, :, None] * weights, -1, -2)  # (R, N, K) dimension-major
+            state.positions += moves  # as the state's arrays: no gather and scatter of columns
+            state.anchors += moves
 
     def follower_weights(self, dimensions: int) -> np.ndarray:
         """(F, K) each follower's weights on each axis (one weight: the same on every axis)."""

@@ -12,6 +12,7 @@ Friedkin-Johnsen sweep does not pay for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -31,10 +32,11 @@ def listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.nd
 class TiePairs:
     """The ties of W prepared for the parting rule over one state's runs, kept between steps.
 
-    What depends only on W and the start is computed once: the pairs a < b with a tie either
-    way and their weights W_ab, W_ba, the start member-major, each pair's distance at step 0,
-    and sum_j W_ij (theta0_j - theta0_i); `fits` says when a shock has changed W and the pairs
-    must be rebuilt.
+    What depends only on W and the start is computed once, when first needed: the pairs a < b
+    with a tie either way and their weights W_ab, W_ba; for the pair kernel (parting on) the
+    start member-major and each pair's distance at step 0, chunk by chunk; for a credibility
+    per run, sum_j W_ij (theta0_j - theta0_i). `fits` says when a shock has changed W and the
+    pairs must be rebuilt.
     """
 
     influence: np.ndarray  # (N, N) the W they were built for (a copy)
@@ -43,9 +45,9 @@ class TiePairs:
     second: np.ndarray  # (P,) b > a
     toward_second: np.ndarray  # (P,) W_ab: how much a listens to b
     toward_first: np.ndarray  # (P,) W_ba
-    start_by_member: tuple[np.ndarray, ...]  # (N, K, chunk) the start, member-major, by chunk
-    apart_then: tuple[np.ndarray, ...]  # (P, chunk) |theta0_b - theta0_a| per run, by chunk
-    stood_for: np.ndarray  # (R, K, N) sum_j W_ij (theta0_j - theta0_i)
+    # per chunk of runs: the start member-major (N, K, chunk) and |theta0_b - theta0_a| (P,
+    # chunk); filled by `by_chunk`, shared with the pairs rebuilt after a shock reweighted W
+    chunks: list = field(default_factory=list, repr=False)
     linear: dict = field(default_factory=dict, repr=False)  # `followed` by c_j, see there
 
     @classmethod
@@ -59,22 +61,11 @@ class TiePairs:
         listeners, sources = np.nonzero((influence != 0) & ~np.eye(size, dtype=bool))
         low, high = np.minimum(listeners, sources), np.maximum(listeners, sources)
         first, second = np.divmod(np.unique(low * size + high), size)
-        then = np.swapaxes(start, -1, -2)  # (R, K, N)
-        if (
+        same_start = (
             reuse is not None
             and reuse.start is start
             and np.array_equal(reuse.influence != 0, influence != 0)
-        ):
-            start_by_member, apart_then = reuse.start_by_member, reuse.apart_then
-        else:
-            runs = len(start)
-            start_by_member = tuple(
-                member_major(then[low : low + RUN_CHUNK]) for low in range(0, runs, RUN_CHUNK)
-            )
-            apart_then = tuple(
-                np.sqrt(np.sum(np.square(chunk[second] - chunk[first]), axis=1))
-                for chunk in start_by_member
-            )
+        )
         return cls(
             influence=influence.copy(),
             start=start,
@@ -82,10 +73,32 @@ class TiePairs:
             second=second,
             toward_second=influence[first, second].astype(dtype),
             toward_first=influence[second, first].astype(dtype),
-            start_by_member=start_by_member,
-            apart_then=apart_then,
-            stood_for=listened_by_dimension(start, influence) - then,
+            chunks=reuse.chunks if same_start else [],
         )
+
+    def by_chunk(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(start member-major, distances at step 0) for each chunk of RUN_CHUNK runs."""
+        if not self.chunks:
+            from sim.model.tie_kernels import distances
+
+            then = np.swapaxes(self.start, -1, -2)  # (R, K, N)
+            for low in range(0, len(self.start), RUN_CHUNK):
+                start = member_major(then[low : low + RUN_CHUNK])
+                apart_then = np.empty((len(self.first), start.shape[-1]), start.dtype)
+                distances(start, self.first, self.second, apart_then)
+                self.chunks.append((start, apart_then))
+        return self.chunks
+
+    @cached_property
+    def stood_for(self) -> np.ndarray:
+        """(R, K, N) sum_j W_ij (theta0_j - theta0_i)."""
+        return listened_by_dimension(self.start, self.influence) - np.swapaxes(self.start, -1, -2)
+
+    @cached_property
+    def scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """`parted`'s scratch: exponent rows (P chunk,) and pair numbers (P,)."""
+        chunk = min(RUN_CHUNK, len(self.start))
+        return np.empty(len(self.first) * chunk, self.start.dtype), np.empty_like(self.first)
 
     def followed(self, credibility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(M, (W - M) theta0) for c (N,) shared by the runs, M = W_ij c_j + diag(1 -
@@ -104,10 +117,13 @@ class TiePairs:
         """Built for this W (a shock may have edited it in place)?"""
         return np.array_equal(influence, self.influence)
 
-    def parted(self, here: np.ndarray, parting: np.ndarray, credibility: np.ndarray) -> np.ndarray:
-        """sum_j W_ij c_j (g_ij - 1) (y_j - y_i) for the positions `here` (R, K, N) -> (R, K, N):
-        what parting takes from Friedkin-Johnsen's ties (`sim.model.dynamics` adds the rest,
-        g = 1, as matrix products). parting (R,) per run; credibility (R, N) c_j per run.
+    def parted(
+        self, here: np.ndarray, parting: np.ndarray, credibility: np.ndarray, total: np.ndarray
+    ) -> None:
+        """Adds sum_j W_ij c_j (g_ij - 1) (y_j - y_i) for the positions `here` (R, K, N) to
+        `total` (R, K, N): what parting takes from Friedkin-Johnsen's ties (`sim.model.dynamics`
+        adds the rest, g = 1, as matrix products). parting (R,) per run; credibility (R, N) c_j
+        per run.
 
         Only the pairs that have parted in some run of a chunk are summed: a pair whose g is
         within eps / 8 of 1 in every run (1 to rounding, eps of the dtype) adds nothing, as in
@@ -118,32 +134,35 @@ class TiePairs:
         runs = here.shape[0]
         dtype = here.dtype
         negligible = dtype.type(np.finfo(dtype).eps / 8)  # g within it of 1: 1 to rounding
-        total = np.zeros_like(here)
-        chunks = zip(range(0, runs, RUN_CHUNK), self.start_by_member, self.apart_then, strict=True)
-        for low, start, apart_then in chunks:
+        exponent_rows, parted_rows = self.scratch
+        for low, (start, apart_then) in zip(
+            range(0, runs, RUN_CHUNK), self.by_chunk(), strict=True
+        ):
             runs_here = slice(low, low + RUN_CHUNK)
             chunk = np.ascontiguousarray(parting[runs_here], dtype=dtype)
             if not np.any(chunk):
                 continue
             now = member_major(here[runs_here])  # (N, K, chunk)
-            factors = np.empty((len(self.first), len(chunk)), dtype)
-            apart = exponents(now, apart_then, self.first, self.second, chunk, negligible, factors)
-            if not apart.any():
+            rows = exponent_rows[: len(self.first) * len(chunk)].reshape(-1, len(chunk))
+            count = exponents(
+                now, apart_then, self.first, self.second, chunk, negligible, rows, parted_rows
+            )
+            if not count:
                 continue
-            factors = np.exp(factors[apart])  # g of the parted pairs; the kernel adds g - 1
+            factors = np.exp(rows[:count], out=rows[:count])  # g of the parted pairs
             heard = np.zeros_like(now)
             heard_by_pairs(
                 now - start,
-                self.first[apart],
-                self.second[apart],
-                self.toward_second[apart],
-                self.toward_first[apart],
+                parted_rows[:count],
+                self.first,
+                self.second,
+                self.toward_second,
+                self.toward_first,
                 np.ascontiguousarray(credibility[runs_here].T, dtype=dtype),  # (N, chunk)
                 factors,
                 heard,
             )
-            total[runs_here] = heard.transpose(2, 1, 0)
-        return total
+            total[runs_here] += heard.transpose(2, 1, 0)
 
 
 def member_major(by_dimension: np.ndarray) -> np.ndarray:

@@ -138,6 +138,22 @@ def _ordered_probabilities(
 ) -> np.ndarray:
     """The one ordered-logit kernel. lower, upper and sign (+1 same, -1 reverse) are scalars or
     one per run (...,), so runs whose amendments passed or failed vote on different texts."""
+    yes, abstain, no, absent = _ordered_columns(
+        positions, absence, lower, upper, sign, discrimination, absence_shift
+    )
+    return np.stack([yes, abstain, no, np.broadcast_to(absent, yes.shape)], axis=-1)
+
+
+def _ordered_columns(
+    positions: np.ndarray,
+    absence: np.ndarray,
+    lower: np.ndarray | float,
+    upper: np.ndarray | float,
+    sign: np.ndarray | float,
+    discrimination: float,
+    absence_shift: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_ordered_probabilities` as its columns: Y, A, N (..., N) and X (N,), unstacked."""
     positions = np.asarray(positions, dtype=float)
     lower, upper, sign = (np.asarray(v, dtype=float)[..., None] for v in (lower, upper, sign))
     yes_edge = np.where(sign > 0, lower, upper)  # (..., 1)
@@ -150,15 +166,11 @@ def _ordered_probabilities(
     p_abstain = expit(to_abstain) * expit(-to_yes) * -np.expm1(to_yes - to_abstain)
     p_absent = absence_probability(absence, absence_shift)  # (N,)
     present = 1.0 - p_absent
-    return np.stack(
-        [
-            present * p_yes,
-            present * p_abstain,
-            present * expit(-to_abstain),
-            np.broadcast_to(p_absent, p_yes.shape),
-        ],
-        axis=-1,
-    )
+    p_yes *= present
+    p_abstain *= present
+    p_no = expit(-to_abstain)
+    p_no *= present
+    return p_yes, p_abstain, p_no, p_absent
 
 
 def fit_cut_points(
@@ -242,9 +254,19 @@ def draw_votes(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
 
     One uniform per member against the cumulative probabilities, so a batch costs one draw.
     """
-    uniform = rng.random(probs.shape[:-1])[..., None]  # (..., N, 1)
-    cumulative = np.cumsum(probs[..., :-1], axis=-1)  # (..., N, 3)
-    return (uniform >= cumulative).sum(axis=-1).astype(np.int8)
+    return _draw(rng, [probs[..., code] for code in range(NOT_VOTING)])
+
+
+def _draw(rng: np.random.Generator, columns: Sequence[np.ndarray]) -> np.ndarray:
+    """`draw_votes` from the probabilities of Y, A, N (..., N) each (X is what is left): the
+    uniform counts the cumulative sums it reaches, added in code order as `np.cumsum` adds."""
+    uniform = rng.random(columns[0].shape)
+    cumulative = np.array(columns[0])
+    codes = (uniform >= cumulative).view(np.int8)
+    for column in columns[1:]:
+        cumulative += column
+        codes += uniform >= cumulative
+    return codes
 
 
 def tally_of(codes: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -507,7 +529,7 @@ def vote_resolution(
         if amendment.polarity is not None:
             sign = np.where(passed, 1.0 if amendment.polarity == "same" else -1.0, sign)
         votes.append(codes)
-    probs = _ordered_probabilities(
+    *columns, _ = _ordered_columns(
         positions,
         absence,
         text.lower + shift,
@@ -516,7 +538,7 @@ def vote_resolution(
         text.discrimination,
         text.absence_shift,
     )
-    votes.append(draw_votes(rng, probs))
+    votes.append(_draw(rng, columns))
     codes = np.stack(votes, axis=-2)  # (..., V, N)
     return VoteRecord(
         names=(*(a.name for a in draft.amendments), draft.name),

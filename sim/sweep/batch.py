@@ -11,6 +11,9 @@ local process or a dask worker) needs; it never builds a world or reads the UN d
 
 from __future__ import annotations
 
+import copy
+import ctypes
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -100,7 +103,9 @@ def expected_counts(
     total = present.sum()
 
     def on_yes_side(edge: float) -> np.ndarray:  # (R,) expected members on the Yes side of edge
-        return 0.5 * (total + np.tanh(half * (dtype.type(edge) - positions)) @ present)
+        logit = np.subtract(dtype.type(edge), positions)
+        logit *= half
+        return 0.5 * (total + np.tanh(logit, out=logit) @ present)
 
     yes = on_yes_side(cut_points.yes_abstain)
     yes_or_abstain = on_yes_side(cut_points.abstain_no)
@@ -114,45 +119,89 @@ def simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, n
     are restored afterwards): the processes are the parallelism, and a block's float32 numbers
     must not depend on how many threads summed them.
     """
+    _keep_freed_memory()
     with threadpool_limits(1):
         return _simulate_block(setup, task)
 
 
+@functools.cache
+def _keep_freed_memory() -> None:
+    """Once per process, where the C library is glibc: serve a block's temporaries (megabytes
+    each, made and freed at every step) from memory the process keeps, not from fresh pages.
+    glibc maps allocations above a threshold that adapts to what was freed before, and gives
+    the heap's top back beyond another: in a Saltelli sweep's blocks (per-run rules) that was
+    about 150,000 page faults a block, a sixth of their CPU in the kernel. Both thresholds
+    fixed: 32 MiB (glibc's largest mmap threshold) and 64 MiB kept free at most."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+    except (OSError, AttributeError):  # not glibc (macOS, Windows): its allocator as it is
+        pass
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (glibc's malloc.h)
+
+
 def _simulate_block(setup: SweepSetup, task: BlockTask) -> tuple[int, dict[str, np.ndarray]]:
-    arrays, codes = _simulate(setup, task, task.shocks)
+    rest = _at_rest(setup, task)
+    arrays, codes = _simulate(setup, task, task.shocks, rest)
     if task.baseline_shocks is not None:
-        baseline, baseline_codes = _simulate(setup, task, task.baseline_shocks)
+        baseline, baseline_codes = _simulate(setup, task, task.baseline_shocks, rest)
         arrays.update({f"baseline_{name}": value for name, value in baseline.items()})
         for t, (shocked, base) in enumerate(zip(codes, baseline_codes, strict=True)):
-            changes = np.stack(
-                [
-                    shocked != base,
-                    (base == YES) & (shocked != YES),
-                    (shocked == YES) & (base != YES),
-                ],
-                axis=-1,
-            )  # (R, M, 3): changed, Yes lost, Yes gained
-            arrays[f"flips_{t}"] = _per_point(changes, task.block).astype(np.int32)
+            changes = [
+                shocked != base,
+                (base == YES) & (shocked != YES),
+                (shocked == YES) & (base != YES),
+            ]  # (R, M) each: changed, Yes lost, Yes gained
+            arrays[f"flips_{t}"] = _counts_per_point(changes, task.block)
     return task.block.index, arrays
 
 
-def _simulate(
-    setup: SweepSetup, task: BlockTask, shocks: Mapping[int, list]
-) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
-    """The Mesa model's step order on (R, N, K) arrays: shocks due at k act, everyone updates,
-    then the votes due at k + 1 are held (`sim.model.agenda.Timeline`)."""
+@dataclass(frozen=True)
+class _Rest:
+    """Where both passes of a block (shocked and status quo) start, drawn and built once."""
+
+    rng: np.random.Generator  # the block's draws, after the position noise
+    start: np.ndarray  # (R, N, K)
+    anchors: np.ndarray  # (R, N, K): every run starts at rest
+    stubbornness: np.ndarray  # (R, N)
+    influence: np.ndarray  # (N, N)
+
+
+def _at_rest(setup: SweepSetup, task: BlockTask) -> _Rest:
     block = task.block
     dtype = np.dtype(setup.dtype)
-    runs, size = block.size, len(setup.iso3)
     rng = np.random.default_rng(np.random.SeedSequence(setup.root, spawn_key=block.spawn_key))
-    start = np.tile(setup.positions.astype(dtype), (runs, 1, 1))  # (R, N, K)
+    start = np.tile(setup.positions.astype(dtype), (block.size, 1, 1))  # (R, N, K)
     if setup.position_noise > 0:
         start += (setup.position_noise * rng.standard_normal(start.shape)).astype(dtype)
     stubbornness = np.repeat(task.stubbornness.astype(dtype), block.runs, axis=0)  # (R, N)
     influence = task.influence.astype(dtype)
-    anchors = rest_anchors(start, stubbornness, influence)  # every run starts at rest
+    anchors = rest_anchors(start, stubbornness, influence)
+    return _Rest(rng, start, anchors, stubbornness, influence)
+
+
+def _simulate(
+    setup: SweepSetup, task: BlockTask, shocks: Mapping[int, list], rest: _Rest
+) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+    """The Mesa model's step order on (R, N, K) arrays: shocks due at k act, everyone updates,
+    then the votes due at k + 1 are held (`sim.model.agenda.Timeline`). Each pass draws its
+    votes from a copy of `rest.rng`: the same draws, as if it had drawn the noise itself."""
+    block = task.block
+    dtype = np.dtype(setup.dtype)
+    runs, size = block.size, len(setup.iso3)
+    rng = copy.deepcopy(rest.rng)
+    start = rest.start
     state = FJState.start(
-        start, anchors, stubbornness, influence, setup.iso3, task.parting, task.turn_cost
+        start,
+        rest.anchors,
+        rest.stubbornness,
+        rest.influence,
+        setup.iso3,
+        task.parting,
+        task.turn_cost,
     )
     slots = setup.slots
     record = setup.trajectory and block.trajectory
@@ -177,36 +226,48 @@ def _simulate(
     if record:
         observe(0)
     resting = _first_shocks(shocks, runs)  # every run is at rest until its first shock
-    moved = False
+    last_shock = max(shocks, default=-1)
+    moving = False  # from the first shock until a step leaves every position where it was
     for step in range(setup.last_step):
         for shock in shocks.get(step, ()):
             shock.apply(state)
-            moved = True
-        if moved:
+            moving = True
+        if moving:
+            before = state.positions
             state.step()
             still = resting > step
             if still.any():  # runs whose turn is still to come: held exactly where they rest
                 state.positions[still] = start[still]
-        if record and moved:
-            observe(step + 1)
+            # a step that changes no bit, with no shock to come, is every later step: the rule
+            # reads only the positions and what shocks set (credibility, ties, anchors)
+            moving = step < last_shock or not _same_bits(before, state.positions)
+            if record:
+                observe(step + 1)
         elif record:  # at rest: the same positions, the same expected counts
             trajectory[:, :, step + 1] = trajectory[:, :, step]
-        for slot in slots:
+        for t, slot in enumerate(slots):
             if slot.step == step + 1:
-                on_text = slot.draft.cut_points.on_text(state.positions[:, slot.columns])
+                positions = state.positions if everyone[t] else state.positions[:, slot.columns]
+                on_text = slot.draft.cut_points.on_text(positions)
                 held = vote_resolution(rng, on_text, slot.absence, slot.draft, slot.chamber)
                 counts.append(held.counts)
                 adopted.append(held.adopted)
                 codes.append(held.codes[:, -1, :])
-    one_hot = [np.eye(len(VOTE_CODES), dtype=bool)[c] for c in codes]  # (R, M, 4) each
+    voted = [[c == code for code in range(len(VOTE_CODES))] for c in codes]  # (R, M) each
     arrays = {
         "counts": np.concatenate(counts, axis=1).astype(np.int16),  # (R, ballots, 4)
         "adopted": np.concatenate(adopted, axis=1),  # (R, ballots)
-        **{f"members_{t}": _per_point(h, block).astype(np.int32) for t, h in enumerate(one_hot)},
+        **{f"members_{t}": _counts_per_point(v, block) for t, v in enumerate(voted)},
     }
     if record:
         arrays["trajectory"] = _quantiles(trajectory, block)
     return arrays, codes
+
+
+def _same_bits(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether two arrays of positions are bitwise equal (-0.0 is not 0.0 here)."""
+    unsigned = f"u{before.itemsize}"
+    return np.array_equal(before.view(unsigned), after.view(unsigned))
 
 
 def _first_shocks(shocks: Mapping[int, list], runs: int) -> np.ndarray:
@@ -218,9 +279,13 @@ def _first_shocks(shocks: Mapping[int, list], runs: int) -> np.ndarray:
     return first
 
 
-def _per_point(per_run: np.ndarray, block: Block) -> np.ndarray:
-    """Sums over each point's runs: (R, ...) -> (k, ...)."""
-    return per_run.reshape(len(block.points), block.runs, *per_run.shape[1:]).sum(axis=1)
+def _counts_per_point(conditions: list[np.ndarray], block: Block) -> np.ndarray:
+    """How many of each point's runs meet each condition: (R, M) bool each -> (k, M, count)
+    int32."""
+    shape = (len(block.points), block.runs, -1)
+    return np.stack(
+        [held.reshape(shape).sum(axis=1, dtype=np.int32) for held in conditions], axis=-1
+    )
 
 
 def _quantiles(trajectory: np.ndarray, block: Block) -> np.ndarray:
