@@ -363,13 +363,16 @@ def _backtest(args: argparse.Namespace, data) -> None:
         found = backtest.run_backtest(
             data, chosen, combination, progress=bar.update, no_tally=args.no_tally is not None
         )
-    table = backtest.write_run(out, found, path, data.fingerprint)
+    table, movers = backtest.write_run(out, found, path, data.fingerprint)
     shown = table.drop(columns=["set", "movers", "us_changed_texts"])
     fitted_on = set(fitted_sessions(path))
     emit_sections(
         {
-            f"{session} ({_backtest_label(backtest, session, fitted_on)})": part
-            for session, part in shown.groupby("session", sort=False)
+            **{
+                f"{session} ({_backtest_label(backtest, session, fitted_on)})": part
+                for session, part in shown.groupby("session", sort=False)
+            },
+            MOVERS_SECTION: movers.drop(columns=["set"]),
         },
         args.format,
     )
