@@ -99,10 +99,16 @@ def test_the_run_directory_is_scored_and_reported(data, es11_7, tmp_path):
     chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
     found = backtest.run_backtest(data, chosen, combination)
     out = tmp_path / "backtest"
-    scores = backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
+    scores, movers = backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
     assert set(scores["predictor"]) == set(backtest.PREDICTORS)
     persistence = scores[(scores["session"] == "2025") & (scores["predictor"] == "always Yes")]
     assert persistence["accuracy"].iloc[0] == round(93 / 176, 4)
+    assert persistence["accuracy_all"].iloc[0] == round(93 / 193, 4)  # X a fourth outcome
+    # the US left its like's Yes for No: 22 of the 159 members counted moved its way
+    text = movers[movers["vote_id"] == ES11_7]
+    assert set(text["predictor"]) == set(backtest.PREDICTORS)
+    assert set(text["members"]) == {159} and set(text["movers"]) == {22}
+    assert (out / "movers.csv").is_file()
     with pytest.raises(BlocsimError, match="never overwrites"):
         backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
     report = write_report(out)

@@ -87,7 +87,7 @@ def test_validate_reports_the_movers_counted_from_the_data(data, monkeypatch, ca
     assert (text["members"] == int(both.sum())).all() and (text["movers"] == len(moved)).all()
     by_predictor = text.set_index("predictor")
     assert (by_predictor.loc["persistence", ["predicted_movers", "recall"]] == 0).all()
-    blocsim = by_predictor.loc["blocsim"]
-    assert blocsim["recall"] == round(blocsim["both"] / len(moved), 3)
+    placed = by_predictor.loc["K = 3 placement"]
+    assert placed["recall"] == round(placed["both"] / len(moved), 3)
     pooled = section[section["vote_id"] == "pooled (1 texts)"].set_index("predictor")
-    assert pooled.loc["blocsim", "both"] == blocsim["both"]
+    assert pooled.loc["K = 3 placement", "both"] == placed["both"]
