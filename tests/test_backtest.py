@@ -70,6 +70,16 @@ def test_the_case_rows_hold_the_record_and_each_predictor(data, es11_7):
     assert set(rows["persistence_filled"]) <= {"Y", "A", "N"}
 
 
+def test_the_combination_sees_the_placements_probabilities_and_their_logs(es11_7):
+    """The placement's Y/A/N among votes enter as probabilities and as their logs (floored)."""
+    rows, x = es11_7.rows, es11_7.features
+    placed = rows[[f"k3_{c}" for c in "YAN"]].to_numpy()
+    columns = [FEATURES.index(f"k3_p_{c}") for c in "YAN"]
+    assert np.allclose(x[:, columns], placed)
+    logs = [FEATURES.index(f"k3_log_{c}") for c in "YAN"]
+    assert np.allclose(x[:, logs], np.log(np.clip(placed, 1e-4, 1.0)))
+
+
 def test_the_backtest_is_deterministic(data, es11_7):
     chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
     again = backtest.run_backtest(data, chosen)
