@@ -206,8 +206,10 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         "September of its year) and the 2025 texts (each from the record before its date): "
         "always Yes, persistence, persistence with absentees filled, the 1-D ordering, static "
         "K = 3 and the combination (calibration/forecast.toml), scored among voters (accuracy, "
-        "macro-F1, log-loss, Brier; movers with the US): per session, 2017-2023 selection, 2024 "
-        "and 2025 evaluation. Writes a run directory (--out) that `blocsim report` reads",
+        "macro-F1, log-loss, Brier) and over all members (accuracy and macro-F1 of Y/A/N/X): per "
+        "session, 2017-2023 selection, 2024 and 2025 evaluation; then movers with the US per "
+        "text (named, right, real, AUC of P(move)). Writes a run directory (--out) that "
+        "`blocsim report` reads",
     )
     validate.add_argument(
         "--forecast",
