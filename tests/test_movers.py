@@ -11,10 +11,24 @@ import pandas as pd
 from sim.cli import main
 from sim.cli.fit import MOVERS_SECTION
 from sim.fit import rolling
-from sim.fit.movers import count_movers, moved_toward, movers_table, us_changed
+from sim.fit.movers import (
+    count_movers,
+    move_probability,
+    moved_toward,
+    movers_table,
+    us_changed,
+)
 from sim.model.voting import ABSTAIN, NO, NOT_VOTING, YES
 
 Y, A, N, X = YES, ABSTAIN, NO, NOT_VOTING
+
+
+def test_the_chance_of_a_move_sums_the_votes_closer_to_the_us():
+    """The US moved to A: from Y only A is closer, from N only A; a member at A or absent
+    cannot move. Toward N from Y, both A and N are closer."""
+    p = np.array([[0.5, 0.3, 0.2]] * 4)
+    assert move_probability(np.array([Y, N, A, X]), p, A).tolist() == [0.3, 0.3, 0.0, 0.0]
+    assert move_probability(np.array([Y]), p[:1], N).tolist() == [0.5]
 
 
 def test_only_a_change_between_two_cast_votes_is_a_us_change():
