@@ -267,3 +267,22 @@ def test_persistence_fills_an_absentee_from_the_latest_older_version_it_voted_on
     earlier = np.array([3, 3, 1, 1, 0])
     filled = backtest.persistence_filled(record, "E", earlier)
     assert filled.tolist() == [2, 1, 1, 1, 0]
+
+
+def test_the_forms_are_compared_on_a_hold_out_by_session():
+    """Votes that follow an interaction (Y where two features agree in sign, else N): boosting
+    finds it, the regressions cannot; each form is fitted on 2017-2021 and scored on
+    2022-2023 (selection) and each evaluation session, the same on every run."""
+    rng = np.random.default_rng(17)
+    sessions = np.repeat([str(year) for year in range(2017, 2026)], 200)
+    x = rng.normal(size=(len(sessions), len(FEATURES)))
+    observed = np.where(x[:, 0] * x[:, 1] > 0, "Y", "N")
+    observed[::10] = "A"
+    rows = pd.DataFrame({"session": sessions, "observed": observed})
+    found = backtest.Backtest(rows, x)
+    table = backtest.compare_forms(found)
+    assert table["held_out"].unique().tolist() == ["2022-2023", "2024", "2025"]
+    assert table["set"].tolist() == ["selection"] * 3 + ["evaluation"] * 6
+    scores = table.set_index(["held_out", "form"])["log_loss"]
+    assert scores["2022-2023", "gradient boosting"] < scores["2022-2023", "combination"] - 0.1
+    pd.testing.assert_frame_equal(backtest.compare_forms(found), table)

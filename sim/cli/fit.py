@@ -52,6 +52,14 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
         "writes calibration/forecast.toml, which predict applies",
     )
     calibrate.add_argument(
+        "--compare",
+        action="store_true",
+        help="with --forecast: write nothing; print the log-loss and accuracy among voters of "
+        "the combination, its round-2 form and gradient boosting on the same features, fitted "
+        "on 2017-2021 and scored on 2022-2023 (selection hold-out), 2024 and 2025 (evaluation): "
+        "what interactions are worth (docs/calibration.md; minutes with cached fits)",
+    )
+    calibrate.add_argument(
         "--train",
         choices=("all", "selection"),
         default="all",
@@ -88,6 +96,11 @@ def _calibrate(args: argparse.Namespace) -> None:
     from sim.files import write_atomic
     from sim.fit.calibrate import calibration_problem, calibration_toml, fit, in_sample
 
+    if args.compare:
+        if not args.forecast:
+            raise BlocsimError("is for --forecast", field="--compare")
+        _compare_forms(load(args))
+        return
     default = "calibration/one_axis.toml" if args.ties else "calibration/default.toml"
     if args.forecast:
         default = "calibration/forecast.toml"
@@ -151,6 +164,17 @@ def _calibrate_world(args: argparse.Namespace, out: Path) -> None:
     write_atomic(out, world_toml(result, data.fingerprint))
     print(world_printout(result))
     print(f"wrote {out}")
+
+
+def _compare_forms(data) -> None:
+    from tqdm import tqdm
+
+    from sim.fit import backtest
+
+    chosen = backtest.backtest_cases(data, backtest.SELECTION + backtest.EVALUATION)
+    with tqdm(total=len(chosen), desc="backtest", unit="text", leave=False) as bar:
+        found = backtest.run_backtest(data, chosen, progress=bar.update)
+    print(backtest.compare_forms(found).to_string(index=False))
 
 
 def _calibrate_forecast(out: Path, data, training: str) -> None:

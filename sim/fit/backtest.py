@@ -45,6 +45,7 @@ from sim.data.followers import US
 from sim.data.loader import UNData
 from sim.data.titles import earlier_versions
 from sim.fit.combination import (
+    FEATURES,
     Combination,
     among_votes,
     features,
@@ -317,6 +318,64 @@ def fit_on_sessions(
         "rows": len(observed),
         "log_loss_in_sample": round(float(-np.mean(np.log(p[np.arange(len(p)), observed]))), 4),
     }
+
+
+HOLD_OUT = ("2022", "2023")  # the selection sessions round 3's forms were compared on
+
+
+def compare_forms(found: Backtest) -> pd.DataFrame:
+    """What interactions are worth (`blocsim calibrate --forecast --compare`, docs/calibration.md
+    round 3): log-loss and accuracy among voters of the combination, of its round-2 form (the
+    placement's probabilities set to 0) and of gradient boosting on the same features
+    (scikit-learn's `HistGradientBoostingClassifier`, settings not tuned), each fitted on the
+    selection sessions before `HOLD_OUT` (boosting stops early on the last of them, fitted on
+    the rest) and scored on `HOLD_OUT` (a held-out part of selection, by session: a member's
+    statistics are constant within a session) and on each evaluation session. `found` is the
+    backtest of every session without a combination."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    voted = (found.rows["observed"] != "X").to_numpy()
+    x, observed = found.features[voted], vote_indices(found.rows.loc[voted, "observed"])
+    session = found.rows.loc[voted, "session"].to_numpy()
+    before = [s for s in SELECTION if s < min(HOLD_OUT)]
+    train = np.isin(session, before)
+    round_2 = x.copy()
+    round_2[:, [FEATURES.index(f"k3_p_{c}") for c in VOTE_CODES[:3]]] = 0.0
+    boosting = HistGradientBoostingClassifier(
+        max_iter=1000,
+        min_samples_leaf=50,
+        l2_regularization=1.0,
+        early_stopping=True,
+        n_iter_no_change=20,
+        random_state=0,
+    )
+    stop = session == before[-1]
+    boosting.fit(x[train & ~stop], observed[train & ~stop], X_val=x[stop], y_val=observed[stop])
+    forms = {
+        "combination": (fit_combination(x[train], observed[train]).among_votes, x),
+        "combination, round 2": (
+            fit_combination(round_2[train], observed[train]).among_votes,
+            round_2,
+        ),
+        "gradient boosting": (boosting.predict_proba, x),
+    }
+    held_out = {f"{HOLD_OUT[0]}-{HOLD_OUT[-1]}": np.isin(session, HOLD_OUT)}
+    held_out |= {name: session == name for name in EVALUATION}
+    table = []
+    for name, rows in held_out.items():
+        for form, (predict, features_of) in forms.items():
+            p = predict(features_of[rows])
+            truth = observed[rows]
+            table.append(
+                {
+                    "held_out": name,
+                    "set": set_of(name[:4]),
+                    "form": form,
+                    "log_loss": -np.mean(np.log(np.clip(p[np.arange(len(p)), truth], 1e-15, 1))),
+                    "accuracy": np.mean(p.argmax(axis=1) == truth),
+                }
+            )
+    return pd.DataFrame(table).round(4)
 
 
 # --- scores --------------------------------------------------------------------------------

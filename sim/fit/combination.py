@@ -6,7 +6,7 @@ regression on features of the member and the text, all from the record before th
 - the K = 3 placement's log-probabilities of Y, A, N among votes (`predict_text`), and again
   where the text has a like (where the placement has its direction and evidence), and its
   probabilities themselves (the log alone cannot bend the placement's confidence: worth 0.003
-  of log-loss on the selection hold-out, where gradient boosting on these features finds 0.005,
+  of log-loss on the selection hold-out, where gradient boosting on these features finds 0.007,
   docs/calibration.md);
 - the 1-D ordering's log-probabilities: members ordered by their recency-weighted mean vote
   (Y 0, A 1, N 2) on the Ukraine texts (for a Ukraine text) or on the last two years' roll calls
