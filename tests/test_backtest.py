@@ -131,6 +131,8 @@ def test_the_commands_refuse_a_missing_combination_and_an_existing_file(capsys, 
     assert capsys.readouterr().err.strip() == (
         f"blocsim: {missing}: no forecast combination: run `blocsim calibrate --forecast` first"
     )
+    assert main(["calibrate", "--compare"]) == 2
+    assert capsys.readouterr().err.strip() == "blocsim: field '--compare': is for --forecast"
     existing = tmp_path / "forecast.toml"
     existing.write_text("# mine\n")
     assert main(["calibrate", "--forecast", "--out", str(existing)]) == 2
