@@ -70,6 +70,16 @@ def test_the_case_rows_hold_the_record_and_each_predictor(data, es11_7):
     assert set(rows["persistence_filled"]) <= {"Y", "A", "N"}
 
 
+def test_the_combination_sees_the_placements_probabilities_and_their_logs(es11_7):
+    """The placement's Y/A/N among votes enter as probabilities and as their logs (floored)."""
+    rows, x = es11_7.rows, es11_7.features
+    placed = rows[[f"k3_{c}" for c in "YAN"]].to_numpy()
+    columns = [FEATURES.index(f"k3_p_{c}") for c in "YAN"]
+    assert np.allclose(x[:, columns], placed)
+    logs = [FEATURES.index(f"k3_log_{c}") for c in "YAN"]
+    assert np.allclose(x[:, logs], np.log(np.clip(placed, 1e-4, 1.0)))
+
+
 def test_the_backtest_is_deterministic(data, es11_7):
     chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
     again = backtest.run_backtest(data, chosen)
@@ -99,10 +109,16 @@ def test_the_run_directory_is_scored_and_reported(data, es11_7, tmp_path):
     chosen = [case for case in backtest.backtest_cases(data, ("2025",)) if case.vote_id == ES11_7]
     found = backtest.run_backtest(data, chosen, combination)
     out = tmp_path / "backtest"
-    scores = backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
+    scores, movers = backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
     assert set(scores["predictor"]) == set(backtest.PREDICTORS)
     persistence = scores[(scores["session"] == "2025") & (scores["predictor"] == "always Yes")]
     assert persistence["accuracy"].iloc[0] == round(93 / 176, 4)
+    assert persistence["accuracy_all"].iloc[0] == round(93 / 193, 4)  # X a fourth outcome
+    # the US left its like's Yes for No: 22 of the 159 members counted moved its way
+    text = movers[movers["vote_id"] == ES11_7]
+    assert set(text["predictor"]) == set(backtest.PREDICTORS)
+    assert set(text["members"]) == {159} and set(text["movers"]) == {22}
+    assert (out / "movers.csv").is_file()
     with pytest.raises(BlocsimError, match="never overwrites"):
         backtest.write_run(out, found, tmp_path / "forecast.toml", data.fingerprint)
     report = write_report(out)
@@ -115,6 +131,8 @@ def test_the_commands_refuse_a_missing_combination_and_an_existing_file(capsys, 
     assert capsys.readouterr().err.strip() == (
         f"blocsim: {missing}: no forecast combination: run `blocsim calibrate --forecast` first"
     )
+    assert main(["calibrate", "--compare"]) == 2
+    assert capsys.readouterr().err.strip() == "blocsim: field '--compare': is for --forecast"
     existing = tmp_path / "forecast.toml"
     existing.write_text("# mine\n")
     assert main(["calibrate", "--forecast", "--out", str(existing)]) == 2
@@ -175,3 +193,98 @@ def test_the_backtest_forecasts_without_the_tally(data, es11_7):
     sums = rows[[f"combination_{c}" for c in "YAN"]].sum(axis=1)
     assert np.allclose(sums, 1.0)
     assert found.features.shape == (193, len(FEATURES))
+
+
+def synthetic_rows() -> pd.DataFrame:
+    """One text, four members (the US last): what each predictor said and what was cast."""
+    return pd.DataFrame(
+        {
+            "session": "2020",
+            "set": "selection",
+            "vote_id": "T",
+            "like": "E",
+            "us_changed": True,
+            "iso3": ["AAA", "BBB", "CCC", "USA"],
+            "observed": ["Y", "A", "X", "N"],
+            "always_yes": "Y",
+            "persistence": ["Y", "Y", "X", "Y"],
+            "persistence_filled": ["Y", "Y", "Y", "Y"],
+            **{f"{p}_{c}": 1 / 3 for p in ("ordering", "k3") for c in "YAN"},
+            "combination_Y": [0.8, 0.2, 0.6, 0.1],
+            "combination_A": [0.1, 0.7, 0.2, 0.1],
+            "combination_N": [0.1, 0.1, 0.2, 0.8],
+            "p_X": [0.1, 0.1, 0.7, 0.1],
+            "combination_tally": ["Y", "A", "Y", "N"],
+        }
+    )
+
+
+def test_the_full_forecast_is_scored_over_all_members_with_absence_a_fourth_outcome():
+    """The combination's vote is the most likely of p_Y, p_A, p_N, p_X (CCC: X, 0.7 against
+    0.3 x 0.6); persistence stays X where the member was absent on the earlier version."""
+    rows = synthetic_rows()
+    table = backtest.session_table(rows, backtest.selection_errors(rows))
+    found = table[table["session"] == "2020"].set_index("predictor")
+    assert backtest.predicted_votes(rows, "combination").tolist() == [0, 1, 3, 2]
+    assert found.loc["combination", ["accuracy_all", "macro_f1_all"]].tolist() == [1.0, 1.0]
+    # persistence: Y Y X Y against Y A X N; F1 of Y 2/4, A 0, N 0, X 1
+    assert found.loc["persistence", "accuracy_all"] == 0.5
+    assert found.loc["persistence", "macro_f1_all"] == round((0.5 + 0 + 0 + 1) / 4, 4)
+    # filled: CCC's X becomes Y, right among voters (not counted), wrong over all members
+    assert found.loc["persistence, absentees filled", "accuracy_all"] == 0.25
+    assert found.loc["combination, exact tally", "accuracy_all"] == 0.75
+
+
+def test_movers_with_the_us_are_named_and_ranked_per_text():
+    """The US moved Y -> N; BBB moved Y -> A (its way), AAA stayed, CCC was absent: two
+    members could move, one did; the combination names BBB and ranks it first."""
+    rows = synthetic_rows()
+    table = backtest.movers_by_text(rows).set_index(["vote_id", "predictor"])
+    text = table.loc[("T", "combination")]
+    assert text[["members", "movers", "predicted_movers", "both"]].tolist() == [2, 1, 1, 1]
+    assert text["auc"] == 1.0
+    assert np.isnan(table.loc[("T", "persistence"), "auc"])
+    pooled = table.loc[("pooled (1 texts)", "combination")]
+    assert pooled["session"] == "all selection" and pooled["recall"] == 1.0
+
+
+def test_persistence_fills_an_absentee_from_the_latest_older_version_it_voted_on():
+    """AAA was absent on E, voted N on D and A on C (older): N; BBB absent on every version:
+    E's most common vote, A; the rest as on E."""
+    from types import SimpleNamespace
+
+    votes = {
+        "E": pd.Series(["X", "X", "A", "A", "Y"]),
+        "D": pd.Series(["N", "X", "Y", "Y", "Y"]),
+        "C": pd.Series(["A", "X", "Y", "Y", "Y"]),
+    }
+    titles = pd.DataFrame(
+        {
+            "vote_id": ["C", "D", "E"],
+            "title": "Same",
+            "date": pd.to_datetime(["2020-12-01", "2021-12-01", "2022-12-01"]),
+        }
+    )
+    record = SimpleNamespace(titles=titles, votes_on=votes.get)
+    earlier = np.array([3, 3, 1, 1, 0])
+    filled = backtest.persistence_filled(record, "E", earlier)
+    assert filled.tolist() == [2, 1, 1, 1, 0]
+
+
+def test_the_forms_are_compared_on_a_hold_out_by_session():
+    """Votes that follow an interaction (Y where two features agree in sign, else N): boosting
+    finds it, the regressions cannot; each form is fitted on 2017-2021 and scored on
+    2022-2023 (selection) and each evaluation session, the same on every run."""
+    rng = np.random.default_rng(17)
+    sessions = np.repeat([str(year) for year in range(2017, 2026)], 200)
+    x = rng.normal(size=(len(sessions), len(FEATURES)))
+    observed = np.where(x[:, 0] * x[:, 1] > 0, "Y", "N")
+    observed[::10] = "A"
+    rows = pd.DataFrame({"session": sessions, "observed": observed})
+    found = backtest.Backtest(rows, x)
+    table = backtest.compare_forms(found)
+    assert table["held_out"].unique().tolist() == ["2022-2023", "2024", "2025"]
+    assert table["set"].tolist() == ["selection"] * 3 + ["evaluation"] * 6
+    scores = table.set_index(["held_out", "form"])["log_loss"]
+    assert scores["2022-2023", "gradient boosting"] < scores["2022-2023", "combination"] - 0.1
+    pd.testing.assert_frame_equal(backtest.compare_forms(found), table)

@@ -126,10 +126,10 @@ def test_rolling_origin_without_the_tally(data):
     assert case.like == EARLIER
     table = rolling.rolling_origin(data, [case], no_tally="tally-drift").set_index("predictor")
     assert list(table.index) == list(rolling.PREDICTORS)
-    assert isinstance(table.loc["blocsim", "in_interval"], bool)
-    assert table["forecast"].notna().sum() == 1  # the forecast's tally, on blocsim's row
+    assert isinstance(table.loc["K = 3 placement", "in_interval"], bool)
+    assert table["forecast"].notna().sum() == 1  # the forecast's tally, on the placement's row
     assert table.loc["always Yes", ["log_loss", "brier"]].isna().all()
-    assert table.loc[["blocsim", "persistence"], ["log_loss", "brier"]].notna().all().all()
+    assert table.loc[["K = 3 placement", "persistence"], ["log_loss", "brier"]].notna().all().all()
     # filling last time's absentees can only help among voters
     filled, plain = table.loc["persistence, absentees filled"], table.loc["persistence"]
     assert filled["accuracy"] >= plain["accuracy"]

@@ -11,10 +11,24 @@ import pandas as pd
 from sim.cli import main
 from sim.cli.fit import MOVERS_SECTION
 from sim.fit import rolling
-from sim.fit.movers import count_movers, moved_toward, movers_table, us_changed
+from sim.fit.movers import (
+    count_movers,
+    move_probability,
+    moved_toward,
+    movers_table,
+    us_changed,
+)
 from sim.model.voting import ABSTAIN, NO, NOT_VOTING, YES
 
 Y, A, N, X = YES, ABSTAIN, NO, NOT_VOTING
+
+
+def test_the_chance_of_a_move_sums_the_votes_closer_to_the_us():
+    """The US moved to A: from Y only A is closer, from N only A; a member at A or absent
+    cannot move. Toward N from Y, both A and N are closer."""
+    p = np.array([[0.5, 0.3, 0.2]] * 4)
+    assert move_probability(np.array([Y, N, A, X]), p, A).tolist() == [0.3, 0.3, 0.0, 0.0]
+    assert move_probability(np.array([Y]), p[:1], N).tolist() == [0.5]
 
 
 def test_only_a_change_between_two_cast_votes_is_a_us_change():
@@ -87,7 +101,7 @@ def test_validate_reports_the_movers_counted_from_the_data(data, monkeypatch, ca
     assert (text["members"] == int(both.sum())).all() and (text["movers"] == len(moved)).all()
     by_predictor = text.set_index("predictor")
     assert (by_predictor.loc["persistence", ["predicted_movers", "recall"]] == 0).all()
-    blocsim = by_predictor.loc["blocsim"]
-    assert blocsim["recall"] == round(blocsim["both"] / len(moved), 3)
+    placed = by_predictor.loc["K = 3 placement"]
+    assert placed["recall"] == round(placed["both"] / len(moved), 3)
     pooled = section[section["vote_id"] == "pooled (1 texts)"].set_index("predictor")
-    assert pooled.loc["blocsim", "both"] == blocsim["both"]
+    assert pooled.loc["K = 3 placement", "both"] == placed["both"]

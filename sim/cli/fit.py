@@ -52,6 +52,14 @@ def _add_calibrate_command(commands: argparse._SubParsersAction) -> None:
         "writes calibration/forecast.toml, which predict applies",
     )
     calibrate.add_argument(
+        "--compare",
+        action="store_true",
+        help="with --forecast: write nothing; print the log-loss and accuracy among voters of "
+        "the combination, its round-2 form and gradient boosting on the same features, fitted "
+        "on 2017-2021 and scored on 2022-2023 (selection hold-out), 2024 and 2025 (evaluation): "
+        "what interactions are worth (docs/calibration.md; minutes with cached fits)",
+    )
+    calibrate.add_argument(
         "--train",
         choices=("all", "selection"),
         default="all",
@@ -88,6 +96,11 @@ def _calibrate(args: argparse.Namespace) -> None:
     from sim.files import write_atomic
     from sim.fit.calibrate import calibration_problem, calibration_toml, fit, in_sample
 
+    if args.compare:
+        if not args.forecast:
+            raise BlocsimError("is for --forecast", field="--compare")
+        _compare_forms(load(args))
+        return
     default = "calibration/one_axis.toml" if args.ties else "calibration/default.toml"
     if args.forecast:
         default = "calibration/forecast.toml"
@@ -153,6 +166,17 @@ def _calibrate_world(args: argparse.Namespace, out: Path) -> None:
     print(f"wrote {out}")
 
 
+def _compare_forms(data) -> None:
+    from tqdm import tqdm
+
+    from sim.fit import backtest
+
+    chosen = backtest.backtest_cases(data, backtest.SELECTION + backtest.EVALUATION)
+    with tqdm(total=len(chosen), desc="backtest", unit="text", leave=False) as bar:
+        found = backtest.run_backtest(data, chosen, progress=bar.update)
+    print(backtest.compare_forms(found).to_string(index=False))
+
+
 def _calibrate_forecast(out: Path, data, training: str) -> None:
     from tqdm import tqdm
 
@@ -206,8 +230,10 @@ def _add_validate_command(commands: argparse._SubParsersAction) -> None:
         "September of its year) and the 2025 texts (each from the record before its date): "
         "always Yes, persistence, persistence with absentees filled, the 1-D ordering, static "
         "K = 3 and the combination (calibration/forecast.toml), scored among voters (accuracy, "
-        "macro-F1, log-loss, Brier; movers with the US): per session, 2017-2023 selection, 2024 "
-        "and 2025 evaluation. Writes a run directory (--out) that `blocsim report` reads",
+        "macro-F1, log-loss, Brier) and over all members (accuracy and macro-F1 of Y/A/N/X): per "
+        "session, 2017-2023 selection, 2024 and 2025 evaluation; then movers with the US per "
+        "text (named, right, real, AUC of P(move)). Writes a run directory (--out) that "
+        "`blocsim report` reads",
     )
     validate.add_argument(
         "--forecast",
@@ -363,13 +389,16 @@ def _backtest(args: argparse.Namespace, data) -> None:
         found = backtest.run_backtest(
             data, chosen, combination, progress=bar.update, no_tally=args.no_tally is not None
         )
-    table = backtest.write_run(out, found, path, data.fingerprint)
+    table, movers = backtest.write_run(out, found, path, data.fingerprint)
     shown = table.drop(columns=["set", "movers", "us_changed_texts"])
     fitted_on = set(fitted_sessions(path))
     emit_sections(
         {
-            f"{session} ({_backtest_label(backtest, session, fitted_on)})": part
-            for session, part in shown.groupby("session", sort=False)
+            **{
+                f"{session} ({_backtest_label(backtest, session, fitted_on)})": part
+                for session, part in shown.groupby("session", sort=False)
+            },
+            MOVERS_SECTION: movers.drop(columns=["set"]),
         },
         args.format,
     )

@@ -45,6 +45,7 @@ from sim.data.followers import US
 from sim.data.loader import UNData
 from sim.data.titles import earlier_versions
 from sim.fit.combination import (
+    FEATURES,
     Combination,
     among_votes,
     features,
@@ -52,8 +53,15 @@ from sim.fit.combination import (
     ordering_probabilities,
 )
 from sim.fit.forecast import forecast_text, version_drifts
-from sim.fit.movers import count_movers, us_changed
-from sim.fit.scoring import f1
+from sim.fit.movers import (
+    COUNTS,
+    MoverCount,
+    count_movers,
+    move_probability,
+    moved_toward,
+    us_changed,
+)
+from sim.fit.scoring import accuracy_all, f1, macro_f1_all
 from sim.fit.texts import (
     Record,
     closest_ukraine_text,
@@ -69,6 +77,7 @@ from sim.model.voting import (
     YES,
     as_tally,
     assign_to_tally,
+    most_likely,
     tally_of,
     vote_indices,
 )
@@ -224,7 +233,7 @@ def _case_rows(data, record, points, case, observed, ukraine, no_tally=False, dr
         earlier = filled = np.full(n, YES)
     else:
         earlier = vote_indices(like_votes)
-        filled = _filled(record, like, earlier)
+        filled = persistence_filled(record, like, earlier)
     us = record.iso3.index(US)
     changed = like_votes is not None and us_changed(earlier[us], observed[us])
     placed_votes = among_votes(placed.probabilities)
@@ -244,6 +253,7 @@ def _case_rows(data, record, points, case, observed, ukraine, no_tally=False, dr
             "persistence_filled": np.array(VOTE_CODES)[filled],
             **{f"ordering_{c}": ordering[:, k] for k, c in enumerate(VOTE_CODES[:3])},
             **{f"k3_{c}": placed_votes[:, k] for k, c in enumerate(VOTE_CODES[:3])},
+            "p_X": placed.probabilities[:, 3],
         }
     )
     return part, x, placed
@@ -256,9 +266,11 @@ def _like(data: UNData, record: Record, case: Case) -> str | None:
     return None if found.empty else str(found["vote_id"].iloc[0])
 
 
-def _filled(record: Record, like: str, earlier: np.ndarray) -> np.ndarray:
-    """The earlier version's votes with its absentees filled: each from the latest older
-    version it voted on, else the earlier version's most common vote."""
+def persistence_filled(record: Record, like: str, earlier: np.ndarray) -> np.ndarray:
+    """Persistence, absentees filled: the earlier version's votes `earlier` (codes of roll call
+    `like`), each member absent on it given its vote on the latest older version (by title)
+    it voted on, else the earlier version's most common vote (Y of equals). Never X: the
+    baseline for how a member votes if it votes (the backtest's and `sim.fit.rolling`'s)."""
     filled = earlier.copy()
     older = earlier_versions(record.titles, like)
     for vote_id in older["vote_id"]:
@@ -308,6 +320,64 @@ def fit_on_sessions(
     }
 
 
+HOLD_OUT = ("2022", "2023")  # the selection sessions round 3's forms were compared on
+
+
+def compare_forms(found: Backtest) -> pd.DataFrame:
+    """What interactions are worth (`blocsim calibrate --forecast --compare`, docs/calibration.md
+    round 3): log-loss and accuracy among voters of the combination, of its round-2 form (the
+    placement's probabilities set to 0) and of gradient boosting on the same features
+    (scikit-learn's `HistGradientBoostingClassifier`, settings not tuned), each fitted on the
+    selection sessions before `HOLD_OUT` (boosting stops early on the last of them, fitted on
+    the rest) and scored on `HOLD_OUT` (a held-out part of selection, by session: a member's
+    statistics are constant within a session) and on each evaluation session. `found` is the
+    backtest of every session without a combination."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    voted = (found.rows["observed"] != "X").to_numpy()
+    x, observed = found.features[voted], vote_indices(found.rows.loc[voted, "observed"])
+    session = found.rows.loc[voted, "session"].to_numpy()
+    before = [s for s in SELECTION if s < min(HOLD_OUT)]
+    train = np.isin(session, before)
+    round_2 = x.copy()
+    round_2[:, [FEATURES.index(f"k3_p_{c}") for c in VOTE_CODES[:3]]] = 0.0
+    boosting = HistGradientBoostingClassifier(
+        max_iter=1000,
+        min_samples_leaf=50,
+        l2_regularization=1.0,
+        early_stopping=True,
+        n_iter_no_change=20,
+        random_state=0,
+    )
+    stop = session == before[-1]
+    boosting.fit(x[train & ~stop], observed[train & ~stop], X_val=x[stop], y_val=observed[stop])
+    forms = {
+        "combination": (fit_combination(x[train], observed[train]).among_votes, x),
+        "combination, round 2": (
+            fit_combination(round_2[train], observed[train]).among_votes,
+            round_2,
+        ),
+        "gradient boosting": (boosting.predict_proba, x),
+    }
+    held_out = {f"{HOLD_OUT[0]}-{HOLD_OUT[-1]}": np.isin(session, HOLD_OUT)}
+    held_out |= {name: session == name for name in EVALUATION}
+    table = []
+    for name, rows in held_out.items():
+        for form, (predict, features_of) in forms.items():
+            p = predict(features_of[rows])
+            truth = observed[rows]
+            table.append(
+                {
+                    "held_out": name,
+                    "set": set_of(name[:4]),
+                    "form": form,
+                    "log_loss": -np.mean(np.log(np.clip(p[np.arange(len(p)), truth], 1e-15, 1))),
+                    "accuracy": np.mean(p.argmax(axis=1) == truth),
+                }
+            )
+    return pd.DataFrame(table).round(4)
+
+
 # --- scores --------------------------------------------------------------------------------
 
 
@@ -336,6 +406,18 @@ def predicted_codes(rows: pd.DataFrame, predictor: str) -> np.ndarray:
     return rows[[f"{column}_{c}" for c in VOTE_CODES[:3]]].to_numpy(float).argmax(axis=1)
 
 
+def predicted_votes(rows: pd.DataFrame, predictor: str) -> np.ndarray:
+    """(rows,) a predictor's Y/A/N/X over all members, not voting a fourth outcome: a vote
+    predictor's vote (persistence: X where absent on the earlier version); a probability
+    predictor's most likely of p_Y, p_A, p_N, p_X (`vote`: X only where not voting is likelier
+    than each vote; p_X is the placement's, which the combination keeps)."""
+    if predictor in CODE_PREDICTORS:
+        return vote_indices(rows[COLUMN[predictor]])
+    absent = rows["p_X"].to_numpy(float)[:, None]
+    among = rows[[f"{COLUMN[predictor]}_{c}" for c in VOTE_CODES[:3]]].to_numpy(float)
+    return most_likely(np.concatenate([(1.0 - absent) * among, absent], axis=1))
+
+
 def selection_errors(rows: pd.DataFrame) -> dict[str, float]:
     """Each vote predictor's error rate among voters on the selection sessions (its best
     constant smoothing for log-loss), at least 1e-3; without selection rows, on all rows."""
@@ -351,9 +433,12 @@ def selection_errors(rows: pd.DataFrame) -> dict[str, float]:
 
 
 def scores(rows: pd.DataFrame, errors: dict[str, float], predictors=PREDICTORS) -> dict:
-    """Scores among the voters of `rows` for one predictor each: accuracy, macro_f1, log_loss,
-    brier, and the movers' counts on the texts where the US changed its vote."""
+    """Scores for one predictor each: among the voters of `rows` accuracy, macro_f1, log_loss,
+    brier (how a member votes if it votes); over all members accuracy_all and macro_f1_all
+    of its Y/A/N/X (`predicted_votes`: the full forecast, not voting a fourth outcome); and the
+    movers' counts on the texts where the US changed its vote."""
     voters = rows[rows["observed"] != "X"]
+    everyone = vote_indices(rows["observed"])
     observed = vote_indices(voters["observed"])
     truth = np.eye(3)[observed]
     found = {}
@@ -363,11 +448,14 @@ def scores(rows: pd.DataFrame, errors: dict[str, float], predictors=PREDICTORS) 
         p = p / p.sum(axis=1, keepdims=True)
         per_code = [f1(codes, observed, code) for code in range(3)]
         movers = _movers(rows[rows["us_changed"]], predictor)
+        votes = predicted_votes(rows, predictor)
         found[predictor] = {
             "accuracy": float(np.mean(codes == observed)),
             "macro_f1": float(np.nanmean(per_code)),
             "log_loss": float(-np.mean(np.log(p[np.arange(len(p)), observed]))),
             "brier": float(np.mean(np.sum((p - truth) ** 2, axis=1))),
+            "accuracy_all": accuracy_all(votes, everyone),
+            "macro_f1_all": macro_f1_all(votes, everyone),
             **movers,
         }
     return found
@@ -400,9 +488,7 @@ def session_table(rows: pd.DataFrame, errors: dict[str, float]) -> pd.DataFrame:
     then `scores`."""
     groups = [(session, rows[rows["session"] == session]) for session in rows["session"].unique()]
     groups += [(f"all {name}", rows[rows["set"] == name]) for name in ("selection", "evaluation")]
-    present = tuple(
-        p for p in PREDICTORS if COLUMN[p] in rows.columns or f"{COLUMN[p]}_Y" in rows.columns
-    )
+    present = _present(rows)
     table = []
     for session, part in groups:
         if part.empty:
@@ -423,6 +509,92 @@ def session_table(rows: pd.DataFrame, errors: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame(table).round(4)
 
 
+def _present(rows: pd.DataFrame) -> tuple[str, ...]:
+    """The predictors whose columns the rows hold."""
+    return tuple(
+        p for p in PREDICTORS if COLUMN[p] in rows.columns or f"{COLUMN[p]}_Y" in rows.columns
+    )
+
+
+def movers_by_text(rows: pd.DataFrame) -> pd.DataFrame:
+    """Who moved the US's way (`sim.fit.movers`), per text where the US changed its vote from
+    its like and per predictor, then pooled per set (counts summed, session 'all SET'): the
+    members counted, the real movers, those the predictor names by its most likely Y/A/N and
+    those right, precision, recall, and for a probability predictor the AUC of its chance of a
+    move (`move_probability`) over the members that could move (counted and not already at
+    the US's new vote; a pool's members ranked together)."""
+    rankings = []
+    for vote_id, text in rows[rows["us_changed"]].groupby("vote_id", sort=False):
+        us = np.flatnonzero(text["iso3"].to_numpy() == US)[0]
+        earlier, observed = vote_indices(text["persistence"]), vote_indices(text["observed"])
+        target = observed[us]
+        could = (earlier != NOT_VOTING) & (observed != NOT_VOTING) & (earlier != target)
+        could[us] = False
+        moved = moved_toward(earlier, observed, target)[could]
+        for predictor in _present(rows):
+            chance = None
+            if predictor in PROBABILITY_PREDICTORS:
+                among = text[[f"{COLUMN[predictor]}_{c}" for c in VOTE_CODES[:3]]]
+                chance = move_probability(earlier, among.to_numpy(float), target)[could]
+            count = count_movers(earlier, observed, predicted_codes(text, predictor), us)
+            where = (text["set"].iloc[0], text["session"].iloc[0], vote_id, predictor)
+            rankings.append(_Ranking(*where, count, moved, chance))
+    pools = []
+    for name in ("selection", "evaluation"):
+        for predictor in _present(rows):
+            part = [r for r in rankings if r.set == name and r.predictor == predictor]
+            if part:
+                pools.append(_Ranking.pool(part))
+    return pd.DataFrame([r.row() for r in rankings + pools], columns=_Ranking.COLUMNS).round(3)
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """One predictor's movers on one text (or a pool of texts): its counts, and over the
+    members that could move whether each moved and the predictor's chance that it would."""
+
+    set: str
+    session: str
+    vote_id: str
+    predictor: str
+    count: MoverCount
+    moved: np.ndarray  # (could,) bool
+    chance: np.ndarray | None  # (could,) or None for a vote predictor
+
+    COLUMNS = ("set", "session", "vote_id", "predictor", *COUNTS, "precision", "recall", "auc")
+
+    @classmethod
+    def pool(cls, part: list[_Ranking]) -> _Ranking:
+        counts = (sum(getattr(r.count, name) for r in part) for name in COUNTS)
+        chance = None if part[0].chance is None else np.concatenate([r.chance for r in part])
+        name = f"pooled ({len(part)} texts)"
+        moved = np.concatenate([r.moved for r in part])
+        return cls(
+            part[0].set,
+            f"all {part[0].set}",
+            name,
+            part[0].predictor,
+            MoverCount(*counts),
+            moved,
+            chance,
+        )
+
+    def row(self) -> dict:
+        from sklearn.metrics import roc_auc_score
+
+        ranked = self.chance is not None and 0 < self.moved.sum() < len(self.moved)
+        return {
+            "set": self.set,
+            "session": self.session,
+            "vote_id": self.vote_id,
+            "predictor": self.predictor,
+            **{name: getattr(self.count, name) for name in COUNTS},
+            "precision": self.count.precision,
+            "recall": self.count.recall,
+            "auc": roc_auc_score(self.moved, self.chance) if ranked else float("nan"),
+        }
+
+
 def reliability_table(rows: pd.DataFrame, predictor: str = "combination", bins: int = 10):
     """The reliability diagram's points: every Y/A/N probability of `predictor` among voters,
     binned; per set and bin the mean forecast, the observed frequency and the count."""
@@ -439,18 +611,23 @@ def reliability_table(rows: pd.DataFrame, predictor: str = "combination", bins: 
     return table.reset_index().assign(predictor=predictor).round(4)
 
 
-def write_run(out: Path, found: Backtest, forecast: Path, fingerprint: str) -> pd.DataFrame:
+def write_run(
+    out: Path, found: Backtest, forecast: Path, fingerprint: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The backtest's run directory (`blocsim report` reads it): predictions.parquet (one row
-    per text and member), scores.csv (`session_table`), reliability.csv (`reliability_table`
-    of the combination and static K = 3) and the manifest; returns the scores."""
+    per text and member), scores.csv (`session_table`), movers.csv (`movers_by_text`),
+    reliability.csv (`reliability_table` of the combination and static K = 3) and the
+    manifest; returns the scores and the movers."""
     errors = selection_errors(found.rows)
     table = session_table(found.rows, errors)
+    movers = movers_by_text(found.rows)
     reliability = pd.concat(
         reliability_table(found.rows, predictor) for predictor in ("combination", "static K = 3")
     )
     with run_directory(out) as staging:
         write_table(found.rows, staging / "predictions.parquet")
         write_table(table, staging / "scores.csv")
+        write_table(movers, staging / "movers.csv")
         write_table(reliability, staging / "reliability.csv")
         write_manifest(
             staging,
@@ -461,4 +638,4 @@ def write_run(out: Path, found: Backtest, forecast: Path, fingerprint: str) -> p
             smoothing=errors,
             data=fingerprint,
         )
-    return table
+    return table, movers

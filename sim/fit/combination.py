@@ -4,7 +4,10 @@ Each member's Y/A/N probabilities on a text (given that it votes) are a multinom
 regression on features of the member and the text, all from the record before the cut-off:
 - its vote on the text's earlier version, one-hot: Y, A, N, X (did not vote), none (no like);
 - the K = 3 placement's log-probabilities of Y, A, N among votes (`predict_text`), and again
-  where the text has a like (where the placement has its direction and evidence);
+  where the text has a like (where the placement has its direction and evidence), and its
+  probabilities themselves (the log alone cannot bend the placement's confidence: worth 0.003
+  of log-loss on the selection hold-out, where gradient boosting on these features finds 0.007,
+  docs/calibration.md);
 - the 1-D ordering's log-probabilities: members ordered by their recency-weighted mean vote
   (Y 0, A 1, N 2) on the Ukraine texts (for a Ukraine text) or on the last two years' roll calls
   (any other), oriented by the like's votes, cut to the tally like the placement is, and again
@@ -13,7 +16,7 @@ regression on features of the member and the text, all from the record before th
   co-voting with the power over the last year, and over the last two years' roll calls where
   the power voted against two thirds of the members voting (who sides with it when it stands
   nearly alone: `blocsim data followers`' measure), each times the placement's probability that
-  the power votes c; and its follow weight (`sim.data.alignment.follow_with`: recency-weighted,
+  the power votes c; and its follow weight (`sim.data.follow_weights.follow_with`: recency-weighted,
   shrunk co-voting where the power stood against two thirds of the voters) times how far the
   power is expected to move toward c from its vote on the earlier version.
 - the text's tally shift: each vote's share of the voters on the text minus on the earlier
@@ -61,6 +64,7 @@ FEATURES = (
     *(f"k3_log_{c}" for c in CLASSES),
     *(f"ordering_log_{c}" for c in CLASSES),
     *(f"k3_log_{c}_with_like" for c in CLASSES),
+    *(f"k3_p_{c}" for c in CLASSES),
     *(f"ordering_log_{c}_without_like" for c in CLASSES),
     *(f"covote_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
     *(f"lonely_{p.lower()}_{c}" for p in POWERS for c in CLASSES),
@@ -80,7 +84,7 @@ TURN_PRIOR = 2.0  # pseudo-roll calls at the power's usual agreement with the EU
 class MemberStats:
     """What a record says about each member beside its positions: (N,) 1-D scores, (N, P)
     co-voting with each power of `POWERS` (on all recent roll calls, and where it stood
-    against two thirds of the voters), its follow weight (`sim.data.alignment.follow_with`),
+    against two thirds of the voters), its follow weight (`sim.data.follow_weights.follow_with`),
     and per power (P,) how far it has turned from the EU lately, with (P, 3) the votes it
     casts when it differs from the EU."""
 
@@ -251,6 +255,7 @@ def features(
             placed_log,
             ordering_log,
             placed_log * with_like,
+            placed,
             ordering_log * (1.0 - with_like),
             *covote,
             *lonely,

@@ -81,6 +81,20 @@ def count_movers(
     )
 
 
+def move_probability(earlier: np.ndarray, probabilities: np.ndarray, target: int) -> np.ndarray:
+    """(N,) each member's chance of moving the US's way: the sum of its Y/A/N probabilities
+    (N, 3, given that it votes) on the votes strictly closer to `target` than its earlier
+    vote (0 where the earlier vote is X or already `target`).
+
+    >>> move_probability(np.array([0, 1, 2, 3]), np.full((4, 3), [0.5, 0.3, 0.2]), 2).tolist()
+    [0.5, 0.2, 0.0, 0.0]
+    """
+    codes = np.arange(3)
+    closer = np.abs(codes[None, :] - target) < np.abs(earlier[:, None] - target)
+    closer &= (earlier != NOT_VOTING)[:, None]
+    return (probabilities * closer).sum(axis=1)
+
+
 def movers_table(table: pd.DataFrame, predictors: tuple[str, ...]) -> pd.DataFrame:
     """The section "texts where the US changed its vote" from the rolling table
     (`sim.fit.rolling.rolling_origin`): a row per text and predictor, then a pooled row per

@@ -6,16 +6,19 @@ text is like the Ukraine text closest to its tally (`closest_ukraine_text`) and 
 sits on the general axis. With `no_tally` each text is forecast without its tally
 (`sim.fit.forecast`), like its earlier version (a Ukraine text without one: the latest Ukraine
 text); texts with neither are left out. Predictors:
-- blocsim: each member's most likely vote (Y/A/N among voters; Y/A/N/X over all members, the
-  `vote` column of `blocsim predict`), its probabilities for log-loss and Brier;
-- blocsim in tally: the exact-tally assignment (`vote_in_tally`);
+- K = 3 placement (`predict_text` without the forecast combination): each member's most likely
+  vote (Y/A/N among voters; Y/A/N/X over all members, as the `vote` column), its
+  probabilities for log-loss and Brier;
+- K = 3 placement in tally: its exact-tally assignment (as `vote_in_tally`);
 - always Yes;
 - persistence: each member votes as on the text's earlier version, X where it did not vote
   (that closest Ukraine text for a Ukraine text without one; always Yes for any other text
   without one: `persistence_from`);
-- persistence, absentees filled: the same with those absent on the earlier version given its
-  most common vote (never X: the baseline for how members vote if they vote);
-- static positions: blocsim with every member where it stood when the earlier version was voted
+- persistence, absentees filled: the same with those absent on the earlier version given their
+  vote on the latest older version they voted on, else its most common vote
+  (`sim.fit.backtest.persistence_filled`; never X: the baseline for how members vote if they
+  vote);
+- static positions: the placement with every member where it stood when the earlier version was voted
   (no movement since): what the positions' drift adds.
 The baselines' probabilities (log-loss, Brier) are their codes smoothed: 1 - epsilon on the vote,
 epsilon / 4 on each outcome (`PERSISTENCE_SMOOTHING`, chosen on the selection texts).
@@ -48,6 +51,7 @@ from sim.data.followers import US
 from sim.data.loader import UNData
 from sim.data.resolutions import Tally
 from sim.data.titles import latest_earlier_version
+from sim.fit.backtest import persistence_filled
 from sim.fit.forecast import forecast_text, in_interval, version_drifts
 from sim.fit.movers import COUNTS, count_movers, us_changed
 from sim.fit.scoring import accuracy_all, probability_scores, smoothed, vote_scores
@@ -57,7 +61,6 @@ from sim.model.ideal_points import IdealPoints, IdealPointSettings
 from sim.model.positions import ES11_PREFIX, UKRAINE_TEXTS
 from sim.model.text_axis import TextSettings
 from sim.model.voting import (
-    NOT_VOTING,
     VOTE_CODES,
     YES,
     as_tally,
@@ -70,8 +73,8 @@ SELECTION = (date(2024, 9, 1), date(2025, 1, 1))  # the cut-off is the first day
 EVALUATION = (date(2025, 3, 1), date(2025, 9, 6))  # after ES-11/7 (the calibration target)
 BEFORE_2025 = (date(2019, 11, 1), date(2025, 1, 1))  # the UN extract years before 2025
 PREDICTORS = (
-    "blocsim",
-    "blocsim in tally",
+    "K = 3 placement",
+    "K = 3 placement in tally",
     "always Yes",
     "persistence",
     "persistence, absentees filled",
@@ -137,7 +140,7 @@ def rolling_origin(
     us_vote (earlier -> new, where it changed), predictor, accuracy, macro_f1, f1_no,
     f1_abstain, voters (`vote_scores`: how members vote if they vote), accuracy_all (not voting
     a fourth outcome), log_loss, brier (`probability_scores`; baselines smoothed by
-    `smoothing`), tally, forecast and in_interval (with `no_tally`, on the blocsim row: whether
+    `smoothing`), tally, forecast and in_interval (with `no_tally`, on the placement's row: whether
     the official Yes, No and Abstain counts fall in the forecast's interval), and where the US changed
     its vote the mover counts (`sim.fit.movers.COUNTS`, of the `vote` column; empty elsewhere).
     `no_tally`: a rule of `sim.fit.forecast` that forecasts each text without its tally (the
@@ -189,7 +192,7 @@ def rolling_origin(
                     ),
                     "tally": f"{tally} ({tally.not_voting} X)",
                     **{
-                        name: value if predictor == "blocsim" else pd.NA
+                        name: value if predictor == "K = 3 placement" else pd.NA
                         for name, value in forecast.items()
                     },
                     **{name: getattr(counts, name) if counts else pd.NA for name in COUNTS},
@@ -238,21 +241,21 @@ def _predict(
 ) -> tuple[dict[str, Guess], str, dict]:
     """Every predictor's guess, where persistence came from, and the forecast's columns."""
     if no_tally is None:
-        blocsim, static = (
+        placed, static = (
             predict_text(record, points, tally, case.day, like, default_like=False, as_of_like=at)
             for at in (False, True)
         )
         forecast = {}
     else:
-        blocsim, static = (
+        placed, static = (
             forecast_text(
                 record, points, case.day, like, rule=no_tally, as_of_like=at, drifts=drifts
             )
             for at in (False, True)
         )
         forecast = {
-            "forecast": f"{blocsim.tally} ({blocsim.tally.not_voting} X)",
-            "in_interval": in_interval(blocsim.interval, tally),
+            "forecast": f"{placed.tally} ({placed.tally.not_voting} X)",
+            "in_interval": in_interval(placed.interval, tally),
         }
     earlier_votes = record.votes_on(like) if like is not None else None
     n = len(record.iso3)
@@ -261,21 +264,16 @@ def _predict(
         source = like
     else:
         earlier, source = np.full(n, YES), "always Yes"
-    filled = np.where(earlier == NOT_VOTING, _most_common_vote(earlier), earlier)
+    filled = persistence_filled(record, like, earlier) if earlier_votes is not None else earlier
     predictions = {
-        "blocsim": Guess.of(blocsim),
-        "blocsim in tally": Guess(blocsim.in_tally, blocsim.in_tally),
+        "K = 3 placement": Guess.of(placed),
+        "K = 3 placement in tally": Guess(placed.in_tally, placed.in_tally),
         "always Yes": Guess(np.full(n, YES), np.full(n, YES)),
         "persistence": Guess(earlier, earlier, smooth=True),
         "persistence, absentees filled": Guess(filled, filled, smooth=True),
         "static positions": Guess.of(static),
     }
     return predictions, source, forecast
-
-
-def _most_common_vote(codes: np.ndarray) -> int:
-    """The vote most members cast (Y/A/N; Y of equals): what persistence fills absentees with."""
-    return int(np.argmax(np.bincount(codes[codes != NOT_VOTING], minlength=3)[:3]))
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -48,6 +48,21 @@ def accuracy_all(predicted: np.ndarray, observed: np.ndarray) -> float:
     return float(np.mean(predicted == observed))
 
 
+def macro_f1_all(predicted: np.ndarray, observed: np.ndarray) -> float:
+    """Macro-F1 over Y/A/N/X among all members (not voting a fourth outcome; a code in neither
+    the prediction nor the record is left out).
+
+    >>> macro_f1_all(np.array([0, 0, 3, 2]), np.array([0, 3, 3, 2]))
+    0.7777777777777777
+    """
+    per_code = []
+    for code in (YES, ABSTAIN, NO, NOT_VOTING):
+        said, true = np.sum(predicted == code), np.sum(observed == code)
+        if said + true:
+            per_code.append(2 * np.sum((predicted == code) & (observed == code)) / (said + true))
+    return float(np.mean(per_code))
+
+
 def probability_scores(probs: np.ndarray, observed: np.ndarray) -> dict[str, float]:
     """log_loss (mean -log p of the observed code) and brier (mean over members of the summed
     squared error of the four probabilities against the observed one-hot), over all members,

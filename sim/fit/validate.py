@@ -68,7 +68,7 @@ PREDICTORS = (
     "previous ES-11 vote",
     "1-D ordering cut to tally",
     "static positions (no turn)",
-    "blocsim predict (K dims)",
+    "K = 3 placement",
 )
 
 
@@ -139,7 +139,7 @@ def validate(data: UNData, calibration: Path = DEFAULT_CALIBRATION) -> Validatio
                 _ordering(data, case.vote, order), observed
             ),
             "static positions (no turn)": _model_scores(ordering.table, observed),
-            "blocsim predict (K dims)": _placed(data, case, target),
+            "K = 3 placement": _placed(data, case, target),
         }
         for predictor, result in scores.items():
             rows.append(_row(case, target.tally, predictor, result))

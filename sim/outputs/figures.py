@@ -869,10 +869,12 @@ def followers_figure(table: pd.DataFrame, source: str, turn: str) -> Figure:
 
 def session_scores_figure(table: pd.DataFrame, source: str) -> Figure:
     """Backtest scores by session, one panel per score, one line per predictor; evaluation
-    sessions shaded. table: session, set, predictor, accuracy, macro_f1, log_loss, brier."""
-    scores = ("accuracy", "macro_f1", "log_loss", "brier")
-    figure = Figure(figsize=(10, 6.5), layout="constrained")
-    axes = figure.subplots(2, 2).ravel()
+    sessions shaded. table: session, set, predictor and the scores, each a panel (among voters
+    accuracy, macro_f1, log_loss, brier; over all members accuracy_all, macro_f1_all)."""
+    scores = [c for c in table.columns if c not in ("session", "set", "predictor")]
+    columns = (len(scores) + 1) // 2
+    figure = Figure(figsize=(5 * columns, 6.5), layout="constrained")
+    axes = figure.subplots(2, columns).ravel()
     sessions = list(dict.fromkeys(table["session"]))
     x = {session: k for k, session in enumerate(sessions)}
     evaluation = [x[s] for s in table.loc[table["set"] == "evaluation", "session"].unique()]
@@ -882,8 +884,13 @@ def session_scores_figure(table: pd.DataFrame, source: str) -> Figure:
         for k in evaluation:
             ax.axvspan(k - 0.5, k + 0.5, color="0.9", zorder=0)
         ax.set_xticks(range(len(sessions)), sessions, fontsize=8)
-        ax.set_title(score.replace("_", " "), fontsize=10)
+        title = score.removesuffix("_all").replace("_", " ")
+        ax.set_title(
+            title + (", all members" if score.endswith("_all") else ", voters"), fontsize=10
+        )
         ax.spines[["top", "right"]].set_visible(False)
+    for ax in axes[len(scores) :]:
+        ax.set_visible(False)
     axes[0].legend(fontsize=7, frameon=False)
     figure.suptitle("Backtest by session (shaded: evaluation)", fontsize=11)
     figure.get_layout_engine().set(rect=(0, 0.03, 1, 0.97))  # room for the source line

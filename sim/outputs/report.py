@@ -974,7 +974,7 @@ def _outcome_words(outcome: str) -> str:
 
 # --- backtest --------------------------------------------------------------------------------
 
-BACKTEST_SCORES = ("accuracy", "macro_f1", "log_loss", "brier")
+BACKTEST_SCORES = ("accuracy", "macro_f1", "log_loss", "brier", "accuracy_all", "macro_f1_all")
 
 
 def _build_backtest(directory: Path, report: Report) -> None:
@@ -983,13 +983,16 @@ def _build_backtest(directory: Path, report: Report) -> None:
     reliability = _read(directory, "reliability.csv")
     sessions = scores[~scores["session"].astype(str).str.startswith("all ")]
     sessions = sessions.assign(session=sessions["session"].astype(str))
-    shown = sessions[["session", "set", "predictor", *BACKTEST_SCORES]]
+    present = [score for score in BACKTEST_SCORES if score in sessions.columns]
+    shown = sessions[["session", "set", "predictor", *present]]
     report.sections.append(
         Section(
             "Scores by session",
             "Each roll call predicted from the record before its session (the 2025 texts: "
-            "before their own date), from its date and tally; scores among the members that "
-            "voted, pooled over a session's texts. Sessions 2017-2023 are selection, 2024 and "
+            "before their own date), from its date and tally; pooled over a session's texts, "
+            "how a member votes if it votes (accuracy, macro-F1, log-loss, Brier among the "
+            "members that voted) and the full forecast (accuracy and macro-F1 of Y/A/N/X over "
+            "all members, not voting a fourth outcome). Sessions 2017-2023 are selection, 2024 and "
             "2025 evaluation: out of sample for a combination fitted on the selection sessions "
             "(calibrate --forecast --train selection); the shipped one is fitted on all of them, "
             "so in sample on every session.",
@@ -1003,6 +1006,18 @@ def _build_backtest(directory: Path, report: Report) -> None:
             ],
         )
     )
+    movers = _read(directory, "movers.csv", required=False)
+    if movers is not None:
+        report.sections.append(
+            Section(
+                "Movers with the US",
+                "On each text where the US changed its vote from the text's earlier version: "
+                "the members that moved the US's way, those each predictor names (its most "
+                "likely vote) and those right; for a probability predictor the AUC of its "
+                "chance of a move over the members that could move. Then pooled by set.",
+                tables=[report.table("backtest_movers", movers, "Movers with the US by text")],
+            )
+        )
     report.sections.append(
         Section(
             "Reliability",
