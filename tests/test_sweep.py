@@ -547,6 +547,30 @@ def test_parting_and_turn_cost_reach_every_run(parting_sweep_scenario, data):
     assert any(len(block.points) > 1 for block in plan.blocks)
 
 
+def test_blocks_run_dearest_first_each_class_in_plan_order(data):
+    """In the mission's sweep, blocks where members part ways run first, then those where they
+    move, the still ones (stubbornness 1) last: the order the runner submits them in (the
+    tables do not depend on it)."""
+    scenario = load_scenario("scenarios/us_realignment_sweep.toml", data.members)
+    plan = plan_sweep(read_sweep(scenario, data.members), runs=50_000)  # a block a point
+    _, tasks = sweep_setup(scenario, data, plan)
+    order = tasks.dearest_first(plan.blocks)
+
+    def dearness(block):
+        task = tasks.task(block)
+        if np.all(task.stubbornness == 1):
+            return 0
+        return 2 if np.any(task.parting) else 1
+
+    classes = [dearness(block) for block in order]
+    assert sorted(block.index for block in order) == [block.index for block in plan.blocks]
+    assert classes == sorted(classes, reverse=True)
+    assert [classes.count(dear) for dear in (2, 1, 0)] == [36, 18, 18]
+    for dear in set(classes):
+        indices = [b.index for b, c in zip(order, classes, strict=True) if c == dear]
+        assert indices == sorted(indices)
+
+
 @pytest.mark.parametrize("design", ["latin_hypercube", "saltelli"])
 def test_sampled_designs_share_blocks_whatever_the_turn(folder, data, sweep_template, design):
     """The turn's date and size, parting and turn_cost differ from point to point in a sampled

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import brentq, linear_sum_assignment
 from scipy.special import expit, logit
 
 from sim.data.resolutions import Tally
@@ -246,6 +245,8 @@ def _monotone_root(
         return low_end
     if target >= count(high_end):
         return high_end
+    from scipy.optimize import brentq  # imported where fitted: a sweep worker never fits
+
     return brentq(lambda x: count(x) - target, *sorted(bounds), xtol=1e-12, rtol=1e-14)
 
 
@@ -320,6 +321,8 @@ def assign_to_tally(probs: np.ndarray, tally: Tally) -> np.ndarray:
         raise ValueError(f"tally counts {tally.members} members, probabilities {probs.shape[0]}")
     slot_codes = np.repeat(np.arange(len(VOTE_CODES)), counts)  # (N,)
     log_probs = np.log(np.clip(probs, 1e-300, None))  # (N, 4); impossible votes cost ~690
+    from scipy.optimize import linear_sum_assignment  # as brentq above
+
     members, slots = linear_sum_assignment(-log_probs[:, slot_codes])
     codes = np.empty(probs.shape[0], dtype=np.int8)
     codes[members] = slot_codes[slots]

@@ -23,7 +23,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 from sim.data.resolutions import RESOLUTIONS, resolution
 from sim.errors import BlocsimError
@@ -502,6 +501,8 @@ def _design(spec: SweepSpec, seed: int) -> list[tuple]:
     parameters = spec.parameters
     if spec.design == "grid":
         return list(itertools.product(*(p.grid() for p in parameters)))
+    from scipy.stats import qmc  # 0.3 s to import: not in every sweep worker, which never samples
+
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(DESIGN_KEY,)))
     if spec.design == "latin_hypercube":
         unit = qmc.LatinHypercube(len(parameters), rng=rng).random(spec.points)

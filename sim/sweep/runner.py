@@ -296,7 +296,7 @@ def _run_blocks(
     """Keep `pool.slots` blocks in flight; write each as it completes, in any order."""
     started = time.perf_counter()
     done_runs = plan.runs - sum(b.size for b in blocks)
-    todo = iter(blocks)
+    todo = iter(tasks.dearest_first(blocks))
     pending: set[concurrent.futures.Future] = set()
     with tqdm(
         total=plan.runs, initial=done_runs, unit="run", unit_scale=True, disable=not progress
