@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from sim.model.dynamics import FJState, OnRuns, rest_anchors
 from sim.model.voting import VOTE_CODES, YES, Chamber, CutPoints, Draft, vote_resolution
-from sim.sweep.design import Block
+from sim.sweep.blocks import Block
 
 # ---------------------------------------------------------------------------------------------
 # What a worker needs: the constant setup (sent once) and one task per block

@@ -1,4 +1,5 @@
-"""Block files: the raw arrays of one block of sweep runs, `blocks/block-NNNNNN.npz`.
+"""Blocks of runs computed together, and their files: the raw arrays of one block of sweep runs,
+`blocks/block-NNNNNN.npz`. (Light to import: a sweep worker needs `Block` and nothing of the plan.)
 
 A block file appears under its final name only when complete, so the blocks of a sweep
 directory that have a file are done, and a resumed sweep runs the others.
@@ -8,11 +9,34 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sim.files import partial_path
+
+BLOCK_KEY = 1  # spawn key (1, b) seeds block b (`sim.sweep.design.DESIGN_KEY` is 0)
+
+
+@dataclass(frozen=True)
+class Block:
+    """Runs computed together: whole points (or one chunk of a point with many replicates)."""
+
+    index: int
+    points: np.ndarray  # (k,) point ids, consecutive
+    first_replicate: np.ndarray  # (k,) replicate number of each point's first run here
+    runs: int  # runs of each of its points in this block
+    trajectory: bool  # record the expected-count trajectory (a point's first chunk)
+
+    @property
+    def size(self) -> int:
+        return self.runs * len(self.points)
+
+    @property
+    def spawn_key(self) -> tuple[int, int]:
+        return (BLOCK_KEY, self.index)
+
 
 BLOCKS = "blocks"  # the folder of block files inside a sweep directory
 

@@ -35,6 +35,7 @@ from sim.model.dynamics import (
     WeakenCohesion,
 )
 from sim.model.scenario import Scenario, field_reader
+from sim.sweep.blocks import Block
 
 DESIGNS = ("grid", "latin_hypercube", "sobol", "saltelli")
 BLOCK_SIZE = 1000
@@ -42,7 +43,7 @@ BLOCK_SIZE = 1000
 # allocated. 10^7 runs is hours on a laptop and gigabytes of runs.parquet.
 MAX_POINTS = 1_000_000
 MAX_RUNS = 10_000_000
-DESIGN_KEY, BLOCK_KEY = 0, 1  # spawn keys: (0,) seeds the design, (1, b) block b
+DESIGN_KEY = 0  # spawn key (0,) seeds the design; (1, b) block b (`sim.sweep.blocks.BLOCK_KEY`)
 DEFAULT_REFERENCE = "A/RES/ES-11/6"  # the 2022-23 level: 141 yes, as ES-11/1
 SWEEP_KEYS = {
     "design",
@@ -397,25 +398,6 @@ def _check_value(
 
 # ---------------------------------------------------------------------------------------------
 # The plan: points and blocks, fixed by the design
-
-
-@dataclass(frozen=True)
-class Block:
-    """Runs computed together: whole points (or one chunk of a point with many replicates)."""
-
-    index: int
-    points: np.ndarray  # (k,) point ids, consecutive
-    first_replicate: np.ndarray  # (k,) replicate number of each point's first run here
-    runs: int  # runs of each of its points in this block
-    trajectory: bool  # record the expected-count trajectory (a point's first chunk)
-
-    @property
-    def size(self) -> int:
-        return self.runs * len(self.points)
-
-    @property
-    def spawn_key(self) -> tuple[int, int]:
-        return (BLOCK_KEY, self.index)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ from sim.model.scenario import Scenario, TimedShock, load_historical_shocks
 from sim.model.voting import absence_probability
 from sim.model.world import World
 from sim.sweep.batch import BlockTask, SweepSetup, VoteSlot
-from sim.sweep.design import Block, SweepPlan
+from sim.sweep.blocks import Block
+from sim.sweep.design import SweepPlan
 
 PARTING_PARAMETERS = ("parting", "turn_cost")  # the rules that let members part ways
 

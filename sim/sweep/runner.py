@@ -33,8 +33,15 @@ from sim.files import partial_path
 from sim.model.scenario import Scenario, load_scenario
 from sim.results import default_run_dir, read_manifest, write_manifest
 from sim.sweep.batch import SweepSetup
-from sim.sweep.blocks import BLOCKS, completed_blocks, discard_partial_files, write_block
-from sim.sweep.design import BLOCK_KEY, DESIGN_KEY, Block, SweepPlan, plain, plan_sweep, read_sweep
+from sim.sweep.blocks import (
+    BLOCK_KEY,
+    BLOCKS,
+    Block,
+    completed_blocks,
+    discard_partial_files,
+    write_block,
+)
+from sim.sweep.design import DESIGN_KEY, SweepPlan, plain, plan_sweep, read_sweep
 from sim.sweep.executors import Executor, open_executor
 from sim.sweep.inputs import BlockTasks, sweep_setup
 from sim.sweep.interrupts import stop_on_interrupt

@@ -25,8 +25,8 @@ from sim.files import partial_path
 from sim.model.voting import VOTE_CODES
 from sim.results import write_table
 from sim.sweep.batch import SweepSetup
-from sim.sweep.blocks import completed_blocks, read_block
-from sim.sweep.design import Block, SweepPlan, plain
+from sim.sweep.blocks import Block, completed_blocks, read_block
+from sim.sweep.design import SweepPlan, plain
 from sim.sweep.summary import Tallies, answer_lines, flips_table, member_zeros, summary_table
 
 
