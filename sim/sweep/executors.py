@@ -107,14 +107,18 @@ def _terminate(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     """Cancel the queued blocks and terminate the workers now, then wait for them to exit.
 
     Python 3.12's pool has no public way to terminate its workers (3.14 adds
-    `terminate_workers`): its `_processes` are the worker processes.
+    `terminate_workers`): its `_processes` are the worker processes. A task (about 300 KB, more
+    than a pipe holds) may be half-written to the call queue when its reader dies: the queue's
+    feeder thread would then block the command's exit, so it is not joined.
     """
-    workers = list((pool._processes or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
+    workers, calls = list((pool._processes or {}).values()), pool._call_queue
+    pool.shutdown(wait=False, cancel_futures=True)  # forgets both
     for worker in workers:
         worker.terminate()
     for worker in workers:
         worker.join()
+    if calls is not None:
+        calls.cancel_join_thread()
 
 
 def _dask_executor(address: str | None, setup: SweepSetup) -> Executor:
