@@ -41,7 +41,7 @@ def project(positions: np.ndarray, direction: Sequence[float] | None = None) -> 
     not normalised: its length scales the text's cut-points as the discrimination does.
 
     >>> project(np.array([[1.0, 2.0], [3.0, -1.0]]), (0.5, 1.0))
-    array([2. , 0.5])
+    array([2.5, 0.5])
     """
     positions = np.asarray(positions)
     if direction is None:
@@ -109,38 +109,22 @@ def vote_probabilities(
     """Probabilities of Y, A, N, X for each member: positions (..., N), absence (N,) in (0, 1)
     -> (..., N, 4) in VOTE_CODES order, rows summing to 1.
 
-    >>> vote_probabilities(np.array([-3.0, 3.0]), np.array([0.1, 0.1]), CutPoints(0, 0)).round(2)
+    >>> vote_probabilities(np.array([-3.0, 3.0]), np.array([0.1, 0.1]), CutPoints(0, 0)).round(2) + 0
     array([[0.86, 0.  , 0.04, 0.1 ],
            [0.04, 0.  , 0.86, 0.1 ]])
     """
     cp = cut_points
     sign = 1.0 if cp.polarity == "same" else -1.0
-    return _ordered_probabilities(
+    yes, abstain, no, absent = _ordered_columns(
         positions, absence, cp.lower, cp.upper, sign, cp.discrimination, cp.absence_shift
     )
+    return np.stack([yes, abstain, no, np.broadcast_to(absent, yes.shape)], axis=-1)
 
 
 def absence_probability(absence: np.ndarray, absence_shift: float) -> np.ndarray:
     """(N,) probability of not voting on a text: each member's propensity moved by the text's
     logit `absence_shift` (attendance differs from vote to vote)."""
     return expit(logit(np.asarray(absence, dtype=float)) + absence_shift)
-
-
-def _ordered_probabilities(
-    positions: np.ndarray,
-    absence: np.ndarray,
-    lower: np.ndarray | float,
-    upper: np.ndarray | float,
-    sign: np.ndarray | float,
-    discrimination: float,
-    absence_shift: float,
-) -> np.ndarray:
-    """The one ordered-logit kernel. lower, upper and sign (+1 same, -1 reverse) are scalars or
-    one per run (...,), so runs whose amendments passed or failed vote on different texts."""
-    yes, abstain, no, absent = _ordered_columns(
-        positions, absence, lower, upper, sign, discrimination, absence_shift
-    )
-    return np.stack([yes, abstain, no, np.broadcast_to(absent, yes.shape)], axis=-1)
 
 
 def _ordered_columns(
@@ -152,7 +136,9 @@ def _ordered_columns(
     discrimination: float,
     absence_shift: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`_ordered_probabilities` as its columns: Y, A, N (..., N) and X (N,), unstacked."""
+    """The one ordered-logit kernel, as its columns: Y, A, N (..., N) and X (N,). lower, upper
+    and sign (+1 same, -1 reverse) are scalars or one per run (...,), so runs whose amendments
+    passed or failed vote on different texts."""
     positions = np.asarray(positions, dtype=float)
     lower, upper, sign = (np.asarray(v, dtype=float)[..., None] for v in (lower, upper, sign))
     yes_edge = np.where(sign > 0, lower, upper)  # (..., 1)
