@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.cli.main import main
+from sim.cli import main
 from sim.errors import BlocsimError
 from sim.model.scenario import load_scenario
 from sim.results import read_manifest, write_manifest

@@ -12,15 +12,15 @@ from collections.abc import Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the `blocsim` command (`sim.cli.main.main`)."""
-    from sim.cli.main import main as run
+    """Run the `blocsim` command (`sim.cli.commands.main`)."""
+    from sim.cli.commands import main as run
 
     return run(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `blocsim` argument parser (`sim.cli.main.build_parser`)."""
-    from sim.cli.main import build_parser as build
+    """The `blocsim` argument parser (`sim.cli.commands.build_parser`)."""
+    from sim.cli.commands import build_parser as build
 
     return build()
 
