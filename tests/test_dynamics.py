@@ -22,6 +22,7 @@ from sim.model.dynamics import (
     run_dynamics,
 )
 from sim.model.network import build_network, influence_matrix
+from sim.model.tie_kernels import ROUNDING
 
 N = 193
 
@@ -440,6 +441,50 @@ def test_a_state_at_rest_steps_as_friedkin_johnsen_to_rounding(influence, member
     Shift("USA", (0.5,)).apply(state)
     state.step()
     assert state.pairs is not None
+
+
+def test_a_pair_that_cannot_have_parted_is_skipped_and_computed_again_when_it_can() -> None:
+    """Float32 runs of five members: M follows X toward Q (the pair M-Q comes closer, and the
+    pair kernel skips it while neither can have moved far enough to part), then X turns away
+    and M parts from Q. Bit for bit, every step equals the rule computed afresh (ties prepared
+    anew: nothing skipped)."""
+    names = ("X", "M", "Q", "A", "B")
+    influence = np.array(
+        [
+            [0.0, 0.2, 0.2, 0.3, 0.3],
+            [0.85, 0.0, 0.05, 0.1, 0.0],  # M follows X, and Q a little
+            [0.0, 0.0, 0.0, 0.5, 0.5],
+            [0.2, 0.0, 0.3, 0.0, 0.5],
+            [0.0, 0.1, 0.4, 0.5, 0.0],
+        ]
+    )
+    runs = 3
+    start = np.zeros((runs, 5, 2))
+    start[:, :, 0] = [0.0, -1.0, 2.0, 1.0, 1.5]
+    start = (start + np.random.default_rng(1).normal(0, 0.05, start.shape)).astype(np.float32)
+    stubbornness = np.full((runs, 5), 0.4)
+    stubbornness[:, [0, 2]] = 1.0  # X and Q hold
+    anchors = rest_anchors(start, stubbornness, influence)
+    state = FJState.start(start, anchors, stubbornness, influence, names, parting=1.0)
+    shocks = {0: [Shift("X", (2.5, 0.0))], 12: [Shift("X", (-6.0, 0.0))]}
+    on_budget, parted = [], []
+    for step in range(24):
+        for shock in shocks.get(step, ()):
+            shock.apply(state)
+        arguments = (state.anchors, state.stubbornness, state.influence, state.at_start)
+        afresh = parting_step(state.positions, *arguments, state.parting, state.credibility)
+        state.step()
+        assert np.array_equal(state.positions.view(np.uint32), afresh.view(np.uint32)), step
+        pairs = state.pairs
+        (pair,) = np.flatnonzero((pairs.first == 1) & (pairs.second == 2))
+        chunk = pairs.chunks[0]
+        reach = chunk.travelled[1] + chunk.travelled[2]
+        if reach * (1 + ROUNDING) < chunk.budget[pair]:
+            on_budget.append(step)
+        apart = np.linalg.norm(state.positions[:, 2] - state.positions[:, 1], axis=-1)
+        if np.all(apart > np.linalg.norm(start[:, 2] - start[:, 1], axis=-1)):
+            parted.append(step)
+    assert on_budget and parted and on_budget[0] < parted[0] and max(on_budget) <= parted[0]
 
 
 def test_per_run_rules_are_each_run_s_own_rule(influence, members) -> None:

@@ -5,7 +5,8 @@ products in `sim.model.dynamics`) plus what g - 1 takes from it, summed here pai
 i <- j and j <- i share a distance, so g is computed once per pair a < b of members with a tie
 either way, by the compiled loops of `sim.model.tie_kernels` on member-major (N, K, R) arrays,
 runs in chunks whose arrays stay in cache, and only the pairs that have parted beyond rounding
-add to the sum. That module (and numba) is imported on the first parting step only: a
+add to the sum (pairs that cannot have parted since they were last computed are not even
+measured). That module (and numba) is imported on the first parting step only: a
 Friedkin-Johnsen sweep does not pay for it.
 """
 
@@ -45,9 +46,9 @@ class TiePairs:
     second: np.ndarray  # (P,) b > a
     toward_second: np.ndarray  # (P,) W_ab: how much a listens to b
     toward_first: np.ndarray  # (P,) W_ba
-    # per chunk of runs: the start member-major (N, K, chunk) and |theta0_b - theta0_a| (P,
-    # chunk); filled by `by_chunk`, shared with the pairs rebuilt after a shock reweighted W
-    chunks: list = field(default_factory=list, repr=False)
+    # per chunk of runs (`RunChunk`), filled by `by_chunk`, shared with the pairs rebuilt after a
+    # shock reweighted W (the same pairs: only distances and moves are kept there)
+    chunks: list[RunChunk] = field(default_factory=list, repr=False)
     linear: dict = field(default_factory=dict, repr=False)  # `followed` by c_j, see there
 
     @classmethod
@@ -76,17 +77,26 @@ class TiePairs:
             chunks=reuse.chunks if same_start else [],
         )
 
-    def by_chunk(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """(start member-major, distances at step 0) for each chunk of RUN_CHUNK runs."""
+    def by_chunk(self) -> list[RunChunk]:
+        """The `RunChunk` of each chunk of RUN_CHUNK runs."""
         if not self.chunks:
-            from sim.model.tie_kernels import distances
+            from sim.model.tie_kernels import ROUNDING, distances
 
             then = np.swapaxes(self.start, -1, -2)  # (R, K, N)
             for low in range(0, len(self.start), RUN_CHUNK):
                 start = member_major(then[low : low + RUN_CHUNK])
                 apart_then = np.empty((len(self.first), start.shape[-1]), start.dtype)
                 distances(start, self.first, self.second, apart_then)
-                self.chunks.append((start, apart_then))
+                self.chunks.append(
+                    RunChunk(
+                        start=start,
+                        apart_then=apart_then,
+                        previous=start.copy(),
+                        travelled=np.zeros(len(start)),
+                        budget=np.zeros(len(self.first)),
+                        room=ROUNDING * apart_then.max(axis=1, initial=0).astype(np.float64),
+                    )
+                )
         return self.chunks
 
     @cached_property
@@ -129,30 +139,39 @@ class TiePairs:
         within eps / 8 of 1 in every run (1 to rounding, eps of the dtype) adds nothing, as in
         `FJState._follows_friedkin_johnsen`.
         """
-        from sim.model.tie_kernels import exponents, heard_by_pairs
+        from sim.model.tie_kernels import exponents, heard_by_pairs, travel
 
         runs = here.shape[0]
         dtype = here.dtype
         negligible = dtype.type(np.finfo(dtype).eps / 8)  # g within it of 1: 1 to rounding
         exponent_rows, parted_rows = self.scratch
-        for low, (start, apart_then) in zip(
-            range(0, runs, RUN_CHUNK), self.by_chunk(), strict=True
-        ):
+        for low, chunk in zip(range(0, runs, RUN_CHUNK), self.by_chunk(), strict=True):
             runs_here = slice(low, low + RUN_CHUNK)
-            chunk = np.ascontiguousarray(parting[runs_here], dtype=dtype)
-            if not np.any(chunk):
+            parting_here = np.ascontiguousarray(parting[runs_here], dtype=dtype)
+            if not np.any(parting_here):
                 continue
             now = member_major(here[runs_here])  # (N, K, chunk)
-            rows = exponent_rows[: len(self.first) * len(chunk)].reshape(-1, len(chunk))
+            travel(now, chunk.previous, chunk.travelled)
+            rows = exponent_rows[: len(self.first) * len(parting_here)].reshape(len(self.first), -1)
             count = exponents(
-                now, apart_then, self.first, self.second, chunk, negligible, rows, parted_rows
+                now,
+                chunk.apart_then,
+                self.first,
+                self.second,
+                parting_here,
+                negligible,
+                chunk.travelled,
+                chunk.budget,
+                chunk.room,
+                rows,
+                parted_rows,
             )
             if not count:
                 continue
             factors = np.exp(rows[:count], out=rows[:count])  # g of the parted pairs
             heard = np.zeros_like(now)
             heard_by_pairs(
-                now - start,
+                now - chunk.start,
                 parted_rows[:count],
                 self.first,
                 self.second,
@@ -163,6 +182,18 @@ class TiePairs:
                 heard,
             )
             total[runs_here] += heard.transpose(2, 1, 0)
+
+
+@dataclass(frozen=True)
+class RunChunk:
+    """What the pair kernel keeps for one chunk of runs between steps (`sim.model.tie_kernels`)."""
+
+    start: np.ndarray  # (N, K, chunk) the positions at step 0, member-major
+    apart_then: np.ndarray  # (P, chunk) |theta0_b - theta0_a|
+    previous: np.ndarray  # (N, K, chunk) the positions the kernel last saw
+    travelled: np.ndarray  # (N,) float64: each member's bound on how far it has moved since
+    budget: np.ndarray  # (P,) float64: below it, a pair's reach cannot have parted it
+    room: np.ndarray  # (P,) float64: what `budget` leaves for rounding, by the pair's scale
 
 
 def member_major(by_dimension: np.ndarray) -> np.ndarray:
