@@ -17,7 +17,9 @@ would wait for their running blocks), so no worker outlives the command.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
+import gc
 import multiprocessing
 import os
 import signal
@@ -133,6 +135,7 @@ def _start_worker(command: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_orphaned, args=(command,), daemon=True).start()
+    atexit.register(gc.freeze)  # as `sim.cli.commands`: the pool's close waits for the exit
 
 
 def _started() -> None:
