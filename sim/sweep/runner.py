@@ -20,8 +20,9 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import shutil
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -285,11 +286,15 @@ def _complete(
     started = time.perf_counter()
     missing = _missing(directory, plan)
     discard_partial_files(directory)
+    # the record set beside the states that flip from the baseline (the flips table only)
+    record = None if plan.spec.baseline_drop is None else _meanwhile(followers, data)
     run_seconds = 0.0
     if missing:
         run_seconds = _run_blocks(directory, plan, prepared.tasks, pool, missing, progress)
     assembled = time.perf_counter()
-    answer = assemble(directory, plan, prepared.setup, data.members, followers(data))
+    answer = assemble(
+        directory, plan, prepared.setup, data.members, None if record is None else record.result()
+    )
     finished = time.perf_counter()
     write_manifest(
         directory,
@@ -309,6 +314,22 @@ def _complete(
         },
     )
     return SweepResult(directory, plan, len(missing), answer)
+
+
+def _meanwhile[T](function: Callable[..., T], *args: object) -> concurrent.futures.Future[T]:
+    """`function(*args)` in a thread of its own, while this one runs the blocks: the followers'
+    table is 0.2-0.4 s of pandas over the roll-call history that the command would otherwise
+    wait for after the last block. A daemon thread: an interrupt does not wait for it."""
+    future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # raised again by `result()`, in the caller's thread
+            future.set_exception(error)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
 
 
 def _run_blocks(
