@@ -112,6 +112,7 @@ def _sweep(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     from sim.sweep.executors import open_executor
+    from sim.sweep.interrupts import stop_on_interrupt
 
     if args.scenario == ANALYZE:
         return _analyze(args)
@@ -124,8 +125,12 @@ def _run(args: argparse.Namespace) -> None:
         )
     if not args.resume and not args.scenario:
         raise BlocsimError("give a SCENARIO, or --resume DIR", field="SCENARIO")
-    # the workers start (an interpreter each, importing the block kernel) while the data load
-    with open_executor(args.executor, args.workers, args.address) as pool:
+    # the workers start (an interpreter each, importing the block kernel) while the data load;
+    # a signal meanwhile stops them, before the sweep's own directory exists
+    with (
+        open_executor(args.executor, args.workers, args.address) as pool,
+        stop_on_interrupt(None, pool),
+    ):
         result = _sweep_on(pool, args)
     print("\n".join(result.answer))
     print(

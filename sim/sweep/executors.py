@@ -25,6 +25,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 from sim.errors import BlocsimError
@@ -107,8 +109,9 @@ class _LocalPool(Executor):
             initializer=_start_worker,
             initargs=(os.getpid(),),
         )
-        for _ in range(workers):  # a spawning pool starts one process per submit while none is idle
-            self._pool.submit(_started)
+        with _born_ignoring_ctrl_c():
+            for _ in range(workers):  # a spawning pool starts a process per submit until all are
+                self._pool.submit(_started)
         self.slots = 2 * workers
         self.description = f"{workers} local processes"
 
@@ -123,6 +126,23 @@ class _LocalPool(Executor):
 
     def stop(self) -> None:
         _terminate(self._pool)
+
+
+@contextmanager
+def _born_ignoring_ctrl_c() -> Iterator[None]:
+    """Processes started within ignore SIGINT from birth (an ignored signal stays ignored across
+    exec, and Python then installs no KeyboardInterrupt handler): a worker still importing when
+    the terminal's Ctrl-C reaches the whole process group would die printing a traceback. The
+    command ignores it for those few milliseconds too. Signal handlers belong to the main
+    thread: elsewhere this does nothing (the workers' initializer ignores it once it runs)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _start_worker(command: int) -> None:
