@@ -41,7 +41,7 @@ class Executor:
 
     def install(self, setup: SweepSetup) -> None:
         """The setup every block of the sweep shares (before the first `submit`)."""
-        raise NotImplementedError
+        self._setup = setup
 
     def submit(self, task: BlockTask) -> concurrent.futures.Future:
         """Run one block: a future of (index, arrays)."""
@@ -87,9 +87,6 @@ class _InProcess(Executor):
     slots = 1
     description = "in process"
 
-    def install(self, setup: SweepSetup) -> None:
-        self._setup = setup
-
     def submit(self, task: BlockTask) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
         future.set_result(simulate_block(self._setup, task))
@@ -110,13 +107,10 @@ class _LocalPool(Executor):
             initargs=(os.getpid(),),
         )
         with _born_ignoring_ctrl_c():
-            for _ in range(workers):  # a spawning pool starts a process per submit until all are
+            for _ in range(workers):  # a spawning pool starts a process at a submit if none is idle
                 self._pool.submit(_started)
         self.slots = 2 * workers
         self.description = f"{workers} local processes"
-
-    def install(self, setup: SweepSetup) -> None:
-        self._setup = setup
 
     def submit(self, task: BlockTask) -> concurrent.futures.Future:
         return self._pool.submit(simulate_block, self._setup, task)
@@ -155,7 +149,7 @@ def _start_worker(command: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_orphaned, args=(command,), daemon=True).start()
-    atexit.register(gc.freeze)  # as `sim.cli.commands`: the pool's close waits for the exit
+    atexit.register(gc.freeze)  # as in `sim.cli.commands`; the pool's close waits for the exit
 
 
 def _started() -> None:
