@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -720,6 +721,57 @@ def test_an_interrupted_sweep_stops_its_workers_and_says_how_to_resume(folder, l
     assert_all_exit(children)
     assert json.loads((directory / "manifest.json").read_text())["status"] == "running"
     resume_to_the_same_tables(directory, whole, len(completed_blocks_safe(directory)))
+
+
+@pytest.fixture
+def command_on(data, monkeypatch):
+    """`blocsim sweep ...` run in this process, loading the session's data through `loading`."""
+    from sim.cli import main
+    from sim.cli import sweep as sweep_commands
+
+    def run(argv: list[str], loading=lambda: None) -> int:
+        def load(_args):
+            loading()
+            return data
+
+        monkeypatch.setattr(sweep_commands, "load", load)
+        return main(["sweep", *argv])
+
+    return run
+
+
+def test_a_sweep_refused_after_its_workers_started_leaves_no_process(
+    folder, sweep_template, command_on, capsys
+):
+    """The two workers start before the data load; a bad file then ends them (exit 2)."""
+    path = write(folder, sweep_template.format(sc_date="not a date"), "bad-date.toml")
+    started = []
+    status = command_on(
+        [str(path), "--workers", "2", "--out", str(folder / "never-made")],
+        loading=lambda: started.append(len(multiprocessing.active_children())),
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith(f"blocsim: {path}: line ") and err.count("\n") == 1
+    assert started == [2], "the workers run while the data load"
+    assert not multiprocessing.active_children()
+    assert not (folder / "never-made").exists()
+
+
+def test_a_signal_while_the_data_load_stops_the_started_workers(
+    folder, small_sweep_scenario, command_on, capsys
+):
+    out = folder / "signalled"
+    with pytest.raises(SystemExit) as stopped:
+        command_on(
+            [str(small_sweep_scenario.path), "--workers", "2", "--out", str(out)],
+            loading=lambda: os.kill(os.getpid(), signal.SIGTERM),
+        )
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == (
+        "blocsim: interrupted by SIGTERM before the sweep started; nothing was written\n"
+    )
+    assert not multiprocessing.active_children()
+    assert not out.exists()
 
 
 def completed_blocks_safe(directory: Path) -> set[int]:

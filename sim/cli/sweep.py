@@ -1,8 +1,11 @@
 """`blocsim sweep`: many runs of a scenario's design, answered; `blocsim sweep analyze DIR`:
 which parameter matters (sensitivity indices)."""
 
+from __future__ import annotations
+
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from sim.cli.common import (
     add_command,
@@ -13,6 +16,10 @@ from sim.cli.common import (
     seed_number,
 )
 from sim.errors import BlocsimError
+
+if TYPE_CHECKING:
+    from sim.sweep.executors import Executor
+    from sim.sweep.runner import SweepResult
 
 ANALYZE = "analyze"
 
@@ -104,33 +111,44 @@ def _sweep(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from sim.model.scenario import load_scenario
-    from sim.sweep.runner import resume_sweep, run_sweep
+    from sim.sweep.executors import open_executor
+    from sim.sweep.interrupts import stop_on_interrupt
 
     if args.scenario == ANALYZE:
         return _analyze(args)
     if args.directory or args.member:
         raise BlocsimError("DIR and --member go with 'blocsim sweep analyze DIR'", field="DIR")
-    data = load(args)
-    where = {"workers": args.workers, "executor": args.executor, "address": args.address}
-    if args.resume:
-        if args.scenario or args.runs or args.seed is not None or args.out:
-            raise BlocsimError(
-                "--resume takes the sweep's own scenario, runs and seed: give only the directory",
-                field="--resume",
-            )
-        result = resume_sweep(args.resume, data, **where, progress=not args.quiet)
-    elif not args.scenario:
-        raise BlocsimError("give a SCENARIO, or --resume DIR", field="SCENARIO")
-    else:
-        scenario = load_scenario(args.scenario, data.members)
-        result = run_sweep(
-            scenario, data, args.out, args.runs, seed=args.seed, progress=not args.quiet, **where
+    if args.resume and (args.scenario or args.runs or args.seed is not None or args.out):
+        raise BlocsimError(
+            "--resume takes the sweep's own scenario, runs and seed: give only the directory",
+            field="--resume",
         )
+    if not args.resume and not args.scenario:
+        raise BlocsimError("give a SCENARIO, or --resume DIR", field="SCENARIO")
+    # the workers start (an interpreter each, importing the block kernel) while the data load;
+    # a signal meanwhile stops them, before the sweep's own directory exists
+    with (
+        open_executor(args.executor, args.workers, args.address) as pool,
+        stop_on_interrupt(None, pool),
+    ):
+        result = _sweep_on(pool, args)
     print("\n".join(result.answer))
     print(
         f"sweep directory: {result.directory} ({result.plan.runs:,} runs, "
         f"{len(result.plan.points)} points, {result.blocks_run} blocks run now)"
+    )
+
+
+def _sweep_on(pool: Executor, args: argparse.Namespace) -> SweepResult:
+    from sim.model.scenario import load_scenario
+    from sim.sweep.runner import resume_sweep, run_sweep
+
+    data = load(args)
+    if args.resume:
+        return resume_sweep(args.resume, data, progress=not args.quiet, pool=pool)
+    scenario = load_scenario(args.scenario, data.members)
+    return run_sweep(
+        scenario, data, args.out, args.runs, seed=args.seed, progress=not args.quiet, pool=pool
     )
 
 

@@ -14,13 +14,16 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from sim.data.loader import BLOCS
 from sim.errors import BlocsimError
+
+if TYPE_CHECKING:  # imported where a graph is built or read: a sweep's world never needs one
+    import networkx as nx
 
 # Bloc flags of members.csv grouped into families; each family has one tie weight.
 BLOC_FAMILIES: dict[str, tuple[str, ...]] = {
@@ -244,6 +247,8 @@ def build_network(
         graph = build_network(data.members, data.history, until="2025-02-24")
         graph["HUN"]["POL"]  # {'weight': ..., 'alliance': ..., 'blocs': 'eu,nato,...'}
     """
+    import networkx as nx
+
     layers = tie_layers(members, history, until, since, affinity_neighbours, patron_margin)
     parts = {kind: getattr(weights, kind) * layer for kind, layer in layers.items()}
     total = sum(parts.values())
@@ -299,6 +304,8 @@ def influence_matrix(graph: nx.DiGraph, order: Sequence[str]) -> np.ndarray:
 
     Rows follow ``order``; a member with no ties listens only to itself (W_ii = 1).
     """
+    import networkx as nx
+
     weights = nx.to_numpy_array(graph, nodelist=list(order), weight="weight", dtype=np.float64)
     return row_stochastic(weights)
 
@@ -324,6 +331,8 @@ def network_summary(graph: nx.DiGraph, top: int = 10) -> dict[str, object]:
     W: attention from states that themselves get much attention counts more, so members of a
     small, closed bloc (who give each other large shares) can rank high on it.
     """
+    import networkx as nx
+
     undirected = nx.Graph()
     undirected.add_nodes_from(graph.nodes)
     for source, target, weight in graph.edges(data="weight"):
@@ -374,6 +383,8 @@ def export_network(graph: nx.DiGraph, path: str | Path, format: str = "graphml")
 
     The CSV has one row per tie: source, target, weight, one column per tie type, blocs.
     """
+    import networkx as nx
+
     path = Path(path)
     if format == "graphml":
         nx.write_graphml(graph, path)

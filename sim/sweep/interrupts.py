@@ -47,9 +47,10 @@ class Interrupted(KeyboardInterrupt):
 
 
 @contextmanager
-def stop_on_interrupt(directory: Path, pool: Executor | None) -> Iterator[None]:
+def stop_on_interrupt(directory: Path | None, pool: Executor | None) -> Iterator[None]:
     """Within: SIGINT and SIGTERM raise `Interrupted`, which stops `pool`'s workers at once and
-    names `directory`. Signal handlers belong to the main thread: elsewhere this does nothing."""
+    names `directory` (None: not known yet; an inner `stop_on_interrupt` may name it). Signal
+    handlers belong to the main thread: elsewhere this does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -65,7 +66,8 @@ def stop_on_interrupt(directory: Path, pool: Executor | None) -> Iterator[None]:
             signal.signal(number, signal.SIG_IGN)
         if pool is not None:
             pool.stop()
-        stop.directory = directory
+        if stop.directory is None:
+            stop.directory = directory
         raise
     finally:
         for number, handler in previous.items():

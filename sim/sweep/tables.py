@@ -197,7 +197,8 @@ def assemble(
     """The final tables from the block files, streamed in block order (memory: one block), then
     `points.csv`, `summary.csv` and `flips.csv`. Returns the lines that answer the question.
     `record`: `sim.data.followers.followers`' table, set beside the states that flip."""
-    missing = [b.index for b in plan.blocks if b.index not in completed_blocks(directory)]
+    done = completed_blocks(directory)
+    missing = [b.index for b in plan.blocks if b.index not in done]
     if missing:
         raise BlocsimError(f"{len(missing)} blocks are missing; resume the sweep", file=directory)
     last_block_of = np.zeros(len(plan.points), int)
