@@ -7,8 +7,6 @@ stderr with exit status 2. Each family of commands lives in its own module.
 from __future__ import annotations
 
 import argparse
-import atexit
-import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -17,11 +15,6 @@ from typing import NoReturn
 from sim import __version__
 from sim.cli import data, fit, model, outputs, sweep
 from sim.errors import BlocsimError
-
-# At exit the collector would walk every object of the libraries imported (pandas, scipy,
-# numba...): 0.2-0.3 s of every command's wall time. Frozen, they are left to the system with
-# the process's memory; objects are still released by their reference counts.
-atexit.register(gc.freeze)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -149,7 +149,9 @@ def _start_worker(command: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_orphaned, args=(command,), daemon=True).start()
-    atexit.register(gc.freeze)  # as in `sim.cli.commands`; the pool's close waits for the exit
+    # At exit the collector would walk every object of pandas, scipy and numba (0.25-0.35 s),
+    # and the pool's close waits for the exit: frozen, they are left to the system.
+    atexit.register(gc.freeze)
 
 
 def _started() -> None:
@@ -172,17 +174,26 @@ def _terminate(pool: concurrent.futures.ProcessPoolExecutor) -> None:
     Python 3.12's pool has no public way to terminate its workers (3.14 adds
     `terminate_workers`): its `_processes` are the worker processes. A task (about 300 KB, more
     than a pipe holds) may be half-written to the call queue when its reader dies: the queue's
-    feeder thread would then block the command's exit, so it is not joined. A second call finds
-    no workers (shutdown forgot them) and does nothing.
+    feeder thread would then block the command's exit, so it is not joined. A result may be
+    half-written by a worker terminated mid-send, and the pool's manager thread, reading it,
+    would wait forever for the rest (this process holds the pipe's other end): that end is
+    closed once the workers are gone, so the read ends and the thread with it. A second call
+    finds no workers (shutdown forgot them) and does nothing.
     """
-    workers, calls = list((pool._processes or {}).values()), pool._call_queue
-    pool.shutdown(wait=False, cancel_futures=True)  # forgets both
+    workers, calls, results = (
+        list((pool._processes or {}).values()),
+        pool._call_queue,
+        pool._result_queue,
+    )
+    pool.shutdown(wait=False, cancel_futures=True)  # forgets all three
     for worker in workers:
         worker.terminate()
     for worker in workers:
         worker.join()
     if calls is not None:
         calls.cancel_join_thread()
+    if results is not None and workers:
+        results._writer.close()
 
 
 class _DaskCluster(Executor):
