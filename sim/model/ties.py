@@ -17,7 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
-RUN_CHUNK = 128  # runs per chunk: the (P, chunk) factors and the members' rows stay in cache
+RUN_CHUNK = 256  # runs per chunk: fastest in the mission's sweep once unparted pairs are skipped
 
 
 def listened_by_dimension(positions: np.ndarray, influence: np.ndarray) -> np.ndarray:
